@@ -1,0 +1,3 @@
+from tuiflow.cli import main
+
+main()

@@ -1,0 +1,51 @@
+"""tuiflow.flow: the pipeline engine (index -> dataset -> batch -> lazy pipeline of actions).
+
+A library on its own: it imports nothing else of tuiflow, and no framework at import time.
+"""
+
+from tuiflow.flow.actions import action, register_action
+from tuiflow.flow.batch import Batch
+from tuiflow.flow.config import Config
+from tuiflow.flow.dataset import Dataset
+from tuiflow.flow.errors import (
+    ActionArgumentError,
+    ActionError,
+    ActionNotFoundError,
+    ExpressionError,
+    FlowError,
+)
+from tuiflow.flow.index import DatasetIndex, FilesIndex
+from tuiflow.flow.named_expr import B, C, D, F, I, NamedExpression, P, R, V
+from tuiflow.flow.observe import add_observer, remove_observer
+from tuiflow.flow.parallel import inbatch_parallel
+from tuiflow.flow.pipeline import Pipeline
+from tuiflow.flow.steps import register_pipeline_action
+
+__all__ = [
+    "ActionArgumentError",
+    "ActionError",
+    "ActionNotFoundError",
+    "B",
+    "Batch",
+    "C",
+    "Config",
+    "D",
+    "Dataset",
+    "DatasetIndex",
+    "ExpressionError",
+    "F",
+    "FilesIndex",
+    "FlowError",
+    "I",
+    "NamedExpression",
+    "P",
+    "Pipeline",
+    "R",
+    "V",
+    "action",
+    "add_observer",
+    "inbatch_parallel",
+    "register_action",
+    "register_pipeline_action",
+    "remove_observer",
+]

@@ -1,0 +1,129 @@
+"""Batch: a slice of a dataset's items, with named components and the actions that change them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from tuiflow.flow.actions import action
+from tuiflow.flow.errors import FlowError
+from tuiflow.flow.index import DatasetIndex
+
+
+class Batch:
+    """Items of a dataset for one step of a pipeline.
+
+    Subclasses name their data in ``components`` (``("images", "labels")``); each becomes an
+    attribute holding an array with one entry per item. Methods marked ``@action`` can be
+    chained in pipelines.
+    """
+
+    components: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, index: DatasetIndex, dataset: Any = None, preloaded: Any = None) -> None:
+        self.index = index
+        self.dataset = dataset
+        self._preloaded = preloaded
+        for name in self.components:
+            setattr(self, name, None)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if isinstance(cls.components, str):
+            cls.components = (cls.components,)
+        cls.components = tuple(cls.components)
+
+    # --- what a batch is ---------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.index)
+
+    @property
+    def size(self) -> int:
+        """Number of items in the batch."""
+        return len(self.index)
+
+    @property
+    def indices(self) -> np.ndarray:
+        """Ids of the batch's items."""
+        return self.index.indices
+
+    def get_pos(self, item_id: Any) -> int:
+        """Position of the item ``item_id`` in this batch (what in-batch-parallel methods need)."""
+        return self.index.get_pos(item_id)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The components as a dict."""
+        return {name: getattr(self, name) for name in self.components}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({len(self)} items)"
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A batch sent to a worker process travels without its dataset, which may hold every item.
+        state = self.__dict__.copy()
+        state["dataset"] = None
+        state["_preloaded"] = None
+        return state
+
+    # --- loading -----------------------------------------------------------------------------------
+    @action
+    def load(self, src: Any = None, dst: str | Sequence[str] | None = None, fmt: str | None = None,
+             **kwargs: Any) -> Batch:
+        """Take the batch's items from ``src`` (an array, a tuple or a dict of arrays aligned with
+        the dataset's full index), or from the dataset's ``preloaded`` data when ``src`` is None.
+
+        ``dst`` names the components to fill (default: the batch's components, in order; a dict
+        source fills the components named by its keys). ``fmt`` selects another loader in
+        subclasses (``ImagesBatch.load(fmt="image")``).
+        """
+        if fmt is not None:
+            return self._load_format(fmt, src=src, dst=dst, **kwargs)
+        if kwargs:
+            raise TypeError(f"load() got unexpected arguments: {', '.join(kwargs)}")
+        source = self._preloaded if src is None else src
+        if source is None:
+            raise FlowError(f"{type(self).__name__}.load(): no src given and the dataset has no preloaded data")
+        positions = self.index.root_positions
+        for name, values in self._pairs(source, dst):
+            setattr(self, name, _take(values, positions, name))
+        return self
+
+    def _load_format(self, fmt: str, **kwargs: Any) -> Batch:
+        """Load items stored in format ``fmt``; subclasses that read files override this."""
+        raise FlowError(f"{type(self).__name__}.load(): unknown fmt {fmt!r}")
+
+    def _pairs(self, source: Any, dst: str | Sequence[str] | None) -> list[tuple[str, Any]]:
+        if isinstance(dst, str):
+            dst = (dst,)
+        if isinstance(source, Mapping):
+            names = list(source) if dst is None else list(dst)
+            missing = [name for name in names if name not in source]
+            if missing:
+                raise FlowError(f"{type(self).__name__}.load(): the source has no {missing[0]!r}")
+            return [(name, source[name]) for name in names]
+        if isinstance(source, tuple):
+            names = list(dst) if dst is not None else list(self.components)
+            if len(names) < len(source):
+                raise FlowError(
+                    f"{type(self).__name__}.load(): {len(source)} arrays for {len(names)} components "
+                    f"{tuple(names)}; name them with dst="
+                )
+            return list(zip(names, source))
+        names = list(dst) if dst is not None else list(self.components[:1])
+        if not names:
+            raise FlowError(f"{type(self).__name__}.load(): the batch class has no components; give dst=")
+        return [(names[0], source)]
+
+
+def _take(values: Any, positions: np.ndarray, name: str) -> Any:
+    if isinstance(values, np.ndarray):
+        return values[positions]
+    if isinstance(values, (list, tuple)):
+        return [values[i] for i in positions]
+    try:
+        return values[positions]  # other array-likes: torch tensors, pandas objects...
+    except Exception as exc:
+        raise FlowError(f"load(): cannot take items of component {name!r} from {type(values).__name__}") from exc

@@ -1,0 +1,32 @@
+"""Exceptions of the pipeline engine: each says what went wrong and where."""
+
+from __future__ import annotations
+
+
+class FlowError(Exception):
+    """Base class of the engine's own errors."""
+
+
+class IndexError_(FlowError, IndexError):
+    """A bad request to an index: wrong batch size, conflicting arguments, name collisions."""
+
+
+class ActionNotFoundError(FlowError, AttributeError):
+    """A pipeline names an action that the batch class does not have."""
+
+
+class ActionArgumentError(FlowError, TypeError):
+    """A pipeline calls an action with arguments its signature does not accept."""
+
+
+class ActionError(FlowError):
+    """An action raised while the pipeline ran; the original exception is the cause."""
+
+    def __init__(self, message: str, action: str, batch_number: int) -> None:
+        super().__init__(message)
+        self.action = action
+        self.batch_number = batch_number
+
+
+class ExpressionError(FlowError):
+    """A named expression could not be evaluated (an unknown variable, a missing config key...)."""

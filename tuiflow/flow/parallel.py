@@ -1,0 +1,290 @@
+"""In-batch parallelism: run a batch method once per item, on threads, processes or asyncio.
+
+Pools are created once per process (per kind and size) and reused by every batch. The thread
+target measures the first item of each call and runs the rest inline when the work is too small
+to pay for a hand-off to another thread, so it is never much slower than a plain loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import functools
+import importlib
+import inspect
+import itertools
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from tuiflow.flow.named_expr import PerItem
+
+TARGETS = ("for", "threads", "async", "mpc")
+# Below this much work left in a call (seconds), handing items to other threads costs more
+# than it saves: thread wake-ups are tens of microseconds each.
+_INLINE_BELOW_S = 200e-6
+_INLINE_CALLS_AFTER_NO_GAIN = 32
+
+
+@dataclass
+class ParallelSpec:
+    """How an in-batch-parallel method is run."""
+
+    init: str | Callable[..., Sequence[Any]]
+    post: str | Callable[..., Any] | None
+    target: str
+    n_workers: int | None
+    item_seconds: float | None = field(default=None, compare=False)  # last first-item time
+    # Threads only pay off when items release the GIL; after a call where they did not, items
+    # run inline for a while before threads are tried again.
+    inline_calls_left: int = field(default=0, compare=False)
+
+
+def inbatch_parallel(init: str | Callable[..., Sequence[Any]], post: str | Callable[..., Any] | None = None,
+                     target: str = "threads", n_workers: int | None = None) -> Callable:
+    """Run the decorated batch method once per item, in parallel.
+
+    ``init`` gives the items: ``"indices"`` (the batch's item ids), ``"positions"`` (0..n-1),
+    the name of a batch method, or a callable ``init(batch, *args, **kwargs)``. Each item is
+    passed as the method's first argument after ``self``; a per-item argument (``P(...)`` in a
+    pipeline) gives each item its own value. ``post`` (a callable or a method name) gets the list
+    of results as ``post(batch, results, *args, **kwargs)``; without it the batch is returned and
+    an exception of any item is raised. ``target`` is ``"for"``, ``"threads"``, ``"async"``
+    (the method is ``async def``) or ``"mpc"`` (processes: the method runs on a copy of the batch,
+    so results come back only through ``post``).
+    """
+    if target not in TARGETS:
+        raise ValueError(f"inbatch_parallel: target must be one of {', '.join(TARGETS)}, not {target!r}")
+    if n_workers is not None and n_workers < 1:
+        raise ValueError(f"inbatch_parallel: n_workers must be >= 1, not {n_workers}")
+
+    def decorate(method: Callable[..., Any]) -> Callable[..., Any]:
+        is_coroutine = inspect.iscoroutinefunction(method)
+        if target == "async" and not is_coroutine:
+            raise TypeError(f"inbatch_parallel(target='async'): {method.__qualname__} must be `async def`")
+        if target != "async" and is_coroutine:
+            raise TypeError(f"inbatch_parallel: {method.__qualname__} is `async def`; use target='async'")
+        spec = ParallelSpec(init, post, target, n_workers)
+
+        @functools.wraps(method)
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            return _run(spec, method, self, args, kwargs)
+
+        wrapper.__tuiflow_parallel__ = spec  # type: ignore[attr-defined]
+        wrapper.__tuiflow_parallel_target__ = method  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def _run(spec: ParallelSpec, method: Callable[..., Any], batch: Any, args: tuple, kwargs: dict) -> Any:
+    plain_args = tuple(a.values if isinstance(a, PerItem) else a for a in args)
+    plain_kwargs = {k: v.values if isinstance(v, PerItem) else v for k, v in kwargs.items()}
+    items = _items(spec.init, batch, plain_args, plain_kwargs)
+    n = len(items)
+    call = _item_caller(method, batch, items, args, kwargs, n)
+    if spec.target == "for":
+        results = _run_for(call, n)
+    elif spec.target == "threads":
+        results = _run_threads(call, n, spec)
+    elif spec.target == "async":
+        results = _run_async(call, n)
+    else:
+        results = _run_processes(method, batch, items, args, kwargs, n, spec)
+    if spec.post is None:
+        for result in results:
+            if isinstance(result, _Failure):
+                raise result.error
+        return batch
+    post = getattr(batch, spec.post) if isinstance(spec.post, str) else functools.partial(spec.post, batch)
+    return post(results, *plain_args, **plain_kwargs)
+
+
+def _items(init: str | Callable[..., Sequence[Any]], batch: Any, args: tuple, kwargs: dict) -> Sequence[Any]:
+    if init == "indices":
+        return batch.indices
+    if init == "positions":
+        return range(len(batch))
+    if isinstance(init, str):
+        return getattr(batch, init)(*args, **kwargs)
+    return init(batch, *args, **kwargs)
+
+
+def _item_caller(method: Callable[..., Any], batch: Any, items: Sequence[Any], args: tuple, kwargs: dict,
+                 n: int) -> Callable[[int], Any]:
+    per_item_args = [i for i, a in enumerate(args) if isinstance(a, PerItem)]
+    per_item_kwargs = [k for k, v in kwargs.items() if isinstance(v, PerItem)]
+    for value in [args[i] for i in per_item_args] + [kwargs[k] for k in per_item_kwargs]:
+        if len(value) != n:
+            raise ValueError(f"{method.__qualname__}: a per-item argument has {len(value)} values for {n} items")
+    if not per_item_args and not per_item_kwargs:
+        return lambda i: method(batch, items[i], *args, **kwargs)
+
+    def call(i: int) -> Any:
+        item_args = list(args)
+        for j in per_item_args:
+            item_args[j] = args[j].values[i]
+        item_kwargs = dict(kwargs)
+        for k in per_item_kwargs:
+            item_kwargs[k] = kwargs[k].values[i]
+        return method(batch, items[i], *item_args, **item_kwargs)
+
+    return call
+
+
+class _Failure:
+    """An item's exception, kept in the results list so ``post`` can see which items failed."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def __repr__(self) -> str:
+        return f"_Failure({self.error!r})"
+
+
+def _run_for(call: Callable[[int], Any], n: int) -> list[Any]:
+    return [_guarded(call, i) for i in range(n)]
+
+
+def _run_threads(call: Callable[[int], Any], n: int, spec: ParallelSpec) -> list[Any]:
+    if n == 0:
+        return []
+    results: list[Any] = [None] * n
+    started = time.perf_counter()
+    results[0] = _guarded(call, 0)
+    spec.item_seconds = time.perf_counter() - started
+    pool, size = thread_pool(spec.n_workers)
+    if n == 1 or size == 1 or spec.item_seconds * (n - 1) < _INLINE_BELOW_S or spec.inline_calls_left > 0:
+        spec.inline_calls_left = max(0, spec.inline_calls_left - 1)
+        for i in range(1, n):
+            results[i] = _guarded(call, i)
+        return results
+    # Every participant (the caller included) takes the next item from one counter, so the work
+    # balances itself and the caller never waits for a pool thread that has not started.
+    counter = itertools.count(1)
+
+    def participate() -> None:
+        for i in counter:
+            if i >= n:
+                return
+            results[i] = _guarded(call, i)
+
+    futures: list[Future] = [pool.submit(participate) for _ in range(min(size, n - 1) - 1)]
+    participate()
+    for future in futures:
+        if not future.cancel():
+            future.result()
+    serial_estimate = spec.item_seconds * n
+    if time.perf_counter() - started > 0.9 * serial_estimate:
+        spec.inline_calls_left = _INLINE_CALLS_AFTER_NO_GAIN
+    return results
+
+
+def _guarded(call: Callable[[int], Any], i: int) -> Any:
+    try:
+        return call(i)
+    except Exception as exc:
+        return _Failure(exc)
+
+
+_loops = threading.local()
+
+
+def _run_async(call: Callable[[int], Any], n: int) -> list[Any]:
+    loop = getattr(_loops, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _loops.loop = asyncio.new_event_loop()
+    if asyncio._get_running_loop() is not None:
+        raise RuntimeError("an async in-batch-parallel action cannot run inside a running event loop")
+
+    async def gather() -> list[Any]:
+        outcomes = await asyncio.gather(*(call(i) for i in range(n)), return_exceptions=True)
+        return [_Failure(o) if isinstance(o, Exception) else o for o in outcomes]
+
+    return loop.run_until_complete(gather())
+
+
+def _run_processes(method: Callable[..., Any], batch: Any, items: Sequence[Any], args: tuple, kwargs: dict,
+                   n: int, spec: ParallelSpec) -> list[Any]:
+    pool, size = process_pool(spec.n_workers)
+    chunks = [range(start, min(n, start + -(-n // size))) for start in range(0, n, -(-n // size) or 1)]
+    futures = []
+    for chunk in chunks:
+        chunk_args = tuple(PerItem([a.values[i] for i in chunk]) if isinstance(a, PerItem) else a for a in args)
+        chunk_kwargs = {k: PerItem([v.values[i] for i in chunk]) if isinstance(v, PerItem) else v
+                        for k, v in kwargs.items()}
+        futures.append(pool.submit(_process_chunk, (method.__module__, method.__qualname__), batch,
+                                   [items[i] for i in chunk], chunk_args, chunk_kwargs))
+    results: list[Any] = []
+    for future in futures:
+        results.extend(future.result())
+    return results
+
+
+def _process_chunk(ref: tuple[str, str], batch: Any, items: list[Any], args: tuple, kwargs: dict) -> list[Any]:
+    # The method travels by name: the decorated wrapper, not the inner function, is what its
+    # module holds under that name.
+    module_name, qualname = ref
+    target: Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        target = getattr(target, part)
+    method = getattr(target, "__tuiflow_parallel_target__", target)
+    call = _item_caller(method, batch, items, args, kwargs, len(items))
+    return [_guarded(call, i) for i in range(len(items))]
+
+
+# --- pools, created once per process --------------------------------------------------------------
+_pools: dict[tuple[str, int], Executor] = {}
+_pools_lock = threading.Lock()
+pool_creations = {"threads": 0, "processes": 0}
+
+
+def _default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def thread_pool(n_workers: int | None = None) -> tuple[ThreadPoolExecutor, int]:
+    """The shared thread pool of ``n_workers`` threads (default: usable CPUs)."""
+    size = n_workers or _default_workers()
+    key = ("threads", size)
+    pool = _pools.get(key)
+    if pool is None:
+        with _pools_lock:
+            pool = _pools.get(key)
+            if pool is None:
+                pool = _pools[key] = ThreadPoolExecutor(size, thread_name_prefix="tuiflow-inbatch")
+                pool_creations["threads"] += 1
+    return pool, size  # type: ignore[return-value]
+
+
+def process_pool(n_workers: int | None = None) -> tuple[ProcessPoolExecutor, int]:
+    """The shared process pool of ``n_workers`` processes (start method: ``TUIFLOW_MP_START``,
+    default ``spawn``, which is safe in a process that also runs threads)."""
+    size = n_workers or _default_workers()
+    key = ("processes", size)
+    pool = _pools.get(key)
+    if pool is None:
+        with _pools_lock:
+            pool = _pools.get(key)
+            if pool is None:
+                context = multiprocessing.get_context(os.environ.get("TUIFLOW_MP_START", "spawn"))
+                pool = _pools[key] = ProcessPoolExecutor(size, mp_context=context)
+                pool_creations["processes"] += 1
+    return pool, size  # type: ignore[return-value]
+
+
+@atexit.register
+def shutdown_pools() -> None:
+    """Stop every pool (at exit, or in tests)."""
+    with _pools_lock:
+        pools = list(_pools.values())
+        _pools.clear()
+    for pool in pools:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,250 @@
+"""Pipeline: a lazy, immutable chain of actions over the batches of a dataset.
+
+Every chained call returns a new Pipeline; nothing runs until ``run``, ``gen_batch`` or
+``next_batch``. Binding a dataset (``ds >> ppl``) or a config (``ppl << {...}``) gives a pipeline
+that shares its variables, models and profile with the one it came from, so results can be read
+from either; adding steps starts a new pipeline with state of its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from tuiflow.flow import execution, observe
+from tuiflow.flow.batch import Batch
+from tuiflow.flow.config import Config
+from tuiflow.flow.context import Context, Variables
+from tuiflow.flow.errors import FlowError
+from tuiflow.flow.named_expr import NamedExpression, as_target
+from tuiflow.flow.profiler import Profiler, render_profile
+from tuiflow.flow.sampler import Shuffle
+from tuiflow.flow.steps import (
+    ActionStep,
+    CallStep,
+    InitVariableStep,
+    Step,
+    UpdateStep,
+    compile_steps,
+)
+
+
+class PipelineState:
+    """What pipelines bound from one another share: variables, models, the last profile."""
+
+    def __init__(self) -> None:
+        self.variables = Variables()
+        self.models: dict[str, Any] = {}
+        self.profiler: Profiler | None = None
+        self.stream: tuple[Any, Iterator[Batch]] | None = None
+        self.lock = threading.RLock()
+
+
+class _ActionCall:
+    """What ``pipeline.some_action`` returns: calling it adds the step."""
+
+    __slots__ = ("_name", "_pipeline")
+
+    def __init__(self, pipeline: Pipeline, name: str) -> None:
+        self._pipeline, self._name = pipeline, name
+
+    def __call__(self, *args: Any, save_to: Any = None, **kwargs: Any) -> Pipeline:
+        if save_to is not None and not isinstance(save_to, (list, tuple)):
+            as_target(save_to, f"save_to of {self._name!r}")
+        return self._pipeline._add(ActionStep(self._name, args, kwargs, save_to))
+
+    def __repr__(self) -> str:
+        return f"<pipeline action {self._name!r}>"
+
+
+class Pipeline:
+    """A chain of actions, run over a dataset's batches.
+
+    ``Pipeline().load().normalize(scale=C("scale"))`` records steps; ``(ds >> ppl).run(64)`` runs
+    them. Unknown actions and wrong arguments are reported when a run starts, before any batch.
+    """
+
+    def __init__(self, dataset: Any = None, config: Mapping[str, Any] | None = None, *,
+                 steps: tuple[Step, ...] = (), state: PipelineState | None = None) -> None:
+        self.dataset = dataset
+        self.config = Config(config or {})
+        self._steps = tuple(steps)
+        self._state = state or PipelineState()
+        self._run_kwargs: dict[str, Any] | None = None
+
+    # --- building ------------------------------------------------------------------------------
+    def __getattr__(self, name: str) -> _ActionCall:
+        # Any other name is an action, checked against the batch class when the pipeline starts.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return _ActionCall(self, name)
+
+    def _derive(self, *, steps: tuple[Step, ...] | None = None, dataset: Any = None,
+                config: Mapping[str, Any] | None = None, share_state: bool) -> Pipeline:
+        new = Pipeline(self.dataset if dataset is None else dataset,
+                       self.config if config is None else config,
+                       steps=self._steps if steps is None else steps,
+                       state=self._state if share_state else None)
+        new._run_kwargs = self._run_kwargs
+        return new
+
+    def _add(self, step: Step) -> Pipeline:
+        return self._derive(steps=(*self._steps, step), share_state=False)
+
+    def init_variable(self, name: str, default: Any = None) -> Pipeline:
+        """Declare a variable; every run starts it at ``default`` (a callable default is called,
+        a mutable one copied, so runs never share a list)."""
+        return self._add(InitVariableStep(name, default))
+
+    def update(self, target: NamedExpression, value: Any) -> Pipeline:
+        """Set ``target`` (``V(name)``, ``V(name, mode="a")`` or ``B(name)``) to ``value`` each batch."""
+        return self._add(UpdateStep(as_target(target, "update's target"), value))
+
+    def call(self, func: Callable[..., Any], *args: Any, save_to: Any = None, **kwargs: Any) -> Pipeline:
+        """Call ``func(batch, *args, **kwargs)`` each batch; a returned batch replaces the current one."""
+        if not callable(func):
+            raise TypeError(f"call: {func!r} is not callable")
+        return self._add(CallStep(func, args, kwargs, save_to))
+
+    def __add__(self, other: Pipeline) -> Pipeline:
+        if not isinstance(other, Pipeline):
+            return NotImplemented
+        config = self.config | other.config
+        return Pipeline(self.dataset if self.dataset is not None else other.dataset, config,
+                        steps=self._steps + other._steps)
+
+    def __lshift__(self, other: Any) -> Pipeline:
+        from tuiflow.flow.dataset import Dataset
+
+        if isinstance(other, Dataset):
+            return self._derive(dataset=other, share_state=True)
+        if isinstance(other, Mapping):
+            return self._derive(config=self.config | other, share_state=True)
+        return NotImplemented
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """The recorded steps, in order."""
+        return self._steps
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    def __repr__(self) -> str:
+        names = " -> ".join(getattr(step, "name", "?") for step in self._steps) or "empty"
+        return f"Pipeline({names})"
+
+    # --- running -------------------------------------------------------------------------------
+    def _start(self, batch_size: int, shuffle: Shuffle, n_epochs: int | None, n_iters: int | None,
+               drop_last: bool, prefetch: int, profile: bool, bar: bool, seed: Any,
+               default_epochs: int | None) -> Iterator[Batch]:
+        if self.dataset is None:
+            raise FlowError("the pipeline has no dataset: bind one with `dataset >> pipeline`")
+        if isinstance(prefetch, bool) or not isinstance(prefetch, int) or prefetch < 0:
+            raise FlowError(f"prefetch must be a whole number >= 0, not {prefetch!r}")
+        plan = self.dataset.index.plan(batch_size, shuffle, n_epochs, n_iters, drop_last,
+                                       default_epochs=default_epochs)
+        steps = compile_steps(self._steps, self.dataset.batch_class)  # fails here, before any batch
+        state = self._state
+        for step in self._steps:
+            if isinstance(step, InitVariableStep):
+                state.variables.declare(step.variable, step.default)
+        state.variables.reset()
+        profile = profile or any(getattr(o, "wants_profile", False) for o in observe.observers())
+        profiler = Profiler([s.label for s in steps]) if profile else None
+        state.profiler = profiler
+        ctx = Context(state.variables, self.config, self.dataset, seed, plan.total, state)
+
+        def make(stop: Any = None) -> Iterator[Batch]:
+            return execution.produce(self.dataset, plan, steps, ctx, profiler, stop)
+
+        batches = execution.prefetched(make, prefetch) if prefetch else make()
+        return execution.consume(self, batches, plan.total, bar)
+
+    def gen_batch(self, batch_size: int, shuffle: Shuffle = False, n_epochs: int | None = None,
+                  n_iters: int | None = None, drop_last: bool = False, prefetch: int = 0,
+                  profile: bool = False, bar: bool = False, seed: Any = None) -> Iterator[Batch]:
+        """Yield each processed batch; one epoch when neither n_epochs nor n_iters is given.
+
+        Unknown actions and wrong arguments raise here, before the first batch is made.
+        """
+        return self._start(batch_size, shuffle, n_epochs, n_iters, drop_last, prefetch, profile, bar, seed,
+                           default_epochs=1)
+
+    def run(self, batch_size: int | None = None, shuffle: Shuffle = False, n_epochs: int | None = None,
+            n_iters: int | None = None, drop_last: bool = False, prefetch: int = 0, profile: bool = False,
+            bar: bool = False, seed: Any = None) -> Pipeline:
+        """Run the pipeline over the dataset (one epoch by default) and return it.
+
+        Without arguments, uses those given to :meth:`run_later`.
+        """
+        if batch_size is None:
+            if self._run_kwargs is None:
+                raise FlowError("run() needs batch_size (or call run_later(...) first)")
+            return self.run(**self._run_kwargs)
+        for _ in self.gen_batch(batch_size, shuffle, n_epochs, n_iters, drop_last, prefetch, profile, bar,
+                                seed):
+            pass
+        return self
+
+    def run_later(self, batch_size: int, **kwargs: Any) -> Pipeline:
+        """A pipeline that remembers how to run: a later ``run()`` uses these arguments."""
+        new = self._derive(share_state=True)
+        new._run_kwargs = {"batch_size": batch_size, **kwargs}
+        return new
+
+    def next_batch(self, batch_size: int, shuffle: Shuffle = False, n_epochs: int | None = None,
+                   n_iters: int | None = None, drop_last: bool = False, prefetch: int = 0,
+                   profile: bool = False, seed: Any = None) -> Batch:
+        """The next processed batch of a stream that continues from call to call (endless when
+        neither n_epochs nor n_iters is given); ``reset()`` starts a new stream."""
+        key = (batch_size, shuffle if isinstance(shuffle, (bool, int)) else id(shuffle), n_epochs, n_iters,
+               drop_last, prefetch, profile, seed)
+        state = self._state
+        with state.lock:
+            if state.stream is None or state.stream[0] != key:
+                self.reset()
+                batches = self._start(batch_size, shuffle, n_epochs, n_iters, drop_last, prefetch, profile,
+                                      False, seed, default_epochs=None)
+                state.stream = (key, batches)
+            return next(state.stream[1])
+
+    def reset(self) -> None:
+        """End the stream of :meth:`next_batch` (its prefetch thread included)."""
+        stream, self._state.stream = self._state.stream, None
+        if stream is not None:
+            stream[1].close()  # type: ignore[attr-defined]
+
+    # --- results -------------------------------------------------------------------------------
+    def v(self, name: str) -> Any:
+        """The value of variable ``name``."""
+        return self._state.variables.get(name)
+
+    get_variable = v
+
+    def set_variable(self, name: str, value: Any, mode: str = "w") -> None:
+        """Set variable ``name`` from outside the pipeline (thread-safe)."""
+        self._state.variables.set(name, value, mode)
+
+    @property
+    def variables(self) -> dict[str, Any]:
+        """All variables and their values."""
+        return self._state.variables.snapshot()
+
+    @property
+    def models(self) -> dict[str, Any]:
+        """Models created by the pipeline's model actions, by name."""
+        return self._state.models
+
+    @property
+    def profile_info(self) -> list[dict[str, Any]]:
+        """The last (or current) run's profile: one row per action, in pipeline order."""
+        profiler = self._state.profiler
+        return profiler.info() if profiler is not None else []
+
+    def show_profile_info(self, console: Any = None) -> None:
+        """Print the profile as a rich table."""
+        from rich.console import Console
+
+        (console or Console()).print(render_profile(self.profile_info))

@@ -1,0 +1,95 @@
+"""How an index is cut into batches: epochs, shuffling, drop_last, n_iters."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from tuiflow.flow.errors import IndexError_
+
+Shuffle = bool | int | np.random.Generator | np.random.SeedSequence
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """A checked request for batches over ``size`` items."""
+
+    size: int
+    batch_size: int
+    shuffle: Shuffle = False
+    n_epochs: int | None = None
+    n_iters: int | None = None
+    drop_last: bool = False
+
+    @classmethod
+    def make(cls, size: int, batch_size: int, shuffle: Shuffle = False, n_epochs: int | None = None,
+             n_iters: int | None = None, drop_last: bool = False, *, default_epochs: int | None = 1
+             ) -> BatchPlan:
+        """Validate the arguments; with neither ``n_epochs`` nor ``n_iters``, use ``default_epochs``."""
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise IndexError_(f"batch_size must be a whole number >= 1, not {batch_size!r}")
+        if n_epochs is not None and n_iters is not None:
+            raise IndexError_("give n_epochs or n_iters, not both")
+        for name, value in (("n_epochs", n_epochs), ("n_iters", n_iters)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+                                      or value < 0):
+                raise IndexError_(f"{name} must be a whole number >= 0, not {value!r}")
+        if drop_last and batch_size > size:
+            raise IndexError_(
+                f"batch_size {batch_size} is larger than the index ({size} items) and drop_last=True "
+                "would drop every batch"
+            )
+        if n_epochs is None and n_iters is None:
+            n_epochs = default_epochs
+        return cls(size, int(batch_size), shuffle, n_epochs, n_iters, bool(drop_last))
+
+    @property
+    def batches_per_epoch(self) -> int:
+        """Batches in one pass over the items."""
+        if self.size == 0:
+            return 0
+        return self.size // self.batch_size if self.drop_last else math.ceil(self.size / self.batch_size)
+
+    @property
+    def total(self) -> int | None:
+        """Batches the plan yields in all, or ``None`` when it never ends."""
+        if self.n_iters is not None:
+            return self.n_iters if self.batches_per_epoch else 0
+        if self.n_epochs is None:
+            return None
+        return self.n_epochs * self.batches_per_epoch
+
+    def positions(self) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(epoch, positions)`` for every batch: positions into the index, each item once
+        per epoch."""
+        total, per_epoch = self.total, self.batches_per_epoch
+        if per_epoch == 0 or total == 0:
+            return
+        rng = _generator(self.shuffle)
+        size, batch_size = self.size, self.batch_size
+        ordered = np.arange(size)
+        stop = per_epoch * batch_size if self.drop_last else size
+        produced, epoch = 0, 0
+        while True:
+            order = ordered if rng is None else rng.permutation(size)
+            for start in range(0, stop, batch_size):
+                yield epoch, order[start:start + batch_size]
+                produced += 1
+                if total is not None and produced >= total:
+                    return
+            epoch += 1
+
+
+def _generator(shuffle: Shuffle) -> np.random.Generator | None:
+    if shuffle is False or shuffle is None:
+        return None
+    if shuffle is True:
+        return np.random.default_rng()
+    if isinstance(shuffle, np.random.Generator):
+        return shuffle
+    if isinstance(shuffle, (int, np.integer, np.random.SeedSequence)):
+        return np.random.default_rng(shuffle)
+    raise IndexError_(f"shuffle must be False, True, a seed or a numpy Generator, not {shuffle!r}")

@@ -1,0 +1,197 @@
+"""The steps of a pipeline: typed records, and how each is compiled into a call on a batch.
+
+A Pipeline holds these records only; ``compile_steps`` resolves every action against the batch
+class and checks its arguments before the first batch, and gives back plain callables that the
+run loop calls once per batch.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tuiflow.flow import actions
+from tuiflow.flow.batch import Batch
+from tuiflow.flow.context import Context
+from tuiflow.flow.errors import ActionArgumentError
+from tuiflow.flow.named_expr import NamedExpression, PerItem, contains_expression, evaluate
+
+
+@dataclass(frozen=True)
+class ActionStep:
+    """Call the action ``name`` (a batch action, a registered function or a pipeline action)."""
+
+    name: str
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    save_to: Any = None
+
+
+@dataclass(frozen=True)
+class CallStep:
+    """Call ``func(batch, *args, **kwargs)``; a returned batch replaces the current one."""
+
+    func: Callable[..., Any]
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    save_to: Any = None
+
+    @property
+    def name(self) -> str:
+        """The label of the step: the function's name."""
+        return getattr(self.func, "__name__", "call")
+
+
+@dataclass(frozen=True)
+class UpdateStep:
+    """Assign the value of ``value`` to ``target`` (a ``V`` or a ``B``) for each batch."""
+
+    target: NamedExpression
+    value: Any
+    name: str = "update"
+
+
+@dataclass(frozen=True)
+class InitVariableStep:
+    """Declare a pipeline variable and its default; it is reset to the default at each run."""
+
+    variable: str
+    default: Any = None
+    name: str = "init_variable"
+
+
+Step = ActionStep | CallStep | UpdateStep | InitVariableStep
+
+# Actions that work on the pipeline (models, say) rather than on a batch: ``func(ctx, *args, **kw)``.
+_PIPELINE_ACTIONS: dict[str, Callable[..., Any]] = {}
+
+
+def register_pipeline_action(name: str, func: Callable[..., Any]) -> None:
+    """Make ``name`` a pipeline action for every pipeline: ``func(ctx, *args, **kwargs)`` gets the
+    :class:`Context` (batch, variables, config, and ``ctx.state`` for models); a returned value is
+    stored by ``save_to=``."""
+    _PIPELINE_ACTIONS[name] = func
+
+
+def pipeline_action_names() -> list[str]:
+    """Names of the registered pipeline actions."""
+    return sorted(_PIPELINE_ACTIONS)
+
+
+@dataclass
+class CompiledStep:
+    """A step ready to run: ``run(batch, ctx)`` returns the batch for the next step."""
+
+    label: str
+    run: Callable[[Batch, Context], Batch]
+
+
+def compile_steps(steps: tuple[Step, ...], batch_class: type[Batch]) -> list[CompiledStep]:
+    """Resolve and check every step against ``batch_class``; labels are ``"name #k"``."""
+    compiled: list[CompiledStep] = []
+    seen: dict[str, int] = {}
+    for step in steps:
+        if isinstance(step, InitVariableStep):
+            continue
+        seen[step.name] = seen.get(step.name, 0) + 1
+        label = f"{step.name} #{seen[step.name]}"
+        compiled.append(CompiledStep(label, _compile(step, batch_class)))
+    return compiled
+
+
+def _compile(step: Step, batch_class: type[Batch]) -> Callable[[Batch, Context], Batch]:
+    if isinstance(step, UpdateStep):
+        return _update_runner(step)
+    if isinstance(step, CallStep):
+        _check_signature(step.func, step.args, step.kwargs, step.name, batch_class)
+        return _call_runner(step.func, step.args, step.kwargs, step.save_to, keep_values=True,
+                            parallel=False, pass_ctx=False, label=step.name)
+    if step.name in _PIPELINE_ACTIONS:
+        func = _PIPELINE_ACTIONS[step.name]
+        _check_signature(func, step.args, step.kwargs, step.name, batch_class)
+        return _call_runner(func, step.args, step.kwargs, step.save_to, keep_values=True,
+                            parallel=False, pass_ctx=True, label=step.name)
+    resolved = actions.resolve(batch_class, step.name)
+    kwargs, save_to = dict(step.kwargs), step.save_to
+    if resolved.accepts_save_to and save_to is not None:
+        kwargs["save_to"], save_to = save_to, None  # the action stores its own results
+    actions.check_arguments(resolved, step.args, kwargs)
+    return _call_runner(resolved.func, step.args, kwargs, save_to, keep_values=False,
+                        parallel=resolved.parallel, pass_ctx=False, label=step.name)
+
+
+def _check_signature(func: Callable[..., Any], args: tuple, kwargs: dict, name: str, batch_class: type) -> None:
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind(None, *args, **kwargs)
+    except TypeError as exc:
+        raise ActionArgumentError(f"action {name!r} (batch class {batch_class.__name__}): {exc}") from None
+
+
+def _update_runner(step: UpdateStep) -> Callable[[Batch, Context], Batch]:
+    target, value = step.target, step.value
+
+    def run(batch: Batch, ctx: Context) -> Batch:
+        # Read and write under the variables' lock, so a consumer never sees half an update.
+        with ctx.variables.lock:
+            target.assign(ctx, evaluate(value, ctx))
+        return batch
+
+    return run
+
+
+def _call_runner(func: Callable[..., Any], args: tuple, kwargs: dict, save_to: Any, *, keep_values: bool,
+                 parallel: bool, pass_ctx: bool, label: str) -> Callable[[Batch, Context], Batch]:
+    dynamic = contains_expression(args) or contains_expression(kwargs)
+
+    def arguments(ctx: Context) -> tuple[tuple, dict]:
+        if not dynamic:
+            return args, kwargs
+        call_args, call_kwargs = evaluate(args, ctx), evaluate(kwargs, ctx)
+        if not parallel:  # only in-batch-parallel actions split per-item values between items
+            call_args = tuple(a.values if isinstance(a, PerItem) else a for a in call_args)
+            call_kwargs = {k: v.values if isinstance(v, PerItem) else v for k, v in call_kwargs.items()}
+        return call_args, call_kwargs
+
+    def finish(batch: Batch, ctx: Context, result: Any) -> Batch:
+        if save_to is not None:
+            _save(save_to, ctx, result)
+            return batch
+        if isinstance(result, Batch):
+            return result
+        if result is None or keep_values:
+            return batch
+        raise TypeError(f"returned {type(result).__name__}, not a batch: return self, "
+                        "or give save_to=B(...) or V(...) to keep the value")
+
+    if pass_ctx:
+        def run(batch: Batch, ctx: Context) -> Batch:
+            call_args, call_kwargs = arguments(ctx)
+            return finish(batch, ctx, func(ctx, *call_args, **call_kwargs))
+    elif not dynamic and save_to is None and not keep_values:
+        def run(batch: Batch, ctx: Context) -> Batch:  # the hot path: a plain action, fixed arguments
+            result = func(batch, *args, **kwargs)
+            if isinstance(result, Batch):
+                return result
+            return finish(batch, ctx, result)
+    else:
+        def run(batch: Batch, ctx: Context) -> Batch:
+            call_args, call_kwargs = arguments(ctx)
+            return finish(batch, ctx, func(batch, *call_args, **call_kwargs))
+    return run
+
+
+def _save(save_to: Any, ctx: Context, result: Any) -> None:
+    if isinstance(save_to, (list, tuple)):
+        values = result if isinstance(result, (list, tuple)) else [result]
+        if len(values) != len(save_to):
+            raise ValueError(f"save_to names {len(save_to)} targets but the action returned {len(values)} values")
+        for target, value in zip(save_to, values):
+            target.assign(ctx, value)
+    else:
+        save_to.assign(ctx, result)
