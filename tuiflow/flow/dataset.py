@@ -78,10 +78,12 @@ class Dataset:
     # --- batches without a pipeline -----------------------------------------------------------
     def gen_batch(self, batch_size: int, shuffle: Shuffle = False, n_epochs: int | None = None,
                   n_iters: int | None = None, drop_last: bool = False) -> Iterator[Batch]:
-        """Yield empty batches (call ``.load()`` on them, or use a pipeline); one epoch by default."""
+        """Yield empty batches (call ``.load()`` on them, or use a pipeline); one epoch by default.
+
+        The arguments are checked at the call, not at the first batch.
+        """
         plan = self.index.plan(batch_size, shuffle, n_epochs, n_iters, drop_last)
-        for _, positions in plan.positions():
-            yield self.create_batch(positions)
+        return (self.create_batch(positions) for _, positions in plan.positions())
 
     def next_batch(self, batch_size: int, shuffle: Shuffle = False, n_epochs: int | None = None,
                    n_iters: int | None = None, drop_last: bool = False) -> Batch:

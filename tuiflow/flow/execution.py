@@ -17,7 +17,7 @@ from tuiflow.flow import observe
 from tuiflow.flow.batch import Batch
 from tuiflow.flow.context import Context
 from tuiflow.flow.errors import ActionError
-from tuiflow.flow.profiler import Profiler
+from tuiflow.flow.profiler import FOLD_EVERY, Profiler
 from tuiflow.flow.sampler import BatchPlan
 from tuiflow.flow.steps import CompiledStep
 
@@ -31,51 +31,67 @@ _process_time = time.process_time
 def produce(dataset: Dataset, plan: BatchPlan, steps: list[CompiledStep], ctx: Context,
             profiler: Profiler | None, stop: threading.Event | None = None) -> Iterator[Batch]:
     """Yield each batch of ``plan`` after every step has run on it."""
+    if profiler is not None:
+        yield from _produce_profiled(dataset, plan, steps, ctx, profiler, stop)
+        return
     for number, (epoch, positions) in enumerate(plan.positions()):
         if stop is not None and stop.is_set():
             return
         batch = dataset.create_batch(positions)
         ctx.iteration, ctx.epoch = number, epoch
-        if profiler is None:
-            batch = _run_steps(batch, steps, ctx, number)
-        else:
-            batch = _run_steps_profiled(batch, steps, ctx, number, profiler)
+        step = None
+        try:
+            for step in steps:
+                ctx.batch = batch
+                batch = step.run(batch, ctx)
+        except Exception as exc:
+            raise _action_error(exc, step, ctx, number) from exc
         yield batch
 
 
-def _run_steps(batch: Batch, steps: list[CompiledStep], ctx: Context, number: int) -> Batch:
-    step = None
-    try:
-        for step in steps:
-            ctx.batch = batch
-            batch = step.run(batch, ctx)
-    except Exception as exc:
-        raise _action_error(exc, step, ctx, number) from exc
-    return batch
-
-
-def _run_steps_profiled(batch: Batch, steps: list[CompiledStep], ctx: Context, number: int,
-                        profiler: Profiler) -> Batch:
-    step = None
-    wants_cpu, add = profiler.wants_cpu, profiler.add
-    try:
-        started = _perf_counter()
-        for i, step in enumerate(steps):
-            ctx.batch = batch
-            if wants_cpu(i):
-                cpu = _process_time()
-                batch = step.run(batch, ctx)
-                cpu = _process_time() - cpu
-            else:
-                cpu = None
-                batch = step.run(batch, ctx)
-            # Consecutive timestamps: a step's time includes evaluating its arguments.
-            now = _perf_counter()
-            add(i, now - started, cpu)
-            started = now
-    except Exception as exc:
-        raise _action_error(exc, step, ctx, number) from exc
-    return batch
+def _produce_profiled(dataset: Dataset, plan: BatchPlan, steps: list[CompiledStep], ctx: Context,
+                      profiler: Profiler, stop: threading.Event | None) -> Iterator[Batch]:
+    # The common batch costs one clock read and one append per step (a step's time includes
+    # evaluating its arguments); the profiler folds the stamps into totals now and then. Some
+    # batches also read the CPU clock around each step (see profiler.py).
+    stamps = profiler.stamps
+    stamp = stamps.append
+    fold_at = FOLD_EVERY * profiler.width
+    wants_cpu = profiler.wants_cpu
+    for number, (epoch, positions) in enumerate(plan.positions()):
+        if stop is not None and stop.is_set():
+            return
+        batch = dataset.create_batch(positions)
+        ctx.iteration, ctx.epoch = number, epoch
+        step = None
+        if wants_cpu(number):
+            walls: list[float] = []
+            cpus: list[float] = []
+            try:
+                for step in steps:
+                    ctx.batch = batch
+                    wall, cpu = _perf_counter(), _process_time()
+                    batch = step.run(batch, ctx)
+                    cpus.append(_process_time() - cpu)
+                    walls.append(_perf_counter() - wall)
+            except Exception as exc:
+                profiler.add_batch(walls, cpus)
+                raise _action_error(exc, step, ctx, number) from exc
+            profiler.add_batch(walls, cpus)
+        else:
+            try:
+                stamp(_perf_counter())
+                for step in steps:
+                    ctx.batch = batch
+                    batch = step.run(batch, ctx)
+                    stamp(_perf_counter())
+            except Exception as exc:
+                profiler.fold(partial=True)
+                raise _action_error(exc, step, ctx, number) from exc
+            if len(stamps) >= fold_at:
+                profiler.fold()
+        yield batch
+    profiler.fold()
 
 
 def _action_error(exc: Exception, step: CompiledStep | None, ctx: Context, number: int) -> ActionError:

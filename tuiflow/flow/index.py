@@ -121,10 +121,12 @@ class DatasetIndex:
 
     def gen_batch(self, batch_size: int, shuffle: Shuffle = False, n_epochs: int | None = None,
                   n_iters: int | None = None, drop_last: bool = False) -> Iterator[DatasetIndex]:
-        """Yield the index of each batch; one epoch when neither n_epochs nor n_iters is given."""
+        """Yield the index of each batch; one epoch when neither n_epochs nor n_iters is given.
+
+        The arguments are checked at the call, not at the first batch.
+        """
         plan = self.plan(batch_size, shuffle, n_epochs, n_iters, drop_last)
-        for _, positions in plan.positions():
-            yield self.subset(positions)
+        return (self.subset(positions) for _, positions in plan.positions())
 
     def next_batch(self, batch_size: int, shuffle: Shuffle = False, n_epochs: int | None = None,
                    n_iters: int | None = None, drop_last: bool = False) -> DatasetIndex:
@@ -157,6 +159,9 @@ def _split_sizes(n: int, shares: float | Sequence[float]) -> tuple[int, int, int
         values.append(max(0.0, 1 - sum(values)))
     while len(values) < 3:
         values.append(0.0)
+    if sum(values) <= 0:
+        raise IndexError_(f"split shares must not all be zero, not {shares!r}")
+    values = [share / sum(values) for share in values]  # three shares below 1 are proportions
     # Largest-remainder rounding, then every non-zero share gets at least one item where n allows.
     exact = [share * n for share in values]
     sizes = [math.floor(x + 1e-9) for x in exact]

@@ -1,0 +1,183 @@
+"""How much the model API costs over a hand-written training loop; prints one JSON line.
+
+On the digits data (1797 x 64 float32, batch 64), an MLP 64-128-64-10 with Adam trains for a few
+epochs four ways: (a) a hand-written PyTorch loop, (b) TorchModel.train in the same loop, (c) a
+hand-written tf.GradientTape step inside a tf.function, (d) TFModel.train. Every variant fetches the
+loss of every step as a Python float, as `train(..., fetches="loss")` does. The variants of one
+framework run interleaved, repeat by repeat, and the median epoch time of each gives samples/s.
+
+    python benchmarks/bench_models.py [--epochs 3] [--repeats 7] [--frameworks torch,tf] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+BATCH = 64
+UNITS = (128, 64)
+LEARNING_RATE = 1e-3
+
+
+def load_data() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    return (data.data / 16).astype(np.float32), data.target.astype(np.int64)
+
+
+def model_config(device: str) -> dict:
+    return {
+        "inputs": (64,),
+        "classes": 10,
+        "model": {"name": "MLP", "units": list(UNITS)},
+        "optimizer": {"name": "Adam", "lr": LEARNING_RATE},
+        "device": device,
+        "seed": 0,
+    }
+
+
+def epoch_runner(
+    step: Callable[[np.ndarray, np.ndarray], float], inputs: np.ndarray, targets: np.ndarray
+) -> Callable[[], float]:
+    """An epoch over the data in batches, in order; returns its seconds."""
+    starts = range(0, len(inputs), BATCH)
+
+    def epoch() -> float:
+        began = time.perf_counter()
+        for start in starts:
+            step(inputs[start : start + BATCH], targets[start : start + BATCH])
+        return time.perf_counter() - began
+
+    return epoch
+
+
+def torch_variants(inputs: np.ndarray, targets: np.ndarray, device: str) -> dict[str, Callable[[], float]]:
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    from tuiflow.models import TorchModel
+
+    model = TorchModel(model_config(device))
+    torch_device = model._backend.torch_device
+    torch.manual_seed(0)
+    network = nn.Sequential(
+        nn.Linear(64, UNITS[0]), nn.ReLU(), nn.Linear(UNITS[0], UNITS[1]), nn.ReLU(), nn.Linear(UNITS[1], 10)
+    ).to(torch_device)
+    optimizer = torch.optim.Adam(network.parameters(), lr=LEARNING_RATE)
+    network.train()
+
+    def hand_step(batch_inputs: np.ndarray, batch_targets: np.ndarray) -> float:
+        batch_inputs = torch.from_numpy(batch_inputs).to(torch_device)
+        batch_targets = torch.from_numpy(batch_targets).to(torch_device)
+        loss = F.cross_entropy(network(batch_inputs), batch_targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return {
+        "torch_hand": epoch_runner(hand_step, inputs, targets),
+        "torch_model": epoch_runner(model.train, inputs, targets),
+    }
+
+
+def tf_variants(inputs: np.ndarray, targets: np.ndarray, device: str) -> dict[str, Callable[[], float]]:
+    import tensorflow as tf
+    from tensorflow import keras
+
+    from tuiflow.models import TFModel
+
+    model = TFModel(model_config(device))
+    keras.utils.set_random_seed(0)
+    with tf.device(model._backend.tf_device):
+        network = keras.Sequential(
+            [
+                keras.Input((64,)),
+                keras.layers.Dense(UNITS[0], activation="relu"),
+                keras.layers.Dense(UNITS[1], activation="relu"),
+                keras.layers.Dense(10),
+            ]
+        )
+        optimizer = keras.optimizers.Adam(LEARNING_RATE)
+
+    @tf.function
+    def train_step(batch_inputs: tf.Tensor, batch_targets: tf.Tensor) -> tf.Tensor:
+        with tf.GradientTape() as tape:
+            logits = network(batch_inputs, training=True)
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(batch_targets, logits))
+        gradients = tape.gradient(loss, network.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, network.trainable_variables))
+        return loss
+
+    def hand_step(batch_inputs: np.ndarray, batch_targets: np.ndarray) -> float:
+        return float(train_step(batch_inputs, batch_targets))
+
+    return {
+        "tf_hand": epoch_runner(hand_step, inputs, targets),
+        "tf_model": epoch_runner(model.train, inputs, targets),
+    }
+
+
+def measure(variants: dict[str, Callable[[], float]], epochs: int, repeats: int, samples: int) -> dict[str, float]:
+    """Median samples/s of each variant; the variants take turns so drifts in machine load hit all alike."""
+    for epoch in variants.values():  # warm-up: tracing, allocator, caches
+        epoch()
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(repeats):
+        for name, epoch in variants.items():
+            times[name].append(sum(epoch() for _ in range(epochs)) / epochs)
+    return {name: samples / statistics.median(seconds) for name, seconds in times.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per repeat and variant")
+    parser.add_argument("--repeats", type=int, default=7, help="interleaved repeats; the median is reported")
+    parser.add_argument("--frameworks", default="torch,tf", help="comma-separated: torch, tf")
+    parser.add_argument("--device", default="cpu", help="cpu, gpu:0, ...")
+    args = parser.parse_args()
+
+    inputs, targets = load_data()
+    result: dict[str, object] = {
+        "bench": "models",
+        "data": "digits",
+        "samples": len(inputs),
+        "batch": BATCH,
+        "model": f"MLP 64-{UNITS[0]}-{UNITS[1]}-10, Adam",
+        "epochs": args.epochs,
+        "repeats": args.repeats,
+        "device": args.device,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+    frameworks = args.frameworks.split(",")
+    if "torch" in frameworks:
+        import torch
+
+        speeds = measure(torch_variants(inputs, targets, args.device), args.epochs, args.repeats, len(inputs))
+        result.update({f"{name}_samples_per_s": round(value) for name, value in speeds.items()})
+        result["torch_ratio"] = round(speeds["torch_model"] / speeds["torch_hand"], 3)
+        result["torch_version"] = torch.__version__
+    if "tf" in frameworks:
+        import tensorflow as tf
+
+        speeds = measure(tf_variants(inputs, targets, args.device), args.epochs, args.repeats, len(inputs))
+        result.update({f"{name}_samples_per_s": round(value) for name, value in speeds.items()})
+        result["tf_ratio"] = round(speeds["tf_model"] / speeds["tf_hand"], 3)
+        result["tf_version"] = tf.__version__
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""The PyTorch backend of `TorchModel`: device, network, loss, optimizer, the train step, weights I/O."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from tuiflow.models.config import ModelConfig
+from tuiflow.models.torch.losses import make_loss
+from tuiflow.models.torch.networks import build_network
+
+WEIGHTS_FILE = "weights.pt"
+
+
+def build(config: ModelConfig) -> TorchBackend:
+    """The backend for a checked config (what `Model` calls)."""
+    return TorchBackend(config)
+
+
+def pick_device(device: str | None) -> torch.device:
+    """The torch device for a canonical name; None means the first visible GPU, else the CPU."""
+    if device is None:
+        return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
+    if device == "cpu":
+        return torch.device("cpu")
+    index = int(device.split(":")[1])
+    visible = torch.cuda.device_count()
+    if index >= visible:
+        raise ValueError(f"model config key 'device': {device} is not visible (torch sees {visible} GPUs)")
+    return torch.device("cuda", index)
+
+
+def make_optimizer(name: str, args: dict[str, Any], parameters: Any) -> torch.optim.Optimizer:
+    """An optimizer of `torch.optim` by name (case-insensitive); `learning_rate` is passed as `lr`."""
+    choices = {
+        key: value
+        for key, value in vars(torch.optim).items()
+        if isinstance(value, type) and issubclass(value, torch.optim.Optimizer) and value is not torch.optim.Optimizer
+    }
+    found = {key.lower(): value for key, value in choices.items()}.get(name.lower())
+    if found is None:
+        raise ValueError(
+            f"model config key 'optimizer': torch.optim has no {name!r} (choose from: {', '.join(sorted(choices))})"
+        )
+    kwargs = dict(args)
+    kwargs["lr"] = kwargs.pop("learning_rate")
+    try:
+        return found(parameters, **kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"model config key 'optimizer': {found.__name__}: {exc}") from None
+
+
+class TorchBackend:
+    """One network on one device with its optimizer; arrays in and out are numpy."""
+
+    def __init__(self, config: ModelConfig):
+        self.torch_device = pick_device(config.device)
+        self.device = "cpu" if self.torch_device.type == "cpu" else f"gpu:{self.torch_device.index}"
+        if config.seed is not None:
+            torch.manual_seed(config.seed)
+        self.network = build_network(config).to(self.torch_device)
+        axis = -1 if config.images and config.data_format == "channels_last" else 1
+        self.loss = make_loss(config.loss, config.classes, axis)
+        self.optimizer = make_optimizer(config.optimizer, dict(config.optimizer_args), self.network.parameters())
+        self._training: bool | None = None  # the network's mode, switched only when it changes
+
+    def _inputs(self, inputs: Any) -> torch.Tensor:
+        # as_tensor shares a float32 array's memory on the CPU: no copy, as in a hand-written loop
+        return torch.as_tensor(inputs, dtype=torch.float32, device=self.torch_device)
+
+    def train(self, inputs: Any, targets: Any, want_loss: bool, want_predictions: bool) -> tuple[Any, Any]:
+        """One optimisation step; only the fetched values are synchronised and copied to the host."""
+        if self._training is not True:
+            self.network.train()
+            self._training = True
+        inputs = self._inputs(inputs)
+        targets = torch.as_tensor(targets, device=self.torch_device)
+        if targets.dtype == torch.float64:
+            targets = targets.float()
+        outputs = self.network(inputs)
+        loss = self.loss(outputs, targets)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return (
+            loss.item() if want_loss else None,
+            outputs.detach().cpu().numpy() if want_predictions else None,
+        )
+
+    def predict(self, inputs: Any) -> np.ndarray:
+        """Outputs in eval mode (batch norm uses its running statistics, dropout is off)."""
+        if self._training is not False:
+            self.network.eval()
+            self._training = False
+        with torch.inference_mode():
+            return self.network(self._inputs(inputs)).cpu().numpy()
+
+    def n_parameters(self) -> int:
+        """The count of the network's parameters (buffers such as running means not included)."""
+        return sum(parameter.numel() for parameter in self.network.parameters())
+
+    def save_weights(self, directory: Path) -> str:
+        """The state dict (tensors only, loadable with weights_only=True)."""
+        torch.save(self.network.state_dict(), directory / WEIGHTS_FILE)
+        return WEIGHTS_FILE
+
+    def load_weights(self, directory: Path, filename: str) -> None:
+        """Load a state dict saved by `save_weights`, mapped to this backend's device."""
+        state = torch.load(directory / filename, map_location=self.torch_device, weights_only=True)
+        self.network.load_state_dict(state)
