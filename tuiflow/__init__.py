@@ -1,7 +1,7 @@
 """tuiflow: a terminal workbench for machine-learning experiments.
 
-``import tuiflow`` is light: it brings the pipeline engine (numpy only) and none of torch,
-tensorflow, textual, ray or rich.
+``import tuiflow`` is light: it brings the pipeline engine (numpy only), the model classes and the
+recipe decorator, and none of torch, tensorflow, textual, ray or rich (frameworks load on first use).
 """
 
 from tuiflow._version import __version__
@@ -30,9 +30,38 @@ from tuiflow.flow import (
     inbatch_parallel,
     register_action,
 )
+from tuiflow.models import ClassificationMetrics, SegmentationMetrics, TFModel, TorchModel
+from tuiflow.recipes import Param, recipe
 
 __all__ = [
-    "ActionArgumentError", "ActionError", "ActionNotFoundError", "B", "Batch", "C", "Config", "D", "Dataset",
-    "DatasetIndex", "ExpressionError", "F", "FilesIndex", "FlowError", "I", "NamedExpression", "P", "Pipeline",
-    "R", "V", "__version__", "action", "inbatch_parallel", "register_action",
+    "ActionArgumentError",
+    "ActionError",
+    "ActionNotFoundError",
+    "B",
+    "Batch",
+    "C",
+    "ClassificationMetrics",
+    "Config",
+    "D",
+    "Dataset",
+    "DatasetIndex",
+    "ExpressionError",
+    "F",
+    "FilesIndex",
+    "FlowError",
+    "I",
+    "NamedExpression",
+    "P",
+    "Param",
+    "Pipeline",
+    "R",
+    "SegmentationMetrics",
+    "TFModel",
+    "TorchModel",
+    "V",
+    "__version__",
+    "action",
+    "inbatch_parallel",
+    "recipe",
+    "register_action",
 ]

@@ -76,12 +76,40 @@ def test_profile_memory_is_constant_however_long_the_run():
 
 
 def test_sampled_cpu_time_is_estimated_for_fast_actions():
-    profiler = Profiler(["fast #1"])
-    for _ in range(100):
-        profiler.add(0, 1e-6, 0.5e-6 if profiler.wants_cpu(0) else None)
+    profiler = Profiler(["fast #1", "fast #2"])
+    sampled = 0
+    for number in range(1000):
+        if profiler.wants_cpu(number):
+            sampled += 1
+            profiler.add_batch([1e-6, 2e-6], [0.5e-6, 2e-6])
+        else:
+            profiler.stamps.extend([0.0, 1e-6, 3e-6])
+    profiler.fold()
+    first, second = profiler.info()
+    assert 8 < sampled < 100  # fast batches read the CPU clock on a sample only
+    assert first["calls"] == second["calls"] == 1000
+    assert first["total_s"] == pytest.approx(1e-3) and second["total_s"] == pytest.approx(2e-3)
+    assert first["cpu_s"] == pytest.approx(first["total_s"] / 2)
+    assert second["cpu_s"] == pytest.approx(second["total_s"])
+
+
+def test_slow_batches_read_the_cpu_clock_every_time():
+    profiler = Profiler(["slow #1"])
+    for number in range(200):
+        assert profiler.wants_cpu(number)
+        profiler.add_batch([1e-3], [0.25e-3])
     (row,) = profiler.info()
-    assert row["calls"] == 100
-    assert row["cpu_s"] == pytest.approx(row["total_s"] / 2)
+    assert row["cpu_s"] == pytest.approx(0.05)
+
+
+def test_profile_can_be_read_while_the_run_goes_on():
+    ppl = make_dataset(3000).p.load().scale()
+    seen = []
+    for i, _ in enumerate(ppl.gen_batch(1, profile=True)):
+        if i in (100, 1000, 2999):
+            seen.append(ppl.profile_info[0]["calls"])
+    assert seen[0] >= 90 and seen[1] >= 990 and seen[0] < seen[1] <= 1001
+    assert ppl.profile_info[0]["calls"] == 3000
 
 
 @pytest.mark.parametrize("prefetch", [0, 1, 3])

@@ -106,15 +106,18 @@ class Batch:
             return [(name, source[name]) for name in names]
         if isinstance(source, tuple):
             names = list(dst) if dst is not None else list(self.components)
-            if len(names) < len(source):
+            if len(names) < len(source) or (dst is not None and len(names) != len(source)):
                 raise FlowError(
                     f"{type(self).__name__}.load(): {len(source)} arrays for {len(names)} components "
-                    f"{tuple(names)}; name them with dst="
+                    f"{tuple(names)}; give dst= with one name per array"
                 )
             return list(zip(names, source))
         names = list(dst) if dst is not None else list(self.components[:1])
         if not names:
             raise FlowError(f"{type(self).__name__}.load(): the batch class has no components; give dst=")
+        if len(names) > 1:
+            raise FlowError(f"{type(self).__name__}.load(): one array for {len(names)} components "
+                            f"{tuple(names)}; give a tuple or a dict of arrays")
         return [(names[0], source)]
 
 

@@ -24,7 +24,7 @@ class Config(dict):
         parts = key.strip("/").split("/")
         node: dict = self
         for part in parts[:-1]:
-            child = dict.get(node, part, _MISSING) if isinstance(node, Config) else node.get(part, _MISSING)
+            child = dict.get(node, part, _MISSING)
             if child is _MISSING or not isinstance(child, dict):
                 if not create:
                     return None, parts[-1]
@@ -73,6 +73,12 @@ class Config(dict):
         except KeyError:
             return default
 
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        """The value at ``key`` (a path allowed); set to ``default`` first when missing."""
+        if key not in self:
+            self[key] = default
+        return self[key]
+
     def pop(self, key: str, *default: Any) -> Any:
         """Remove ``key`` (a path allowed) and return its value."""
         try:
@@ -108,6 +114,10 @@ class Config(dict):
         merged.update(other)
         return merged
 
+    def __ior__(self, other: Mapping[str, Any]) -> Config:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
     def __repr__(self) -> str:
         return f"Config({dict.__repr__(self)})"
 
@@ -116,15 +126,19 @@ def _merge(target: dict, source: Mapping[str, Any]) -> dict:
     for key, value in source.items():
         if "/" in key:
             head, _, rest = key.partition("/")
-            sub = target.setdefault(head, {})
+            sub = dict.get(target, head)
+            if not isinstance(sub, dict):  # a path through a leaf replaces the leaf, as cfg[path] = v does
+                sub = {}
+                dict.__setitem__(target, head, sub)
             _merge(sub, {rest: value})
         elif isinstance(value, Mapping):
-            sub = target.get(key)
+            sub = dict.get(target, key)
             if not isinstance(sub, dict):
-                sub = target[key] = {}
+                sub = {}
+                dict.__setitem__(target, key, sub)
             _merge(sub, value)
         else:
-            target[key] = value
+            dict.__setitem__(target, key, value)
     return target
 
 

@@ -33,6 +33,9 @@ class Dataset:
         self.preloaded = preloaded
         if preloaded is not None:
             _check_preloaded(preloaded, len(self.index))
+            # Preloaded data is aligned with this dataset's own index, which becomes the root that
+            # batches take positions from, even when it was split from another index.
+            self.index = self.index.as_root()
         self.train: Dataset | None = None
         self.test: Dataset | None = None
         self.validation: Dataset | None = None
@@ -63,13 +66,14 @@ class Dataset:
     def split(self, shares: float | Sequence[float] = 0.8, shuffle: Shuffle = False) -> None:
         """Split into ``train``, ``test`` and maybe ``validation`` datasets (see DatasetIndex.split)."""
         self.index.split(shares, shuffle)
-        self.train = Dataset._subset(self, self.index.train)  # type: ignore[arg-type]
-        self.test = Dataset._subset(self, self.index.test)  # type: ignore[arg-type]
-        self.validation = Dataset._subset(self, self.index.validation) if self.index.validation else None
+        subset = type(self)._subset
+        self.train = subset(self, self.index.train)  # type: ignore[arg-type]
+        self.test = subset(self, self.index.test)  # type: ignore[arg-type]
+        self.validation = subset(self, self.index.validation) if self.index.validation else None
 
     def create_subset(self, index: DatasetIndex) -> Dataset:
         """A dataset over ``index`` (a subset of this dataset's index), sharing data and batch class."""
-        return Dataset._subset(self, index)
+        return type(self)._subset(self, index)
 
     def create_batch(self, positions: np.ndarray) -> Batch:
         """A batch of the items at ``positions`` of this dataset's index (not loaded yet)."""

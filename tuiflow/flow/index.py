@@ -96,6 +96,14 @@ class DatasetIndex:
         """Attributes that subsets share with their parent (a FilesIndex's paths, say)."""
         return {}
 
+    def as_root(self) -> DatasetIndex:
+        """This index as a root: the same ids, with positions counted in this index itself."""
+        if self._root_positions is None:
+            return self
+        root = self.subset(np.arange(len(self)))
+        root._ids, root._root_positions = self._ids, None
+        return root
+
     def split(self, shares: float | Sequence[float] = 0.8, shuffle: Shuffle = False) -> None:
         """Split into ``train``, ``test`` and (with three shares) ``validation`` subsets.
 

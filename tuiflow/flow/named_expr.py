@@ -26,6 +26,9 @@ class NamedExpression:
     """Base class: something evaluated against a :class:`Context` when a batch is processed."""
 
     __slots__ = ()
+    # numpy must not broadcast over an expression (``np.arange(3) * V("a")``): with this set, it
+    # hands the operation back to the expression's reflected operator.
+    __array_ufunc__ = None
 
     def evaluate(self, ctx: Context) -> Any:
         """The value of the expression for the current batch."""

@@ -7,22 +7,23 @@ to pay for a hand-off to another thread, so it is never much slower than a plain
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import functools
 import importlib
 import inspect
 import itertools
-import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuiflow.flow.named_expr import PerItem
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 TARGETS = ("for", "threads", "async", "mpc")
 # Below this much work left in a call (seconds), handing items to other threads costs more
@@ -198,6 +199,8 @@ _loops = threading.local()
 
 
 def _run_async(call: Callable[[int], Any], n: int) -> list[Any]:
+    import asyncio  # here, not at the top: asyncio alone is a fifth of the engine's import time
+
     loop = getattr(_loops, "loop", None)
     if loop is None or loop.is_closed():
         loop = _loops.loop = asyncio.new_event_loop()
@@ -274,6 +277,9 @@ def process_pool(n_workers: int | None = None) -> tuple[ProcessPoolExecutor, int
         with _pools_lock:
             pool = _pools.get(key)
             if pool is None:
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
+
                 context = multiprocessing.get_context(os.environ.get("TUIFLOW_MP_START", "spawn"))
                 pool = _pools[key] = ProcessPoolExecutor(size, mp_context=context)
                 pool_creations["processes"] += 1

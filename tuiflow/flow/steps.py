@@ -139,7 +139,8 @@ def _update_runner(step: UpdateStep) -> Callable[[Batch, Context], Batch]:
     def run(batch: Batch, ctx: Context) -> Batch:
         # Read and write under the variables' lock, so a consumer never sees half an update.
         with ctx.variables.lock:
-            target.assign(ctx, evaluate(value, ctx))
+            result = evaluate(value, ctx)
+            target.assign(ctx, result.values if isinstance(result, PerItem) else result)
         return batch
 
     return run

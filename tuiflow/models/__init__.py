@@ -4,6 +4,7 @@ Importing this package imports neither torch nor TensorFlow: a framework is impo
 model of it is built, and a missing one says which extra to install.
 """
 
+from tuiflow.models import actions  # noqa: F401 - importing it registers the model pipeline actions
 from tuiflow.models.base import Model
 from tuiflow.models.config import ModelConfig
 from tuiflow.models.metrics import (
