@@ -253,7 +253,7 @@ def test_P_of_the_wrong_length_is_an_action_error():
     assert isinstance(error.__cause__, ExpressionError)
     assert "4 values" in str(error.__cause__) and "2 items" in str(error.__cause__)
     error = run_error(make_dataset().p.init_variable("one", 1).load().keep(P(V("one"))))
-    assert "scalar" in str(error.__cause__)
+    assert "gave one value for a batch" in str(error.__cause__)
 
 
 def test_P_in_update_stores_the_values_themselves():
@@ -434,3 +434,13 @@ def test_an_error_inside_an_operator_is_an_action_error_with_the_original_cause(
 
 def test_operator_module_functions_through_F():
     assert collect(F(operator.eq)(B("size"), 4)) == [True, True, False]
+
+
+def test_every_R_inside_P_draws_one_value_per_item():
+    ppl = make_dataset().p.load().keep([P(R("uniform", 0, 1, seed=3) < 0.5), P(R("normal", size=2) * 10)])
+    batches = list(ppl.gen_batch(4))
+    coins, pairs = batches[0].kept
+    assert coins.shape == (4,) and coins.dtype == bool
+    assert pairs.shape == (4, 2)
+    expected = np.random.default_rng(3).uniform(0, 1, size=4) < 0.5
+    assert coins.tolist() == expected.tolist()

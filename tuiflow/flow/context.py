@@ -81,7 +81,7 @@ def _fresh(default: Any) -> Any:
 class Context:
     """The state one batch's named expressions are evaluated against."""
 
-    __slots__ = ("_generators", "batch", "config", "dataset", "epoch", "iteration", "rng", "state",
+    __slots__ = ("_generators", "batch", "config", "dataset", "epoch", "items", "iteration", "rng", "state",
                  "total_iterations", "variables")
 
     def __init__(self, variables: Variables, config: Any, dataset: Any = None,
@@ -94,6 +94,7 @@ class Context:
         self.batch: Any = None
         self.iteration = 0
         self.epoch = 0
+        self.items: int | None = None  # set while a P(...) is evaluated: R draws one value per item
         self.total_iterations = total_iterations
         self.rng = np.random.default_rng(seed)
         self._generators: dict[int, np.random.Generator] = {}

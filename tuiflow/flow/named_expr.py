@@ -323,7 +323,10 @@ class R(NamedExpression):
         return getattr(generator, self.distribution)(*args, size=size, **kwargs)
 
     def evaluate(self, ctx: Context) -> Any:
-        return self.draw(ctx, evaluate(self.size, ctx))
+        size = evaluate(self.size, ctx)
+        if ctx.items is not None:  # inside P(...): one draw per item
+            size = (ctx.items,) if size is None else (ctx.items, *np.atleast_1d(size).tolist())
+        return self.draw(ctx, size)
 
     def _children(self) -> tuple:
         return (*self.args, *self.kwargs.values(), self.size)
@@ -351,6 +354,19 @@ class PerItem:
         return f"PerItem({self.values!r})"
 
 
+def unwrap_per_item(value: Any) -> Any:
+    """``value`` with every PerItem replaced by its values (for actions that take whole arrays)."""
+    if isinstance(value, PerItem):
+        return value.values
+    if isinstance(value, list):
+        return [unwrap_per_item(item) for item in value]
+    if isinstance(value, tuple) and type(value) is tuple:
+        return tuple(unwrap_per_item(item) for item in value)
+    if isinstance(value, dict):
+        return {key: unwrap_per_item(item) for key, item in value.items()}
+    return value
+
+
 class P(NamedExpression):
     """One value per batch item: ``P(R("uniform", -10, 10))`` draws one angle per item."""
 
@@ -361,16 +377,18 @@ class P(NamedExpression):
 
     def evaluate(self, ctx: Context) -> PerItem:
         n = len(ctx.batch)
-        if isinstance(self.expr, R):
-            size = evaluate(self.expr.size, ctx)
-            shape = (n,) if size is None else (n, *np.atleast_1d(size).tolist())
-            return PerItem(self.expr.draw(ctx, shape))
-        values = evaluate(self.expr, ctx)
+        # Every R inside draws one value per item while P's expression is evaluated, so
+        # ``P(R("uniform", 0, 1) < 0.5)`` is a coin per item.
+        outer, ctx.items = ctx.items, n
+        try:
+            values = evaluate(self.expr, ctx)
+        finally:
+            ctx.items = outer
         if isinstance(values, PerItem):
             return values
         if not hasattr(values, "__len__") or len(values) != n:
-            got = len(values) if hasattr(values, "__len__") else "a scalar"
-            raise ExpressionError(f"P({self.expr!r}) gave {got} values for a batch of {n} items")
+            got = f"{len(values)} values" if hasattr(values, "__len__") else "one value"
+            raise ExpressionError(f"P({self.expr!r}) gave {got} for a batch of {n} items")
         return PerItem(values)
 
     def _children(self) -> tuple:

@@ -16,7 +16,7 @@ from tuiflow.flow import actions
 from tuiflow.flow.batch import Batch
 from tuiflow.flow.context import Context
 from tuiflow.flow.errors import ActionArgumentError
-from tuiflow.flow.named_expr import NamedExpression, PerItem, contains_expression, evaluate
+from tuiflow.flow.named_expr import NamedExpression, contains_expression, evaluate, unwrap_per_item
 
 
 @dataclass(frozen=True)
@@ -139,8 +139,7 @@ def _update_runner(step: UpdateStep) -> Callable[[Batch, Context], Batch]:
     def run(batch: Batch, ctx: Context) -> Batch:
         # Read and write under the variables' lock, so a consumer never sees half an update.
         with ctx.variables.lock:
-            result = evaluate(value, ctx)
-            target.assign(ctx, result.values if isinstance(result, PerItem) else result)
+            target.assign(ctx, unwrap_per_item(evaluate(value, ctx)))
         return batch
 
     return run
@@ -155,8 +154,7 @@ def _call_runner(func: Callable[..., Any], args: tuple, kwargs: dict, save_to: A
             return args, kwargs
         call_args, call_kwargs = evaluate(args, ctx), evaluate(kwargs, ctx)
         if not parallel:  # only in-batch-parallel actions split per-item values between items
-            call_args = tuple(a.values if isinstance(a, PerItem) else a for a in call_args)
-            call_kwargs = {k: v.values if isinstance(v, PerItem) else v for k, v in call_kwargs.items()}
+            call_args, call_kwargs = unwrap_per_item(call_args), unwrap_per_item(call_kwargs)
         return call_args, call_kwargs
 
     def finish(batch: Batch, ctx: Context, result: Any) -> Batch:
