@@ -1,8 +1,9 @@
-"""The ``tuiflow`` command line: everything the TUI can do, as typer commands."""
+"""The typer app, and how the CLI reports errors: one line and exit code 2, never a traceback."""
 
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import typer
 
@@ -14,11 +15,17 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 
 class UserError(Exception):
     """An error the user caused: printed as one line, exit code 2, no traceback."""
+
+
+def fail(message: str) -> NoReturn:
+    """Stop the command with a one-line error."""
+    raise UserError(message)
 
 
 def _version_callback(value: bool) -> None:
@@ -36,27 +43,19 @@ def _root(
     """tuiflow: pipelines, recipes, a GPU scheduler and one SQLite store, in the terminal."""
 
 
-@app.command()
-def demo(
-    items: int = typer.Option(20_000, min=1, help="Number of items in the demo dataset."),
-    batch_size: int = typer.Option(64, min=1, help="Items per batch."),
-    epochs: int = typer.Option(2, min=1, help="Number of passes over the data."),
-    bar: bool = typer.Option(True, help="Show a progress bar."),
-) -> None:
-    """Run a small demo pipeline and print its per-action profile table."""
-    from tuiflow.demo import run_demo
+def user_errors() -> tuple[type[BaseException], ...]:
+    """Exception types that mean the user asked for something wrong, not that tuiflow is broken."""
+    from tuiflow.recipes import RecipeError
 
-    run_demo(items=items, batch_size=batch_size, epochs=epochs, bar=bar)
+    return (UserError, RecipeError)
 
 
 def main() -> None:
-    """Console-script entry point: user errors become one line and exit code 2."""
+    """Console-script entry point."""
+    import tuiflow.cli  # noqa: F401 - registers the commands
+
     try:
-        app()
-    except UserError as exc:
+        app(standalone_mode=True)
+    except user_errors() as exc:
         typer.echo(f"tuiflow: error: {exc}", err=True)
         sys.exit(2)
-
-
-if __name__ == "__main__":
-    main()

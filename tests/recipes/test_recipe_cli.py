@@ -1,0 +1,96 @@
+"""`tuiflow recipes` and `tuiflow run --foreground`, as a user types them, in real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def tuiflow(*args: str, cwd: Path | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tuiflow", *args], capture_output=True, text=True,
+                          cwd=cwd or ROOT, timeout=timeout)
+
+
+def test_recipes_json_lists_every_recipe_with_its_parameters():
+    result = tuiflow("recipes", "--json")
+    assert result.returncode == 0, result.stderr
+    listed = json.loads(result.stdout)
+    by_name = {item["name"]: item for item in listed}
+    assert {"digits-mlp", "digits-cnn", "images-augment", "segmentation-unet", "sleep"} <= set(by_name)
+    mlp = by_name["digits-mlp"]
+    assert set(mlp) == {"name", "description", "file", "params"}
+    assert mlp["description"] == "MLP on scikit-learn's 8x8 digits"
+    assert mlp["params"]["framework"] == {"default": "torch", "type": "str", "choices": ["torch", "tf"]}
+    assert mlp["params"]["lr"]["type"] == "float" and mlp["params"]["hidden"]["type"] == "int"
+    assert Path(mlp["file"]).is_file()
+
+
+def test_a_broken_recipe_file_is_a_warning_and_the_rest_are_listed(tmp_path):
+    (tmp_path / "broken.py").write_text("import nothing_of_that_name\n")
+    (tmp_path / "fine.py").write_text("from tuiflow import recipe\n\n@recipe(name='fine')\ndef fine(run):\n"
+                                      "    return {'ok': 1}\n")
+    result = tuiflow("recipes", "--json", "--recipes", str(tmp_path))
+    assert result.returncode == 0
+    assert "fine" in {item["name"] for item in json.loads(result.stdout)}
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"tuiflow: warning: {tmp_path / 'broken.py'}: ModuleNotFoundError")
+    table = tuiflow("recipes", "--recipes", str(tmp_path))
+    assert table.returncode == 0 and "fine" in table.stdout and "digits-mlp" in table.stdout
+
+
+def test_run_foreground_prints_metrics_and_profiles():
+    result = tuiflow("run", "sleep", "--set", "seconds=0.1", "--set", "steps=3", "--foreground", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["metrics"] == {"steps": 3, "seconds": 0.1}
+    assert report["config"]["steps"] == 3 and report["config"]["fail"] == "no"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["run", "sleep", "--set", "secs=1", "--foreground"], "recipe 'sleep' has no parameter 'secs'"),
+    (["run", "sleep", "--set", "steps=many", "--foreground"], "parameter 'steps': expected an integer"),
+    (["run", "sleep", "--set", "fail=sometimes", "--foreground"], "'sometimes' is not one of"),
+    (["run", "nope", "--foreground"], "no recipe named 'nope'"),
+    (["run", "sleep"], "add --foreground"),
+])
+def test_user_errors_are_one_line_and_exit_code_2(args, message):
+    result = tuiflow(*args)
+    assert result.returncode == 2
+    assert result.stderr.startswith("tuiflow: error: ") and message in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_a_failing_recipe_keeps_its_traceback():
+    result = tuiflow("run", "sleep", "--set", "fail=raise", "--foreground")
+    assert result.returncode != 0
+    assert "RuntimeError: the sleep recipe was told to fail" in result.stderr
+
+
+@pytest.mark.parametrize("framework", ["torch", "tf"])
+def test_digits_mlp_reaches_its_accuracy_with_defaults(framework):
+    result = tuiflow("run", "digits-mlp", "--set", f"framework={framework}", "--foreground", "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["metrics"]["accuracy"] >= 0.9
+    (profile,) = [rows for rows in report["profile"] if any(r["action"] == "train_model #1" for r in rows)]
+    train = next(r for r in profile if r["action"] == "train_model #1")
+    assert train["calls"] == 23  # the last epoch: 1,437 training digits in batches of 64
+
+
+@pytest.mark.parametrize(("recipe", "sets", "metric", "floor"), [
+    ("digits-cnn", ["epochs=3"], "accuracy", 0.8),
+    ("digits-cnn", ["epochs=3", "arch=ResNet", "framework=tf"], "accuracy", 0.8),
+    ("segmentation-unet", ["epochs=4", "items=256"], "iou", 0.5),
+    ("segmentation-unet", ["epochs=4", "items=256", "framework=tf"], "iou", 0.5),
+])
+def test_training_recipes_reach_a_real_result(recipe, sets, metric, floor):
+    args = [arg for pair in (("--set", s) for s in sets) for arg in pair]
+    result = tuiflow("run", recipe, *args, "--foreground", "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout)["metrics"][metric] >= floor
