@@ -7,6 +7,7 @@ from tuiflow.flow.actions import action, register_action
 from tuiflow.flow.batch import Batch
 from tuiflow.flow.config import Config
 from tuiflow.flow.dataset import Dataset
+from tuiflow.flow.domain import Domain, Option
 from tuiflow.flow.errors import (
     ActionArgumentError,
     ActionError,
@@ -32,12 +33,14 @@ __all__ = [
     "D",
     "Dataset",
     "DatasetIndex",
+    "Domain",
     "ExpressionError",
     "F",
     "FilesIndex",
     "FlowError",
     "I",
     "NamedExpression",
+    "Option",
     "P",
     "Pipeline",
     "R",

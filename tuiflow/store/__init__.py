@@ -1,0 +1,45 @@
+"""The experiment store: one SQLite file holding experiments, runs, metrics, profiles and telemetry.
+
+The only channel between tuiflow's processes. Imports nothing of tuiflow outside this package.
+"""
+
+from .db import BUSY_TIMEOUT_S
+from .errors import NotFoundError, StoreError
+from .home import DB_NAME, HOME_ENV, resolve_home
+from .metrics import MetricWriter
+from .records import (
+    ACTIVE_STATUSES,
+    FINAL_STATUSES,
+    RUN_STATUSES,
+    Experiment,
+    MetricSeries,
+    MetricSummary,
+    ProfileRow,
+    Run,
+    RunSpec,
+    Sample,
+)
+from .schema import SCHEMA_VERSION
+from .store import Store
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "BUSY_TIMEOUT_S",
+    "DB_NAME",
+    "FINAL_STATUSES",
+    "HOME_ENV",
+    "RUN_STATUSES",
+    "SCHEMA_VERSION",
+    "Experiment",
+    "MetricSeries",
+    "MetricSummary",
+    "MetricWriter",
+    "NotFoundError",
+    "ProfileRow",
+    "Run",
+    "RunSpec",
+    "Sample",
+    "Store",
+    "StoreError",
+    "resolve_home",
+]

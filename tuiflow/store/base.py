@@ -1,0 +1,76 @@
+"""The connection every store query goes through: one SQLite connection, one lock, explicit transactions."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import weakref
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlite_utils
+
+from .db import immediate
+from .errors import NotFoundError
+
+if TYPE_CHECKING:
+    from .metrics import MetricWriter
+
+
+class StoreBase:
+    """Owns the connection; subclasses add the queries. Safe to share between threads."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, home: Path) -> None:
+        self._conn = conn
+        # One connection serves every thread, so a transaction must never interleave with another
+        # thread's statements: all access goes through this lock.
+        self._lock = threading.RLock()
+        self._writers: weakref.WeakSet[MetricWriter] = weakref.WeakSet()
+        self.path = path
+        """The SQLite file."""
+        self.home = home
+        """The tuiflow home holding the file."""
+        self.db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
+        """sqlite-utils view of the same connection, for ad-hoc queries; take `lock` around its use."""
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The lock serialising use of the connection across threads."""
+        return self._lock
+
+    def close(self) -> None:
+        """Flush and close this store's metric writers, then close the connection."""
+        for writer in list(self._writers):
+            writer.close()
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> StoreBase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.path)!r})"
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, immediate(self._conn) as conn:
+            yield conn
+
+    def _not_found(self, what: str, key: object) -> NotFoundError:
+        return NotFoundError(f"no {what} {key} in {self.path}")
+
+    def _require_run(self, conn: sqlite3.Connection, run_id: int) -> str:
+        """Return the run's status, or raise NotFoundError."""
+        row = conn.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise self._not_found("run", run_id)
+        return row[0]

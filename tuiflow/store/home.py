@@ -1,0 +1,44 @@
+"""Where tuiflow keeps its state: the home directory and the database file in it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+HOME_ENV = "TUIFLOW_HOME"
+DB_NAME = "tuiflow.db"
+LOCK_NAME = DB_NAME + ".lock"
+
+
+def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
+    """Return the tuiflow home: `home` if given, else $TUIFLOW_HOME, else the user's data dir.
+
+    The user's data dir is `$XDG_DATA_HOME/tuiflow`, or `~/.local/share/tuiflow` when XDG_DATA_HOME
+    is unset or empty. Nothing is created here; see `ensure_home`.
+    """
+    if home is not None and str(home) != "":
+        return Path(home).expanduser().absolute()
+    env = os.environ.get(HOME_ENV)
+    if env:
+        return Path(env).expanduser().absolute()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+    return (base / "tuiflow").absolute()
+
+
+def ensure_home(home: Path) -> Path:
+    """Create the home directory if it is missing, private to the user (mode 0700)."""
+    # An existing directory keeps its mode: a shared TUIFLOW_HOME is the user's choice to make.
+    # Parents such as ~/.local/share get the default mode, like any other tool would create them.
+    home.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        home.mkdir(mode=0o700)
+    except FileExistsError:
+        if not home.is_dir():
+            raise
+    return home
+
+
+def db_path(home: Path) -> Path:
+    """Path of the store's SQLite file inside `home`."""
+    return home / DB_NAME

@@ -1,0 +1,196 @@
+"""Records that cross layers: what the store hands to the scheduler, the runner, the lab and the TUI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any
+
+from .errors import StoreError
+
+RUN_STATUSES = ("queued", "running", "done", "failed", "cancelled", "lost")
+ACTIVE_STATUSES = ("queued", "running")
+FINAL_STATUSES = ("done", "failed", "cancelled", "lost")
+
+
+def _json_default(obj: Any) -> Any:
+    # numpy scalars and arrays turn up in grids and results; they have exact JSON equivalents.
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if hasattr(obj, "item"):
+        return obj.item()
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj)
+    if isinstance(obj, PurePath):
+        return str(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+
+def to_json(value: Any, what: str = "value") -> str:
+    """Encode `value` as JSON text for a TEXT column; anything JSON can't hold is a StoreError."""
+    try:
+        return json.dumps(value, default=_json_default, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"{what} must be JSON (numbers, strings, lists, dicts): {exc}") from None
+
+
+def from_json(text: str | None, default: Any = None) -> Any:
+    """Decode a JSON TEXT column; NULL gives `default`."""
+    return default if text is None else json.loads(text)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One launch of a recipe: a base config, a grid of overrides and a number of repetitions."""
+
+    id: int
+    name: str
+    recipe: str
+    recipe_file: str | None
+    config: dict[str, Any]
+    grid: Any
+    reps: int
+    seed: int | None
+    created_at: float
+    notes: str
+
+    COLUMNS = ("id", "name", "recipe", "recipe_file", "config", "grid", "reps", "seed", "created_at", "notes")
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> Experiment:
+        """Build from a row selected with `COLUMNS` in that order."""
+        values = dict(zip(cls.COLUMNS, row))
+        values["config"] = from_json(values["config"], {})
+        values["grid"] = from_json(values["grid"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A run to queue: one config of an experiment, for one repetition."""
+
+    config: dict[str, Any] = field(default_factory=dict)
+    rep: int = 0
+    seed: int | None = None
+    priority: int = 0
+    gpus_requested: int = 0
+    retries: int = 0
+    recipe: str | None = None  # None: the experiment's recipe
+
+
+@dataclass(frozen=True)
+class Run:
+    """One config of an experiment executed in one process, as the store last saw it."""
+
+    id: int
+    experiment_id: int
+    recipe: str
+    config: dict[str, Any]
+    rep: int
+    seed: int | None
+    status: str
+    priority: int
+    gpus_requested: int
+    gpus: list[int] | None
+    pid: int | None
+    pid_start_time: float | None
+    host: str | None
+    created_at: float
+    started_at: float | None
+    ended_at: float | None
+    heartbeat_at: float | None
+    exit_code: int | None
+    signal: int | None
+    error: str | None
+    traceback: str | None
+    log_path: str | None
+    attempt: int
+    retries: int
+    progress_done: int | None
+    progress_total: int | None
+    eta_s: float | None
+    metrics: dict[str, Any] | None
+
+    COLUMNS = (
+        "id", "experiment_id", "recipe", "config", "rep", "seed", "status", "priority", "gpus_requested",
+        "gpus", "pid", "pid_start_time", "host", "created_at", "started_at", "ended_at", "heartbeat_at",
+        "exit_code", "signal", "error", "traceback", "log_path", "attempt", "retries", "progress_done",
+        "progress_total", "eta_s", "metrics",
+    )  # fmt: skip
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> Run:
+        """Build from a row selected with `COLUMNS` in that order."""
+        values = dict(zip(cls.COLUMNS, row))
+        values["config"] = from_json(values["config"], {})
+        values["gpus"] = from_json(values["gpus"])
+        values["metrics"] = from_json(values["metrics"])
+        return cls(**values)
+
+    @property
+    def is_final(self) -> bool:
+        """True once the run has ended, whatever the outcome."""
+        return self.status in FINAL_STATUSES
+
+    @property
+    def duration_s(self) -> float | None:
+        """Seconds from start to end (or to the last heartbeat while running); None before it starts."""
+        if self.started_at is None:
+            return None
+        end = self.ended_at or self.heartbeat_at or self.started_at
+        return max(0.0, end - self.started_at)
+
+
+@dataclass(frozen=True)
+class MetricSeries:
+    """One metric of one run, as columns: ready to plot or tabulate."""
+
+    run_id: int
+    key: str
+    steps: list[int]
+    values: list[float | None]  # None where the value logged was NaN (SQLite stores NaN as NULL)
+    times: list[float]
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    """Aggregates of one metric of one run."""
+
+    key: str
+    count: int
+    first_step: int
+    last_step: int
+    last_value: float | None
+    min: float | None
+    max: float | None
+
+
+@dataclass(frozen=True)
+class ProfileRow:
+    """Timing of one action of one pipeline in one run, as the pipeline profiler reports it."""
+
+    run_id: int
+    pipeline: int | str
+    action: str
+    calls: int
+    total_s: float
+    mean_s: float
+    max_s: float
+    cpu_s: float
+
+    FIELDS = ("action", "calls", "total_s", "mean_s", "max_s", "cpu_s")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One telemetry reading: a device (e.g. 'gpu0', 'host') and a kind of reading at a time."""
+
+    time: float
+    device: str
+    kind: str
+    values: dict[str, Any]

@@ -1,0 +1,203 @@
+"""The store's SQLite schema: the first version's DDL and the migrations that lead to the current one.
+
+A fresh database is built the same way an old one is upgraded: version 1's DDL, then every migration
+in order. So the path that upgrades a user's file is the path every test database takes too.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from .errors import StoreError
+
+SCHEMA_VERSION = 2
+APP_NAME = "tuiflow"
+
+# Version 1 is frozen: it is what the first release wrote to users' disks. Change the schema by
+# appending a migration, never by editing this.
+V1_DDL = """
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE experiments (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    recipe TEXT NOT NULL,
+    config TEXT NOT NULL DEFAULT '{}',
+    grid TEXT NOT NULL DEFAULT 'null',
+    reps INTEGER NOT NULL DEFAULT 1,
+    seed INTEGER,
+    created_at REAL NOT NULL
+);
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+    recipe TEXT NOT NULL,
+    config TEXT NOT NULL DEFAULT '{}',
+    rep INTEGER NOT NULL DEFAULT 0,
+    seed INTEGER,
+    status TEXT NOT NULL DEFAULT 'queued'
+        CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+    priority INTEGER NOT NULL DEFAULT 0,
+    gpus_requested INTEGER NOT NULL DEFAULT 0,
+    gpus TEXT,
+    pid INTEGER,
+    host TEXT,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    ended_at REAL,
+    exit_code INTEGER,
+    error TEXT,
+    log_path TEXT,
+    metrics TEXT
+);
+CREATE INDEX runs_experiment ON runs(experiment_id);
+CREATE INDEX runs_status ON runs(status, priority);
+CREATE TABLE metrics (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    key TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    value REAL,
+    time REAL NOT NULL
+);
+CREATE INDEX metrics_run_key_step ON metrics(run_id, key, step);
+"""
+
+_V1_RUN_COLUMNS = (
+    "id, experiment_id, recipe, config, rep, seed, status, priority, gpus_requested, gpus, pid, host, "
+    "created_at, started_at, ended_at, exit_code, error, log_path, metrics"
+)
+
+_V2_RUNS = """
+CREATE TABLE runs_v2 (
+    id INTEGER PRIMARY KEY,
+    experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+    recipe TEXT NOT NULL,
+    config TEXT NOT NULL DEFAULT '{}',
+    rep INTEGER NOT NULL DEFAULT 0,
+    seed INTEGER,
+    status TEXT NOT NULL DEFAULT 'queued'
+        CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled', 'lost')),
+    priority INTEGER NOT NULL DEFAULT 0,
+    gpus_requested INTEGER NOT NULL DEFAULT 0,
+    gpus TEXT,
+    pid INTEGER,
+    pid_start_time REAL,
+    host TEXT,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    ended_at REAL,
+    heartbeat_at REAL,
+    exit_code INTEGER,
+    signal INTEGER,
+    error TEXT,
+    traceback TEXT,
+    log_path TEXT,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    retries INTEGER NOT NULL DEFAULT 0,
+    progress_done INTEGER,
+    progress_total INTEGER,
+    eta_s REAL,
+    metrics TEXT
+)
+"""
+
+
+def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
+    """Add process adoption, retries, progress, profiles and telemetry samples; add the 'lost' status."""
+    conn.execute("ALTER TABLE experiments ADD COLUMN recipe_file TEXT")
+    conn.execute("ALTER TABLE experiments ADD COLUMN notes TEXT NOT NULL DEFAULT ''")
+    # A CHECK constraint cannot be altered in place: rebuild runs the way SQLite documents
+    # (create, copy, drop, rename). Foreign keys are not enforced by our connections, so the
+    # drop does not cascade into metrics.
+    conn.execute(_V2_RUNS)
+    conn.execute(f"INSERT INTO runs_v2 ({_V1_RUN_COLUMNS}) SELECT {_V1_RUN_COLUMNS} FROM runs")
+    conn.execute("DROP TABLE runs")
+    conn.execute("ALTER TABLE runs_v2 RENAME TO runs")
+    conn.execute("CREATE INDEX runs_experiment ON runs(experiment_id)")
+    conn.execute("CREATE INDEX runs_status ON runs(status)")
+    # The scheduler's claim query walks this partial index: highest priority, then submission order.
+    conn.execute("CREATE INDEX runs_queue ON runs(priority DESC, id) WHERE status = 'queued'")
+    conn.execute(
+        """CREATE TABLE profile (
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            pipeline NOT NULL,
+            action TEXT NOT NULL,
+            calls INTEGER NOT NULL DEFAULT 0,
+            total_s REAL NOT NULL DEFAULT 0,
+            mean_s REAL NOT NULL DEFAULT 0,
+            max_s REAL NOT NULL DEFAULT 0,
+            cpu_s REAL NOT NULL DEFAULT 0,
+            PRIMARY KEY (run_id, pipeline, action)
+        )"""
+    )
+    conn.execute(
+        """CREATE TABLE samples (
+            time REAL NOT NULL,
+            device TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            "values" TEXT NOT NULL DEFAULT '{}'
+        )"""
+    )
+    conn.execute("CREATE INDEX samples_kind_device_time ON samples(kind, device, time)")
+    conn.execute("CREATE INDEX samples_time ON samples(time)")
+
+
+# MIGRATIONS[i] takes a database from version i + 1 to version i + 2.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_1_to_2]
+assert len(MIGRATIONS) == SCHEMA_VERSION - 1
+
+
+def create_v1(conn: sqlite3.Connection) -> None:
+    """Create the version-1 schema in an empty database (inside the caller's transaction)."""
+    for statement in V1_DDL.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute("INSERT INTO meta (key, value) VALUES ('app', ?), ('schema_version', '1')", (APP_NAME,))
+
+
+def read_version(conn: sqlite3.Connection, path: Path) -> int | None:
+    """Return the schema version of the database, or None when it has no tables at all.
+
+    Raise StoreError when the file holds tables but is not a tuiflow database.
+    """
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not tables:
+        return None
+    not_ours = StoreError(f"{path} is an SQLite database but not a tuiflow store: move it or pick another home")
+    if "meta" not in tables:
+        raise not_ours
+    rows = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('app', 'schema_version')"))
+    if rows.get("app") != APP_NAME:
+        raise not_ours
+    try:
+        return int(rows["schema_version"])
+    except (KeyError, ValueError):
+        raise StoreError(f"{path} has no valid schema version in its meta table: it is damaged") from None
+
+
+def check_supported(version: int, path: Path) -> None:
+    """Raise StoreError when the database was written by a newer tuiflow than this one."""
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"database {path} has schema version {version}, newer than this tuiflow supports "
+            f"({SCHEMA_VERSION}): upgrade tuiflow"
+        )
+
+
+def upgrade(conn: sqlite3.Connection, version: int | None, target: int = SCHEMA_VERSION) -> int:
+    """Create or migrate the schema from `version` (None: empty database) up to `target`.
+
+    Runs inside the caller's write transaction, so a failed migration leaves the file untouched.
+    """
+    if version is None:
+        create_v1(conn)
+        version = 1
+    while version < target:
+        MIGRATIONS[version - 1](conn)
+        version += 1
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
+    return version
