@@ -45,8 +45,8 @@ def test_cpu_time_follows_busy_work():
     ppl = make_dataset(20).p.load().call(spin, 0.003)
     ppl.run(2, profile=True)
     (_, row) = ppl.profile_info
-    assert row["cpu_s"] == pytest.approx(row["total_s"], rel=0.35)
-    assert row["cpu_s"] >= 10 * 0.003 * 0.9
+    # The spin burns at least its CPU time; the wall time may be longer on a busy machine.
+    assert 10 * 0.003 * 0.95 <= row["cpu_s"] <= row["total_s"] * 1.05 + 0.002
 
 
 def test_profiling_is_off_unless_asked_and_reset_per_run():
@@ -64,29 +64,31 @@ def test_profile_memory_is_constant_however_long_the_run():
     ppl.run(1, n_epochs=1, profile=True)  # warm up
     tracemalloc.start()
     try:
-        ppl.run(1, n_epochs=2, profile=True)
+        ppl.run(1, n_epochs=15, profile=True)  # 3,000 batches: the stamp buffer fills and folds
         short_peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.reset_peak()
-        ppl.run(1, n_epochs=20, profile=True)
+        ppl.run(1, n_epochs=150, profile=True)
         long_peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert ppl.profile_info[0]["calls"] == 4000
-    assert long_peak < short_peak * 1.5 + 50_000
+    assert ppl.profile_info[0]["calls"] == 30_000
+    assert long_peak < short_peak + 100_000  # a leak of 8 bytes a batch would add 216 kB
 
 
 def test_sampled_cpu_time_is_estimated_for_fast_actions():
     profiler = Profiler(["fast #1", "fast #2"])
-    sampled = 0
+    sampled, until_cpu = 0, 0
     for number in range(1000):
-        if profiler.wants_cpu(number):
+        if until_cpu:
+            until_cpu -= 1
+            profiler.stamps.extend([0.0, 1e-6, 3e-6])
+        else:
             sampled += 1
             profiler.add_batch([1e-6, 2e-6], [0.5e-6, 2e-6])
-        else:
-            profiler.stamps.extend([0.0, 1e-6, 3e-6])
+            until_cpu = profiler.batches_until_cpu(number)
     profiler.fold()
     first, second = profiler.info()
-    assert 8 < sampled < 100  # fast batches read the CPU clock on a sample only
+    assert 8 <= sampled < 30  # fast batches read the CPU clock on a sample only
     assert first["calls"] == second["calls"] == 1000
     assert first["total_s"] == pytest.approx(1e-3) and second["total_s"] == pytest.approx(2e-3)
     assert first["cpu_s"] == pytest.approx(first["total_s"] / 2)
@@ -96,10 +98,20 @@ def test_sampled_cpu_time_is_estimated_for_fast_actions():
 def test_slow_batches_read_the_cpu_clock_every_time():
     profiler = Profiler(["slow #1"])
     for number in range(200):
-        assert profiler.wants_cpu(number)
         profiler.add_batch([1e-3], [0.25e-3])
+        assert profiler.batches_until_cpu(number) == 0
     (row,) = profiler.info()
     assert row["cpu_s"] == pytest.approx(0.05)
+
+
+@pytest.mark.parametrize("batch_size", [2, 1])
+def test_a_failed_batch_counts_the_steps_that_ran(batch_size):
+    ppl = make_dataset(40).p.load().scale().fail_on(74).shift(by=1)  # item 37, doubled
+    with pytest.raises(ActionError):
+        ppl.run(batch_size, profile=True)
+    calls = [row["calls"] for row in ppl.profile_info]
+    done = 37 // batch_size  # batches before the failing one
+    assert calls == [done + 1, done + 1, done + 1, done]
 
 
 def test_profile_can_be_read_while_the_run_goes_on():

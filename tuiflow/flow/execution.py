@@ -30,10 +30,14 @@ _process_time = time.process_time
 
 def produce(dataset: Dataset, plan: BatchPlan, steps: list[CompiledStep], ctx: Context,
             profiler: Profiler | None, stop: threading.Event | None = None) -> Iterator[Batch]:
-    """Yield each batch of ``plan`` after every step has run on it."""
+    """Each batch of ``plan`` after every step has run on it."""
     if profiler is not None:
-        yield from _produce_profiled(dataset, plan, steps, ctx, profiler, stop)
-        return
+        return _produce_profiled(dataset, plan, steps, ctx, profiler, stop)
+    return _produce(dataset, plan, steps, ctx, stop)
+
+
+def _produce(dataset: Dataset, plan: BatchPlan, steps: list[CompiledStep], ctx: Context,
+             stop: threading.Event | None) -> Iterator[Batch]:
     for number, (epoch, positions) in enumerate(plan.positions()):
         if stop is not None and stop.is_set():
             return
@@ -51,45 +55,66 @@ def produce(dataset: Dataset, plan: BatchPlan, steps: list[CompiledStep], ctx: C
 
 def _produce_profiled(dataset: Dataset, plan: BatchPlan, steps: list[CompiledStep], ctx: Context,
                       profiler: Profiler, stop: threading.Event | None) -> Iterator[Batch]:
-    # The common batch costs one clock read and one append per step (a step's time includes
-    # evaluating its arguments); the profiler folds the stamps into totals now and then. Some
-    # batches also read the CPU clock around each step (see profiler.py).
+    # Three ways to time a batch, cheapest last (see profiler.py for when each is used): the CPU and
+    # wall clocks around every step; the wall clock after every step (a step's time includes
+    # evaluating its arguments); the wall clock around the whole batch.
     stamps = profiler.stamps
-    stamp = stamps.append
+    stamp, clock = stamps.append, _perf_counter  # locals: each global lookup costs in this loop
     fold_at = FOLD_EVERY * profiler.width
-    wants_cpu = profiler.wants_cpu
+    until_cpu = until_stamp = 0
     for number, (epoch, positions) in enumerate(plan.positions()):
         if stop is not None and stop.is_set():
             return
         batch = dataset.create_batch(positions)
         ctx.iteration, ctx.epoch = number, epoch
         step = None
-        if wants_cpu(number):
+        if until_cpu and until_stamp:
+            until_cpu -= 1
+            until_stamp -= 1
+            started = clock()
+            try:
+                for step in steps:
+                    ctx.batch = batch
+                    batch = step.run(batch, ctx)
+            except Exception as exc:
+                profiler.add_whole(clock() - started, steps.index(step) + 1)  # type: ignore[arg-type]
+                raise _action_error(exc, step, ctx, number) from exc
+            # Plain attribute updates, no lock: readers tolerate a batch of lag.
+            profiler.whole_wall += clock() - started
+            profiler.whole_batches += 1
+        elif until_cpu:
+            until_cpu -= 1
+            until_stamp = profiler.stamp_gap
+            try:
+                stamp(clock())
+                for step in steps:
+                    ctx.batch = batch
+                    batch = step.run(batch, ctx)
+                    stamp(clock())
+            except Exception as exc:
+                stamp(clock())  # the failing call ran too, until it raised
+                profiler.fold(partial=True)
+                raise _action_error(exc, step, ctx, number) from exc
+            if len(stamps) >= fold_at:
+                profiler.fold()
+        else:
             walls: list[float] = []
             cpus: list[float] = []
             try:
                 for step in steps:
                     ctx.batch = batch
-                    wall, cpu = _perf_counter(), _process_time()
-                    batch = step.run(batch, ctx)
-                    cpus.append(_process_time() - cpu)
-                    walls.append(_perf_counter() - wall)
+                    wall, cpu = clock(), _process_time()
+                    try:
+                        batch = step.run(batch, ctx)
+                    finally:
+                        cpus.append(_process_time() - cpu)
+                        walls.append(clock() - wall)
             except Exception as exc:
                 profiler.add_batch(walls, cpus)
                 raise _action_error(exc, step, ctx, number) from exc
             profiler.add_batch(walls, cpus)
-        else:
-            try:
-                stamp(_perf_counter())
-                for step in steps:
-                    ctx.batch = batch
-                    batch = step.run(batch, ctx)
-                    stamp(_perf_counter())
-            except Exception as exc:
-                profiler.fold(partial=True)
-                raise _action_error(exc, step, ctx, number) from exc
-            if len(stamps) >= fold_at:
-                profiler.fold()
+            until_cpu = profiler.batches_until_cpu(number)
+            until_stamp = profiler.stamp_gap
         yield batch
     profiler.fold()
 

@@ -29,7 +29,7 @@ TARGETS = ("for", "threads", "async", "mpc")
 # Below this much work left in a call (seconds), handing items to other threads costs more
 # than it saves: thread wake-ups are tens of microseconds each.
 _INLINE_BELOW_S = 200e-6
-_INLINE_CALLS_AFTER_NO_GAIN = 32
+_INLINE_CALLS_AFTER_NO_GAIN = 8
 
 
 @dataclass
@@ -108,6 +108,8 @@ def _run(spec: ParallelSpec, method: Callable[..., Any], batch: Any, args: tuple
 
 def _items(init: str | Callable[..., Sequence[Any]], batch: Any, args: tuple, kwargs: dict) -> Sequence[Any]:
     if init == "indices":
+        if len(batch):
+            batch.get_pos(batch.indices[0])  # builds the id -> position map before any item is timed
         return batch.indices
     if init == "positions":
         return range(len(batch))
@@ -158,18 +160,25 @@ def _run_threads(call: Callable[[int], Any], n: int, spec: ParallelSpec) -> list
     if n == 0:
         return []
     results: list[Any] = [None] * n
+    # The first two items run here, timed; the faster of the two says what an item costs (the first
+    # may pay for warming caches the others share).
     started = time.perf_counter()
     results[0] = _guarded(call, 0)
-    spec.item_seconds = time.perf_counter() - started
+    first = time.perf_counter()
+    if n > 1:
+        results[1] = _guarded(call, 1)
+    item = min(first - started, time.perf_counter() - first) if n > 1 else first - started
+    spec.item_seconds = item
     pool, size = thread_pool(spec.n_workers)
-    if n == 1 or size == 1 or spec.item_seconds * (n - 1) < _INLINE_BELOW_S or spec.inline_calls_left > 0:
+    if n <= 2 or size == 1 or item * (n - 2) < _INLINE_BELOW_S or spec.inline_calls_left > 0:
         spec.inline_calls_left = max(0, spec.inline_calls_left - 1)
-        for i in range(1, n):
+        for i in range(2, n):
             results[i] = _guarded(call, i)
         return results
     # Every participant (the caller included) takes the next item from one counter, so the work
     # balances itself and the caller never waits for a pool thread that has not started.
-    counter = itertools.count(1)
+    counter = itertools.count(2)
+    handed_off = time.perf_counter()
 
     def participate() -> None:
         for i in counter:
@@ -177,14 +186,13 @@ def _run_threads(call: Callable[[int], Any], n: int, spec: ParallelSpec) -> list
                 return
             results[i] = _guarded(call, i)
 
-    futures: list[Future] = [pool.submit(participate) for _ in range(min(size, n - 1) - 1)]
+    futures: list[Future] = [pool.submit(participate) for _ in range(min(size, n - 2) - 1)]
     participate()
     for future in futures:
         if not future.cancel():
             future.result()
-    serial_estimate = spec.item_seconds * n
-    if time.perf_counter() - started > 0.9 * serial_estimate:
-        spec.inline_calls_left = _INLINE_CALLS_AFTER_NO_GAIN
+    if time.perf_counter() - handed_off > 0.9 * item * (n - 2):
+        spec.inline_calls_left = _INLINE_CALLS_AFTER_NO_GAIN  # threads did not pay: items hold the GIL
     return results
 
 

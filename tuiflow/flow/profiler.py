@@ -1,24 +1,37 @@
 """Per-action profiling with constant memory: calls, total, mean and max wall time, CPU time.
 
-The run loop stamps the wall clock after each step into a short buffer, which is folded into
-per-step totals every few hundred batches, so profiling costs a clock read and a list append per
-step. The CPU clock costs a system call (about a microsecond, most of a tiny action's cost), so it
-is read around every step only where batches take long enough for that to be noise (0.5 ms and
-up); in faster pipelines it is read on the first batches and then one batch in 64, and ``cpu_s``
-is the sampled CPU/wall ratio of the step times its total wall time.
+Reading a clock costs: about 0.1 us for the wall clock and its bookkeeping, 0.5 us for the CPU
+clock, a system call. Next to actions of a microsecond that is most of their cost, and profiling
+would slow the run it measures. So the run loop times batches in three ways, and the profiler
+picks the cheapest that keeps its cost small:
+
+- the first batches, and then one batch in 512, read both clocks around every step (exact wall
+  and CPU time); when batches take 0.5 ms or more, every batch does;
+- when batches take 50 us or more, every other batch reads the wall clock after every step (exact
+  totals, means and maxima);
+- in faster pipelines, one batch in 8 reads the wall clock after every step and the others only
+  around the whole batch; each step's total is then its share of the step-timed batches times the
+  time of all batches, and its max is the largest of its timed calls.
+
+``cpu_s`` is exact where every call was read, else the step's sampled CPU/wall ratio times its
+total. Stamps are buffered and folded into totals every few thousand batches, so memory stays
+constant however long the run.
 """
 
 from __future__ import annotations
 
 import threading
+from array import array
 from typing import Any
 
 import numpy as np
 
 WARMUP_BATCHES = 8
-SAMPLE_EVERY = 64
-_EXACT_ABOVE_S = 5e-4  # mean batch time from which the CPU clock is read on every batch
-FOLD_EVERY = 256
+SAMPLE_EVERY = 512  # batches between CPU-clock batches in fast pipelines
+STAMP_EVERY = 8  # batches between step-timed batches in very fast pipelines
+_CPU_EVERY_BATCH_S = 5e-4  # batch time from which every batch reads the CPU clock
+_STAMP_EVERY_BATCH_S = 5e-5  # batch time from which every batch is timed step by step
+FOLD_EVERY = 1024  # batches; the stamp buffer stays under 8 bytes x (steps + 1) x this
 
 
 class Profiler:
@@ -28,19 +41,28 @@ class Profiler:
         self.labels = labels
         n = len(labels)
         self.width = n + 1  # stamps per batch: the start, then one after each step
-        self.stamps: list[float] = []
-        self.calls = np.zeros(n, dtype=np.int64)
-        self.total = np.zeros(n)
-        self.max = np.zeros(n)
-        self.cpu = np.zeros(n)  # CPU time of the calls where it was read
-        self.cpu_wall = np.zeros(n)  # wall time of those same calls
-        self.exact = False  # read the CPU clock on every batch: batches are slow enough
+        self.stamps = array("d")
+        self.calls = [0] * n  # calls timed step by step
+        self.total = [0.0] * n
+        self.max = [0.0] * n
+        self.cpu = [0.0] * n  # CPU time of the calls where it was read
+        self.cpu_wall = [0.0] * n  # wall time of those same calls
+        self.whole_batches = 0  # complete batches timed as a whole
+        self.whole_calls = [0] * n  # calls inside failed batches timed as a whole
+        self.whole_wall = 0.0  # time of all batches timed as a whole
+        self.stamp_gap = 0  # batches timed as a whole between two step-timed ones
         self._lock = threading.Lock()
 
     # --- what the run loop calls ------------------------------------------------------------------
-    def wants_cpu(self, number: int) -> bool:
-        """Whether batch ``number`` of the run should read the CPU clock around each step."""
-        return self.exact or number < WARMUP_BATCHES or number % SAMPLE_EVERY == 0
+    def batches_until_cpu(self, number: int) -> int:
+        """After batch ``number`` read the CPU clock, how many batches to run without it; also
+        decides how often batches are timed step by step."""
+        if number + 1 < WARMUP_BATCHES:
+            return 0
+        done = self.calls[0] if self.calls else 0
+        mean_batch = sum(self.total) / done if done else 0.0
+        self.stamp_gap = 0 if mean_batch >= _STAMP_EVERY_BATCH_S else STAMP_EVERY - 1
+        return 0 if mean_batch >= _CPU_EVERY_BATCH_S else SAMPLE_EVERY - 1
 
     def add_batch(self, walls: list[float], cpus: list[float]) -> None:
         """Record a batch measured step by step (``walls`` and ``cpus`` may stop short on failure)."""
@@ -52,58 +74,64 @@ class Profiler:
                     self.max[i] = wall
                 self.cpu[i] += cpu
                 self.cpu_wall[i] += wall
-            self._update_exact()
 
-    def _update_exact(self) -> None:
-        # Decided from the batches recorded so far; called under the lock after each change.
-        done = int(self.calls[0]) if len(self.calls) else 0
-        self.exact = done > 0 and float(self.total.sum()) >= _EXACT_ABOVE_S * done
+    def add_whole(self, wall: float, steps: int) -> None:
+        """Record a failed batch timed as a whole, in which the first ``steps`` steps ran."""
+        with self._lock:
+            self.whole_wall += wall
+            for i in range(steps):
+                self.whole_calls[i] += 1
 
     def fold(self, partial: bool = False) -> None:
         """Move buffered stamps into the totals; ``partial`` also takes a failed batch's stamps."""
         with self._lock:
-            # Emptied in place: the run loop holds this very list's append method.
-            stamps = self.stamps[:]
+            # Emptied in place: the run loop holds this very buffer's append method.
+            stamps = np.frombuffer(self.stamps, dtype=np.float64).copy()
             del self.stamps[:]
-            self._fold_into(stamps, self.calls, self.total, self.max, partial)
-            self._update_exact()
-
-    def _fold_into(self, stamps: list[float], calls: np.ndarray, total: np.ndarray, peak: np.ndarray,
-                   partial: bool) -> None:
-        full = len(stamps) // self.width * self.width
-        if full:
-            walls = np.diff(np.asarray(stamps[:full]).reshape(-1, self.width), axis=1)
-            calls += len(walls)
-            total += walls.sum(axis=0)
-            np.maximum(peak, walls.max(axis=0), out=peak)
-        rest = stamps[full:]
-        if partial and len(rest) > 1:
-            walls = np.diff(np.asarray(rest))
-            k = len(walls)
-            calls[:k] += 1
-            total[:k] += walls
-            np.maximum(peak[:k], walls, out=peak[:k])
+            _fold_into(stamps, self.width, self.calls, self.total, self.max, partial)
 
     # --- what readers call (from any thread, while the run goes on) -----------------------------
     def info(self) -> list[dict[str, Any]]:
         """One dict per step: ``action``, ``calls``, ``total_s``, ``mean_s``, ``max_s``, ``cpu_s``."""
         with self._lock:
-            pending = list(self.stamps)  # the producer may be appending: take a copy, fold that
-            calls, total, peak = self.calls.copy(), self.total.copy(), self.max.copy()
-            cpu, cpu_wall = self.cpu.copy(), self.cpu_wall.copy()
-        self._fold_into(pending, calls, total, peak, partial=False)
+            pending = np.array(self.stamps, dtype=np.float64)  # a copy: the producer may be appending
+            calls, total, peak = list(self.calls), list(self.total), list(self.max)
+            cpu, cpu_wall = list(self.cpu), list(self.cpu_wall)
+            whole_calls, whole_wall = [c + self.whole_batches for c in self.whole_calls], self.whole_wall
+        _fold_into(pending, self.width, calls, total, peak, partial=False)
+        timed = list(total)
+        grand = sum(timed)
         rows = []
         for i, label in enumerate(self.labels):
-            n, t = int(calls[i]), float(total[i])
+            share = timed[i] / grand if grand > 0 else 1 / len(self.labels)
+            n, t = calls[i] + whole_calls[i], timed[i] + whole_wall * share
             if cpu_wall[i] <= 0:
                 cpu_s = 0.0
             elif cpu_wall[i] >= t * (1 - 1e-9):
-                cpu_s = float(cpu[i])
+                cpu_s = cpu[i]
             else:
-                cpu_s = t * float(cpu[i] / cpu_wall[i])
+                cpu_s = t * cpu[i] / cpu_wall[i]
             rows.append({"action": label, "calls": n, "total_s": t, "mean_s": t / n if n else 0.0,
-                         "max_s": float(peak[i]), "cpu_s": cpu_s})
+                         "max_s": peak[i], "cpu_s": cpu_s})
         return rows
+
+
+def _fold_into(stamps: np.ndarray, width: int, calls: list[int], total: list[float], peak: list[float],
+               partial: bool) -> None:
+    full = len(stamps) // width * width
+    if full:
+        walls = np.diff(stamps[:full].reshape(-1, width), axis=1)
+        sums, maxima = walls.sum(axis=0).tolist(), walls.max(axis=0).tolist()
+        for i in range(width - 1):
+            calls[i] += len(walls)
+            total[i] += sums[i]
+            peak[i] = max(peak[i], maxima[i])
+    rest = stamps[full:]
+    if partial and len(rest) > 1:
+        for i, wall in enumerate(np.diff(rest).tolist()):
+            calls[i] += 1
+            total[i] += wall
+            peak[i] = max(peak[i], wall)
 
 
 def render_profile(rows: list[dict[str, Any]], title: str = "Pipeline profile") -> Any:

@@ -46,6 +46,8 @@ def connect(path: Path, timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA temp_store = MEMORY")
     conn.execute("PRAGMA cache_size = -32000")
+    # Big metric bursts grow the WAL; cap what it keeps on disk once checkpointed.
+    conn.execute("PRAGMA journal_size_limit = 67108864")
     return conn
 
 

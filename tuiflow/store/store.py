@@ -28,6 +28,7 @@ _EXPERIMENT_SELECT = f"SELECT {', '.join(Experiment.COLUMNS)} FROM experiments"
 _RUN_SELECT = f"SELECT {', '.join(Run.COLUMNS)} FROM runs"
 
 # What a run forgets when it goes back to the queue: everything about the attempt that ended.
+# Statements put their own assignments after it: SQLite keeps the rightmost of repeated columns.
 _ATTEMPT_RESET = (
     "pid = NULL, pid_start_time = NULL, gpus = NULL, host = NULL, started_at = NULL, ended_at = NULL, "
     "heartbeat_at = NULL, exit_code = NULL, signal = NULL, error = NULL, traceback = NULL, "

@@ -46,10 +46,15 @@ class ImagesBatch(Batch):
     # --- randomness -------------------------------------------------------------------------------
     @property
     def random(self) -> np.random.Generator:
-        """The generator the actions draw from: ``_random_seed`` seeds it when set, else fresh entropy."""
+        """The generator the actions draw from. A pipeline run may set ``_random_seed`` to
+        ``(entropy, batch_number)`` (the child ``batch_number`` of the run's SeedSequence); without
+        it, fresh entropy."""
         rng = self.__dict__.get("_random")
         if rng is None:
-            rng = self._random = np.random.default_rng(self.__dict__.get("_random_seed"))
+            seed = self.__dict__.get("_random_seed")
+            if isinstance(seed, tuple):
+                seed = np.random.SeedSequence(seed[0], spawn_key=(seed[1],))
+            rng = self._random = np.random.default_rng(seed)
         return rng
 
     @random.setter

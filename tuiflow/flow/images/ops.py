@@ -76,16 +76,20 @@ def fill_value(fill: Any, image: np.ndarray, what: str = "fill") -> np.ndarray:
 
 
 def cast_back(values: np.ndarray, dtype: np.dtype, clip: tuple[float, float] | None = None) -> np.ndarray:
-    """Float results in ``dtype`` again: integers are rounded and kept in the dtype's range."""
+    """Float results in ``dtype`` again: integers are rounded and kept in the dtype's range.
+
+    ``values`` must be a fresh array of the caller's: it is rounded and clipped in place.
+    """
     if clip is not None:
         low, high = pair(clip, "clip")
-        values = np.clip(values, low, high)
+        np.clip(values, low, high, out=values)
     dtype = np.dtype(dtype)
     if dtype.kind == "b":
         return values > 0.5
     if dtype.kind in "ui":
         info = np.iinfo(dtype)
-        values = np.clip(np.rint(values), info.min, info.max)
+        np.rint(values, out=values)
+        np.clip(values, info.min, info.max, out=values)
     return values.astype(dtype, copy=False)
 
 
@@ -242,9 +246,11 @@ def _noise(noise: Any, shape: tuple[int, ...], rng: np.random.Generator, mean: f
     if callable(noise):
         values = np.asarray(_call_noise(noise, shape, rng))
         try:
-            np.broadcast_shapes(values.shape, shape)
+            fits = np.broadcast_shapes(values.shape, shape) == shape
         except ValueError:
-            raise ValueError(f"{what}: noise(size={shape}) returned shape {values.shape}") from None
+            fits = False
+        if not fits:
+            raise ValueError(f"{what}: noise(size={shape}) returned shape {values.shape}")
         return values
     if isinstance(noise, (numbers.Real, np.number)) and not isinstance(noise, bool) and noise >= 0:
         values = rng.standard_normal(shape, dtype=np.float32)
@@ -274,7 +280,8 @@ def additive_noise(image: np.ndarray, noise: Any, rng: np.random.Generator,
                    clip: tuple[float, float] | None = None) -> np.ndarray:
     """``image + noise``: ``noise`` is the std of Gaussian noise or a callable ``noise(size=shape)``.
     The dtype is kept (integers are rounded and kept in their range); ``clip=(low, high)`` bounds it."""
-    values = image.astype(_work_dtype(image)) + _noise(noise, image.shape, rng, 0.0, "additive_noise")
+    values = image.astype(_work_dtype(image))
+    values += _noise(noise, image.shape, rng, 0.0, "additive_noise")
     return cast_back(values, image.dtype, clip)
 
 
@@ -282,5 +289,6 @@ def multiplicative_noise(image: np.ndarray, noise: Any, rng: np.random.Generator
                          clip: tuple[float, float] | None = None) -> np.ndarray:
     """``image * noise``: ``noise`` is the std of Gaussian noise around 1 or a callable ``noise(size=shape)``.
     The dtype is kept (integers are rounded and kept in their range); ``clip=(low, high)`` bounds it."""
-    values = image.astype(_work_dtype(image)) * _noise(noise, image.shape, rng, 1.0, "multiplicative_noise")
+    values = image.astype(_work_dtype(image))
+    values *= _noise(noise, image.shape, rng, 1.0, "multiplicative_noise")
     return cast_back(values, image.dtype, clip)

@@ -1,0 +1,134 @@
+"""Creating, migrating and refusing databases."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+from store_helpers import FIXTURES, result, spawn
+
+from tuiflow.store import SCHEMA_VERSION, Store, StoreError, schema
+from tuiflow.store.schema import MIGRATIONS
+
+TABLES = {"meta", "experiments", "runs", "metrics", "profile", "samples"}
+
+
+def columns(path: Path) -> dict[str, dict[str, str]]:
+    db = sqlite_utils.Database(path)
+    try:
+        return {name: db[name].columns_dict for name in db.table_names()}
+    finally:
+        db.close()
+
+
+def test_fresh_store_has_every_table_at_the_current_version(store: Store) -> None:
+    assert SCHEMA_VERSION == 2 == len(MIGRATIONS) + 1
+    assert set(store.db.table_names()) == TABLES
+    assert dict(store.db.execute("SELECT key, value FROM meta").fetchall()) == {
+        "app": "tuiflow",
+        "schema_version": "2",
+    }
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.db.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000
+    assert "metrics_run_key_step" in {i.name for i in store.db["metrics"].indexes}
+
+
+def test_plain_tables_readable_by_sqlite_utils(store: Store) -> None:
+    experiment = store.create_experiment("e", "r", config={"lr": 0.1})
+    db = sqlite_utils.Database(store.path)
+    row = db["experiments"].get(experiment.id)
+    assert row["config"] == '{"lr":0.1}'
+    assert db.execute("SELECT json_extract(config, '$.lr') FROM experiments").fetchone()[0] == 0.1
+    db.close()
+
+
+def test_version_1_file_is_migrated_keeping_its_data(home: Path) -> None:
+    home.mkdir()
+    shutil.copyfile(FIXTURES / "tuiflow-v1.db", home / "tuiflow.db")
+    assert "pid_start_time" not in columns(home / "tuiflow.db")["runs"]
+
+    with Store.open(home) as store:
+        experiment = store.find_experiment("mnist-lr")
+        assert experiment.grid == {"lr": [0.1, 0.01]}
+        assert experiment.config == {"epochs": 2, "model": {"width": 64}}
+        assert experiment.notes == "" and experiment.recipe_file is None
+        runs = store.list_runs(experiment.id)
+        assert [(r.id, r.status) for r in runs] == [(1, "done"), (2, "failed"), (3, "queued")]
+        assert runs[0].metrics == {"acc": 0.91} and runs[0].gpus == [0] and runs[0].pid == 1001
+        assert runs[1].error == "CUDA out of memory"
+        assert runs[0].attempt == 0 and runs[0].heartbeat_at is None
+        assert store.metrics_summary(1)["loss"].count == 50
+        # What version 2 brought works on the migrated file.
+        assert store.set_run_status(2, "lost")
+        assert store.claim_next_run().id == 3
+        store.write_profile(1, 0, [dict(action="train", calls=1, total_s=1, mean_s=1, max_s=1, cpu_s=1)])
+
+    fresh = Store.open(home.parent / "fresh")
+    fresh.close()
+    assert columns(home / "tuiflow.db") == columns(fresh.path)
+
+
+def test_failed_migration_leaves_the_file_as_it_was(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home.mkdir()
+    shutil.copyfile(FIXTURES / "tuiflow-v1.db", home / "tuiflow.db")
+
+    def broken(conn: sqlite3.Connection) -> None:
+        conn.execute("ALTER TABLE experiments ADD COLUMN half_done TEXT")
+        raise RuntimeError("migration bug")
+
+    monkeypatch.setattr(schema, "MIGRATIONS", [broken])
+    with pytest.raises(RuntimeError, match="migration bug"):
+        Store.open(home)
+    monkeypatch.undo()
+    assert "half_done" not in columns(home / "tuiflow.db")["experiments"]
+    with Store.open(home) as store:
+        assert store.get_run(1).status == "done"
+
+
+def test_newer_schema_is_refused_with_an_upgrade_hint(home: Path) -> None:
+    Store.open(home).close()
+    db = sqlite_utils.Database(home / "tuiflow.db")
+    db.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
+    db.close()
+    with pytest.raises(StoreError) as caught:
+        Store.open(home)
+    assert str(caught.value) == (
+        f"database {home / 'tuiflow.db'} has schema version 7, newer than this tuiflow supports (2): upgrade tuiflow"
+    )
+
+
+def test_garbage_file_is_not_a_database(home: Path) -> None:
+    home.mkdir()
+    (home / "tuiflow.db").write_bytes(b"this is not sqlite\n" * 500)
+    with pytest.raises(StoreError) as caught:
+        Store.open(home)
+    message = str(caught.value)
+    assert "\n" not in message and str(home / "tuiflow.db") in message and "not an SQLite database" in message
+
+
+def test_other_sqlite_database_is_not_a_tuiflow_store(home: Path) -> None:
+    home.mkdir()
+    db = sqlite_utils.Database(home / "tuiflow.db")
+    db["notes"].insert({"text": "mine"})
+    db.close()
+    with pytest.raises(StoreError, match="not a tuiflow store"):
+        Store.open(home)
+
+
+def test_empty_file_becomes_a_store(home: Path) -> None:
+    home.mkdir()
+    (home / "tuiflow.db").touch()
+    with Store.open(home) as store:
+        assert set(store.db.table_names()) == TABLES
+
+
+def test_many_processes_opening_a_fresh_home_at_once(home: Path, tmp_path: Path) -> None:
+    parties = 8
+    workers = [spawn("open", home, tmp_path, parties) for _ in range(parties)]
+    results = [result(w) for w in workers]
+    assert all(r == {"version": 2, "tables": sorted(TABLES)} for r in results)
+    with Store.open(home) as store:
+        assert store.db.execute("SELECT count(*) FROM meta").fetchone()[0] == 2
