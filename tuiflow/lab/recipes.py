@@ -1,5 +1,4 @@
-"""The client API: what the TUI and the CLI both call (recipes now; runs, results and telemetry as
-the store and the scheduler land)."""
+"""Recipes for clients: the catalog, and one config run in this process."""
 
 from __future__ import annotations
 
