@@ -34,6 +34,7 @@ def sleep(run):
                 _fail(config["fail"], config["exit_code"])
             time.sleep(config["seconds"] / steps)
             run.log(step=step + 1, progress=(step + 1) / steps, value=float(step * step))
+            run.progress(step + 1, steps)
         print(f"slept {config['seconds']} s in {steps} steps", flush=True)
         return {"steps": steps, "seconds": config["seconds"]}
     finally:

@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from tuiflow.store import Store
+
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    """Every test's runs go to a store of its own."""
+    monkeypatch.setenv("TUIFLOW_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
 
 
 def tuiflow(*args: str, cwd: Path | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
@@ -44,10 +53,11 @@ def test_a_broken_recipe_file_is_a_warning_and_the_rest_are_listed(tmp_path):
     assert table.returncode == 0 and "fine" in table.stdout and "digits-mlp" in table.stdout
 
 
-def test_run_foreground_prints_metrics_and_profiles():
+def test_run_foreground_prints_the_outcome():
     result = tuiflow("run", "sleep", "--set", "seconds=0.1", "--set", "steps=3", "--foreground", "--json")
     assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+    (report,) = json.loads(result.stdout)
+    assert report["status"] == "done"
     assert report["metrics"] == {"steps": 3, "seconds": 0.1}
     assert report["config"]["steps"] == 3 and report["config"]["fail"] == "no"
 
@@ -58,6 +68,12 @@ def test_run_foreground_prints_metrics_and_profiles():
     (["run", "sleep", "--set", "fail=sometimes", "--foreground"], "'sometimes' is not one of"),
     (["run", "nope", "--foreground"], "no recipe named 'nope'"),
     (["run", "sleep"], "add --foreground"),
+    (["run", "sleep", "--grid", "steps=", "--foreground"], "expected key=v1,v2"),
+    (["run", "sleep", "--grid", "steps=1,x", "--foreground"], "parameter 'steps': expected an integer, got 'x'"),
+    (["run", "sleep", "--grid", "stepz=1,2", "--foreground"], "has no parameter 'stepz'"),
+    (["run", "sleep", "--reps", "0", "--foreground"], "--reps must be a whole number >= 1"),
+    (["run", "sleep", "--grid", "steps=" + ",".join(map(str, range(1, 1002))), "--foreground"],
+     "expands to 1,001 runs, more than 1,000; add --yes"),
 ])
 def test_user_errors_are_one_line_and_exit_code_2(args, message):
     result = tuiflow(*args)
@@ -66,31 +82,40 @@ def test_user_errors_are_one_line_and_exit_code_2(args, message):
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
 
-def test_a_failing_recipe_keeps_its_traceback():
-    result = tuiflow("run", "sleep", "--set", "fail=raise", "--foreground")
-    assert result.returncode != 0
-    assert "RuntimeError: the sleep recipe was told to fail" in result.stderr
+def test_a_failing_recipe_keeps_its_traceback(home):
+    result = tuiflow("run", "sleep", "--set", "fail=raise", "--foreground", "--json")
+    assert result.returncode == 1
+    (report,) = json.loads(result.stdout)
+    assert report["status"] == "failed"
+    assert report["error"] == "RuntimeError: the sleep recipe was told to fail"
+    log = Path(report["log_path"]).read_text()
+    assert "Traceback (most recent call last)" in log and "RuntimeError: the sleep recipe was told to fail" in log
+    with Store.open(home) as store:
+        assert "raise RuntimeError" in store.get_run(report["id"]).traceback
 
 
 @pytest.mark.parametrize("framework", ["torch", "tf"])
-def test_digits_mlp_reaches_its_accuracy_with_defaults(framework):
+def test_digits_mlp_reaches_its_accuracy_with_defaults(framework, home):
     result = tuiflow("run", "digits-mlp", "--set", f"framework={framework}", "--foreground", "--json")
     assert result.returncode == 0, result.stderr[-2000:]
-    report = json.loads(result.stdout)
+    (report,) = json.loads(result.stdout)
     assert report["metrics"]["accuracy"] >= 0.9
-    (profile,) = [rows for rows in report["profile"] if any(r["action"] == "train_model #1" for r in rows)]
-    train = next(r for r in profile if r["action"] == "train_model #1")
-    assert train["calls"] == 23  # the last epoch: 1,437 training digits in batches of 64
+    with Store.open(home) as store:
+        profile = store.profile(report["id"])
+        series = store.metric_series(report["id"], "accuracy")
+    train = next(r for r in profile if r.action == "train_model #1")
+    assert train.calls == 23  # the last epoch: 1,437 training digits in batches of 64
+    assert series.steps == list(range(1, 9)) and series.values[-1] == report["metrics"]["accuracy"]
 
 
 @pytest.mark.parametrize(("recipe", "sets", "metric", "floor"), [
     ("digits-cnn", ["epochs=3"], "accuracy", 0.8),
     ("digits-cnn", ["epochs=3", "arch=ResNet", "framework=tf"], "accuracy", 0.8),
-    ("segmentation-unet", ["epochs=4", "items=256"], "iou", 0.5),
-    ("segmentation-unet", ["epochs=4", "items=256", "framework=tf"], "iou", 0.5),
+    ("segmentation-unet", [], "iou", 0.8),
+    ("segmentation-unet", ["framework=tf"], "iou", 0.8),
 ])
 def test_training_recipes_reach_a_real_result(recipe, sets, metric, floor):
     args = [arg for pair in (("--set", s) for s in sets) for arg in pair]
     result = tuiflow("run", recipe, *args, "--foreground", "--json")
     assert result.returncode == 0, result.stderr[-2000:]
-    assert json.loads(result.stdout)["metrics"][metric] >= floor
+    assert json.loads(result.stdout)[0]["metrics"][metric] >= floor

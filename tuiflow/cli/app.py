@@ -43,11 +43,23 @@ def _root(
     """tuiflow: pipelines, recipes, a GPU scheduler and one SQLite store, in the terminal."""
 
 
+HomeOption = typer.Option(None, "--home", help="The tuiflow home (default: $TUIFLOW_HOME, else the user's "
+                                              "data dir).", show_default=False)
+
+
+def open_store(home: str | None):  # -> tuiflow.store.Store, imported here to keep `--help` fast
+    """The store in ``home``; a missing, foreign or newer database is a user error."""
+    from tuiflow.store import Store
+
+    return Store.open(home)
+
+
 def user_errors() -> tuple[type[BaseException], ...]:
     """Exception types that mean the user asked for something wrong, not that tuiflow is broken."""
     from tuiflow.recipes import RecipeError
+    from tuiflow.store import StoreError
 
-    return (UserError, RecipeError)
+    return (UserError, RecipeError, StoreError)
 
 
 def main() -> None:

@@ -1,16 +1,16 @@
-"""``tuiflow run``: launch a recipe."""
+"""``tuiflow run``: launch a recipe as an experiment: a grid of configs times repetitions."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from tuiflow import lab
-from tuiflow.cli.app import app, fail
+from tuiflow.cli.app import HomeOption, app, fail, open_store
 from tuiflow.cli.recipes import RecipesOption, warn_problems
 
 
@@ -18,32 +18,90 @@ from tuiflow.cli.recipes import RecipesOption, warn_problems
 def run_command(
     recipe: str = typer.Argument(..., help="The recipe's name (see `tuiflow recipes`)."),
     sets: list[str] = typer.Option(None, "--set", help="A parameter value, key=value (repeatable)."),
-    foreground: bool = typer.Option(False, "--foreground", help="Run here, in this terminal, and wait."),
-    as_json: bool = typer.Option(False, "--json", help="Print the final metrics as JSON."),
+    grids: list[str] = typer.Option(None, "--grid", help="Values to try, key=v1,v2 (repeatable: a product)."),
+    reps: int = typer.Option(1, "--reps", help="Repetitions of each config, each with its own seed."),
+    name: str = typer.Option(None, "--name", help="The experiment's name (default: the recipe and a number)."),
+    seed: int = typer.Option(0, "--seed", help="The experiment's seed; repetition k's seed derives from it."),
+    yes: bool = typer.Option(False, "--yes", help="Launch a grid larger than 1,000 runs."),
+    foreground: bool = typer.Option(False, "--foreground", help="Run here, one run after another, and wait."),
+    as_json: bool = typer.Option(False, "--json", help="Print the runs' outcomes as JSON."),
     recipes: list[Path] = RecipesOption,
+    home: str = HomeOption,
 ) -> None:
-    """Run a recipe with its defaults overridden by --set key=value."""
+    """Run a recipe: --set overrides defaults, --grid tries values, --reps repeats each config."""
     if not foreground:
         fail("runs in the background need the scheduler, which is not built yet: add --foreground")
     catalog = lab.recipe_catalog(recipes or [])
     warn_problems(catalog.problems)
     chosen = catalog.get(recipe)
-    if as_json:  # stdout carries the JSON alone: what the recipe prints goes to stderr
-        with contextlib.redirect_stdout(sys.stderr):
-            result = lab.run_foreground(chosen, sets or [], echo=None)
-    else:
-        result = lab.run_foreground(chosen, sets or [], echo=typer.echo)
+    store = open_store(home)
+    submission = lab.submit(store, chosen, sets=sets or [], grids=grids or [], reps=reps, name=name, seed=seed,
+                            yes=yes)
+    experiment, runs = submission.experiment, submission.runs
+    if not as_json:
+        typer.echo(f"experiment {experiment.name!r} (id {experiment.id}): {len(runs)} run"
+                   f"{'s' if len(runs) != 1 else ''} of {chosen.name}, in {store.path}")
+    finished = _run_with_progress(store, runs, quiet=as_json)
     if as_json:
-        typer.echo(json.dumps({"recipe": recipe, "config": result.config, "metrics": result.metrics,
-                               "profile": result.profiles}, indent=2, default=str))
-        return
+        typer.echo(json.dumps([_outcome(r) for r in finished], indent=2, default=str))
+    else:
+        _print_summary(finished)
+    if any(r.status != "done" for r in finished):
+        raise typer.Exit(1)
+
+
+def _outcome(run: Any) -> dict[str, Any]:
+    return {"id": run.id, "experiment_id": run.experiment_id, "recipe": run.recipe, "status": run.status,
+            "config": run.config, "rep": run.rep, "seed": run.seed, "metrics": run.metrics, "gpus": run.gpus,
+            "exit_code": run.exit_code, "signal": run.signal, "error": run.error, "log_path": run.log_path}
+
+
+def _run_with_progress(store: Any, runs: list, quiet: bool) -> list:
     from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
-    from tuiflow.flow.profiler import render_profile
+    console = Console(stderr=True, quiet=quiet)
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[status]}"), TimeElapsedColumn(), TextColumn("eta"),
+                        TimeRemainingColumn(), console=console, transient=False)
+    tasks: dict[int, Any] = {}
 
-    console = Console()
-    for number, rows in enumerate(result.profiles, 1):
-        console.print(render_profile(rows, title=f"pipeline {number}: last run's profile"))
-    console.print("[bold]final metrics[/]")
-    for key, value in (result.metrics or {}).items():
-        console.print(f"  {key} = {value}")
+    def update(run: Any) -> None:
+        if run.id not in tasks:
+            tasks[run.id] = progress.add_task(f"run {run.id}", total=None, status="")
+        total = run.progress_total
+        progress.update(tasks[run.id], completed=run.progress_done or 0, total=total,
+                        status=run.status if run.is_final else "")
+        if run.is_final and total is None:
+            progress.update(tasks[run.id], total=1, completed=1)
+
+    try:
+        with progress:
+            return lab.run_foreground(store, runs, on_update=update)
+    except KeyboardInterrupt:
+        print("tuiflow: interrupted; the current run was cancelled, the rest were not started", file=sys.stderr)
+        raise typer.Exit(130) from None
+
+
+def _print_summary(runs: list) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="runs", title_justify="left")
+    for column in ("id", "status", "metrics", "note"):
+        table.add_column(column)
+    for run in runs:
+        metrics = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                            for k, v in (run.metrics or {}).items())
+        note = run.error or ""
+        if run.status != "done" and run.log_path:
+            note = f"{note} (log: tuiflow logs {run.id})".strip()
+        table.add_row(str(run.id), run.status, metrics, note)
+    Console().print(table)

@@ -84,12 +84,12 @@ class Domain:
     def __bool__(self) -> bool:
         return bool(self._configs)
 
-    def keys(self) -> list[str]:
+    def parameters(self) -> list[str]:
         """Every parameter name any config sets, in first-seen order."""
         return list(dict.fromkeys(key for config in self._configs for key in config))
 
     def __repr__(self) -> str:
-        return f"Domain({len(self)} configs over {self.keys()})"
+        return f"Domain({len(self)} configs over {self.parameters()})"
 
     @staticmethod
     def _coerce(other: Any) -> Domain:
@@ -103,7 +103,7 @@ class Domain:
 
     def __mul__(self, other: Any) -> Domain:
         other = self._coerce(other)
-        overlap = set(self.keys()) & set(other.keys())
+        overlap = set(self.parameters()) & set(other.parameters())
         if overlap:
             raise ValueError(f"Domain product: both sides set {sorted(overlap)}")
         return Domain._of([{**a, **b} for a in self._configs for b in other._configs])
@@ -115,7 +115,7 @@ class Domain:
         other = self._coerce(other)
         if len(self) != len(other):
             raise ValueError(f"Domain zip (@): {len(self)} configs and {len(other)} configs; lengths must match")
-        overlap = set(self.keys()) & set(other.keys())
+        overlap = set(self.parameters()) & set(other.parameters())
         if overlap:
             raise ValueError(f"Domain zip (@): both sides set {sorted(overlap)}")
         return Domain._of([{**a, **b} for a, b in zip(self._configs, other._configs)])

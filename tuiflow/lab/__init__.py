@@ -4,6 +4,7 @@ One module per concern: recipes (list, run in the foreground), experiments (subm
 results (read what runs left in the store).
 """
 
-from tuiflow.lab.recipes import ForegroundResult, recipe_catalog, run_foreground
+from tuiflow.lab.experiments import Submission, run_foreground, submit
+from tuiflow.lab.recipes import recipe_catalog
 
-__all__ = ["ForegroundResult", "recipe_catalog", "run_foreground"]
+__all__ = ["Submission", "recipe_catalog", "run_foreground", "submit"]

@@ -41,8 +41,8 @@ class Run:
 
     def __init__(self, config: Mapping[str, Any], *, sink: MetricSink | None = None, run_id: int | None = None,
                  seed: int | None = None, rep: int = 0, gpus: list[int] | None = None,
-                 workdir: str | None = None, on_log: Callable[[int, Mapping[str, float]], None] | None = None
-                 ) -> None:
+                 workdir: str | None = None, on_log: Callable[[int, Mapping[str, float]], None] | None = None,
+                 on_progress: Callable[[int, int | None], None] | None = None) -> None:
         self.config = Config(config)
         self.sink = sink if sink is not None else MemorySink()
         self.id = run_id
@@ -51,6 +51,7 @@ class Run:
         self._gpus = gpus
         self.workdir = workdir or os.getcwd()
         self._on_log = on_log
+        self._on_progress = on_progress
         self._auto_step = 0
 
     @property
@@ -67,6 +68,12 @@ class Run:
     def device(self) -> str:
         """``"cuda:0"`` when the run has a GPU (the first visible one), else ``"cpu"``."""
         return "cuda:0" if self.gpus else "cpu"
+
+    def progress(self, done: int, total: int | None = None) -> None:
+        """Say how far the run has got (steps done of total): shown with an ETA instead of the
+        progress of the pipeline running at the moment."""
+        if self._on_progress is not None:
+            self._on_progress(int(done), None if total is None else int(total))
 
     def log(self, step: int | None = None, **metrics: float) -> None:
         """Record metrics at ``step`` (default: one more than the last step logged)."""

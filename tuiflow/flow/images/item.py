@@ -143,9 +143,11 @@ def prepare(batch: Any, what: str, p: Any, src: Any, dst: Any) -> list[ImageItem
     seed = int(rng.integers(2**63))
     outputs = []
     for name, target, values in zip(sources_names, dst_names, sources):
-        keep = target == name  # in place: items left alone stay the same objects
+        # Items start as their source: the same objects in place, copies in another component (a
+        # chosen item is replaced by the action, so it needs no copy).
+        keep = target == name
         outputs.append(object_array([
-            None if chosen else (ops.as_array(value) if keep else ops.as_array(value).copy())
+            ops.as_array(value) if keep or chosen else ops.as_array(value).copy()
             for value, chosen in zip(values, selected)
         ]))
     masks = [name in getattr(batch, "mask_components", ()) for name in sources_names]

@@ -1,0 +1,93 @@
+"""Experiments for clients: submit a recipe's grid of runs to the store, run them in the foreground."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from tuiflow.recipes import DEFAULT_LIMIT, Recipe, expand, parse_grid
+from tuiflow.store import Experiment, Run, RunSpec, Store
+
+
+@dataclass(frozen=True)
+class Submission:
+    """An experiment just stored, and its queued runs."""
+
+    experiment: Experiment
+    runs: list[Run]
+
+
+def submit(store: Store, recipe: Recipe, *, sets: Iterable[str] = (), grids: Iterable[str] = (), reps: int = 1,
+           name: str | None = None, seed: int = 0, yes: bool = False, priority: int = 0, gpus: int = 0,
+           retries: int = 0) -> Submission:
+    """Check and store an experiment: ``sets`` (``key=value``) over the defaults, the product of
+    ``grids`` (``key=v1,v2``), ``reps`` repetitions. Every config is validated before anything is
+    written; a grid over the limit needs ``yes``."""
+    base = recipe.parse(list(sets))
+    grid = parse_grid(recipe, list(grids))
+    planned = expand(recipe, base, grid, reps, seed, limit=None if yes else DEFAULT_LIMIT)
+    specs = [RunSpec(config=p.config, rep=p.rep, seed=p.seed, priority=priority, gpus_requested=gpus,
+                     retries=retries) for p in planned]
+    experiment = store.create_experiment(
+        name, recipe.name, config=base, grid={"sets": list(sets), "grid": list(grids)}, reps=reps, seed=seed,
+        recipe_file=recipe.file, runs=specs,
+    )
+    return Submission(experiment, store.list_runs(experiment=experiment.id))
+
+
+ProgressCallback = Callable[[Run], Any]
+
+
+def run_foreground(store: Store, runs: list[Run], on_update: ProgressCallback | None = None,
+                   poll_s: float = 0.2) -> list[Run]:
+    """Execute ``runs`` one after another, each in its own runner process, here and now.
+
+    ``on_update`` gets the run's record every ``poll_s`` while it goes and once when it ends. Ctrl-C
+    stops the current run (it ends as cancelled) and cancels the ones not started.
+    """
+    from tuiflow.runner import record_exit, spawn
+
+    finished: list[Run] = []
+    for index, run in enumerate(runs):
+        if not store.set_run_status(run.id, "running", expect="queued"):
+            finished.append(store.get_run(run.id))  # someone else took it, or it was cancelled
+            continue
+        process = spawn(store, run.id, gpus=[])
+        try:
+            while process.poll() is None:
+                if on_update is not None:
+                    on_update(store.get_run(run.id))
+                time.sleep(poll_s)
+        except KeyboardInterrupt:
+            store.set_run_status(run.id, "cancelled", expect="running", error="cancelled with Ctrl-C")
+            _stop(process)
+            record_exit(store, run.id, process.returncode)
+            for rest in runs[index + 1:]:
+                store.set_run_status(rest.id, "cancelled", expect="queued", error="cancelled with Ctrl-C")
+            finished.append(store.get_run(run.id))
+            raise
+        record_exit(store, run.id, process.returncode)
+        final = store.get_run(run.id)
+        if on_update is not None:
+            on_update(final)
+        finished.append(final)
+    return finished
+
+
+def _stop(process: Any, grace_s: float = 10.0) -> None:
+    """SIGTERM to the runner's process group, SIGKILL after a grace period."""
+    import os
+
+    for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(wait)
+            break
+        except Exception:
+            continue

@@ -1,0 +1,453 @@
+"""Results for clients: runs with their configs and final metrics, one run in full, its log, exports.
+
+Plain functions over an open `Store` that return dicts ready for JSON, a table or a TUI widget.
+Large result sets are read a page at a time (`limit`/`offset`, `iter_results`), never all at once.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import itertools
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from tuiflow.store import RUN_STATUSES, NotFoundError, Run, Store
+
+RESULT_FIELDS = (
+    "id", "experiment", "experiment_id", "recipe", "status", "config", "metrics", "gpus", "rep", "seed",
+    "host", "created_at", "started_at", "ended_at", "duration_s", "exit_code", "signal", "error", "attempt",
+)  # fmt: skip
+"""The keys of a results row, in order."""
+
+SERIES_FIELDS = ("run_id", "key", "step", "value", "time")
+"""The columns of metric series in long form."""
+
+EXPORT_FORMATS = ("csv", "json", "parquet")
+
+_RUN_JOIN = (
+    f"SELECT {', '.join('r.' + c for c in Run.COLUMNS)}, e.name "
+    "FROM runs r LEFT JOIN experiments e ON e.id = r.experiment_id"
+)
+_READ_CHUNK = 1 << 16
+
+
+class ResultsError(Exception):
+    """A request for results the user can fix (a bad status, a missing package, an unwritable target)."""
+
+
+# -- runs as rows -----------------------------------------------------------------------------------
+
+
+def result_row(run: Run, experiment: str | None) -> dict[str, Any]:
+    """One run as a results row: the keys of RESULT_FIELDS, JSON-ready."""
+    values = asdict(run)
+    values["experiment"] = experiment
+    values["metrics"] = run.metrics or {}
+    values["duration_s"] = run.duration_s
+    return {name: values[name] for name in RESULT_FIELDS}
+
+
+def _filters(store: Store, experiment: int | str | None, status: str | Iterable[str] | None) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if experiment is not None:
+        clauses.append("r.experiment_id = ?")
+        params.append(store.find_experiment(experiment).id)
+    if status is not None:
+        names = [status] if isinstance(status, str) else list(status)
+        for name in names:
+            if name not in RUN_STATUSES:
+                raise ResultsError(f"unknown run status {name!r}: use one of {', '.join(RUN_STATUSES)}")
+        if names:
+            clauses.append(f"r.status IN ({', '.join('?' * len(names))})")
+            params.extend(names)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _query(store: Store, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    # `store.db` is the store's documented way in for queries it has no method for; it shares the
+    # store's one connection, so it is used under the store's lock.
+    with store.lock:
+        return store.db.execute(sql, list(params)).fetchall()
+
+
+def _rows(store: Store, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+    return [result_row(Run.from_row(r[:-1]), r[-1]) for r in _query(store, sql, params)]
+
+
+def _metric_key(value: Any) -> float | None:
+    """A final metric as a sort key: real numbers only, NaN and the rest count as missing."""
+    if isinstance(value, (int, float)) and not (isinstance(value, float) and math.isnan(value)):
+        return float(value)
+    return None
+
+
+def results(
+    store: Store,
+    experiment: int | str | None = None,
+    status: str | Iterable[str] | None = None,
+    sort: str | None = None,
+    *,
+    ascending: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """A page of results rows, in submission order or by the final metric `sort`.
+
+    Sorting is descending unless `ascending`; runs without that metric (or with a non-number) come
+    last either way. NotFoundError for an unknown experiment (name or id), ResultsError for a bad status.
+    """
+    where, params = _filters(store, experiment, status)
+    if sort is None:
+        page = " LIMIT ? OFFSET ?"
+        return _rows(
+            store, f"{_RUN_JOIN}{where} ORDER BY r.id{page}", [*params, -1 if limit is None else limit, offset]
+        )
+    # Final metrics live in a JSON column that may hold NaN, which SQLite's JSON functions refuse:
+    # order the (id, metrics) pairs here, then read only the page's runs.
+    keyed = []
+    for run_id, text in _query(store, f"SELECT r.id, r.metrics FROM runs r{where}", params):
+        metrics = json.loads(text) if text else None
+        value = _metric_key(metrics.get(sort)) if isinstance(metrics, dict) else None
+        keyed.append((value is None, 0.0 if value is None else (value if ascending else -value), run_id))
+    keyed.sort()
+    ids = [run_id for *_, run_id in keyed[offset : None if limit is None else offset + limit]]
+    if not ids:
+        return []
+    found = {row["id"]: row for row in _rows(store, f"{_RUN_JOIN} WHERE r.id IN ({', '.join('?' * len(ids))})", ids)}
+    return [found[run_id] for run_id in ids if run_id in found]
+
+
+def count_results(store: Store, experiment: int | str | None = None, status: str | Iterable[str] | None = None) -> int:
+    """How many runs `results` would list without a limit."""
+    where, params = _filters(store, experiment, status)
+    return _query(store, f"SELECT count(*) FROM runs r{where}", params)[0][0]
+
+
+def iter_results(
+    store: Store,
+    experiment: int | str | None = None,
+    status: str | Iterable[str] | None = None,
+    *,
+    page_size: int = 500,
+) -> Iterator[dict[str, Any]]:
+    """Every results row in submission order, read `page_size` runs at a time."""
+    where, params = _filters(store, experiment, status)
+    where += " AND r.id > ?" if where else " WHERE r.id > ?"
+    last = 0
+    while True:
+        page = _rows(store, f"{_RUN_JOIN}{where} ORDER BY r.id LIMIT ?", [*params, last, page_size])
+        yield from page
+        if len(page) < page_size:
+            return
+        last = page[-1]["id"]
+
+
+def _same(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def varying_config(configs: Iterable[dict[str, Any]]) -> tuple[list[str], dict[str, Any]]:
+    """Split configs into the keys whose values differ between them and the values they all share."""
+    configs = list(configs)
+    keys = sorted({key for config in configs for key in config})
+    varying, fixed = [], {}
+    for key in keys:
+        seen = {_same(config[key]) if key in config else "<missing>" for config in configs}
+        if len(seen) > 1:
+            varying.append(key)
+        elif configs:
+            fixed[key] = configs[0][key]
+    return varying, fixed
+
+
+def flatten(rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
+    """Rows with `config.X` and `metrics.Y` columns instead of nested dicts; and the columns, in order."""
+    config_keys = sorted({key for row in rows for key in row["config"]})
+    metric_keys = sorted({key for row in rows for key in row["metrics"]})
+    base = [name for name in RESULT_FIELDS if name not in ("config", "metrics")]
+    columns = base + [f"config.{k}" for k in config_keys] + [f"metrics.{k}" for k in metric_keys]
+    flat = []
+    for row in rows:
+        out = {name: row[name] for name in base}
+        out.update((f"config.{k}", v) for k, v in row["config"].items())
+        out.update((f"metrics.{k}", v) for k, v in row["metrics"].items())
+        flat.append(out)
+    return columns, flat
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, (bool, list, dict)):
+        return json.dumps(value, default=str)
+    return value
+
+
+def write_csv(rows: Sequence[dict[str, Any]], stream: TextIO) -> int:
+    """Write results rows as flat CSV (see `flatten`); return how many."""
+    columns, flat = flatten(rows)
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(columns)
+    for row in flat:
+        writer.writerow([_cell(row.get(name)) for name in columns])
+    return len(flat)
+
+
+# -- one run in full --------------------------------------------------------------------------------
+
+
+def run_details(store: Store, run_id: int) -> dict[str, Any]:
+    """Everything about a run: its record, experiment, metric series summary and profile.
+
+    `summary` maps each metric key to count, first_step, last_step, last_value, min, max; `profile`
+    lists the per-action timings (pipeline, action, calls, total_s, mean_s, max_s, cpu_s), slowest first.
+    """
+    run = store.get_run(run_id)
+    try:
+        experiment: str | None = store.get_experiment(run.experiment_id).name
+    except NotFoundError:
+        experiment = None
+    details: dict[str, Any] = {"id": run.id, "experiment": experiment, **asdict(run)}
+    details["metrics"] = run.metrics or {}
+    details["duration_s"] = run.duration_s
+    details["summary"] = {
+        key: {name: value for name, value in asdict(item).items() if name != "key"}
+        for key, item in store.metrics_summary(run.id).items()
+    }
+    details["profile"] = [
+        {name: value for name, value in asdict(row).items() if name != "run_id"} for row in store.profile(run.id)
+    ]
+    return details
+
+
+# -- logs -------------------------------------------------------------------------------------------
+
+
+def _tail_start(file: Any, lines: int) -> int:
+    """Offset in an open binary file where its last `lines` lines begin."""
+    end = file.seek(0, os.SEEK_END)
+    pos, data = end, b""
+    while pos > 0 and data.count(b"\n") <= lines:
+        step = min(_READ_CHUNK, pos)
+        pos -= step
+        file.seek(pos)
+        data = file.read(step) + data
+    kept = data.splitlines(keepends=True)[-lines:] if lines > 0 else []
+    return end - sum(len(line) for line in kept)
+
+
+def read_log(path: str | os.PathLike[str], *, tail: int | None = None) -> str:
+    """A log file as text, whatever bytes it holds (invalid UTF-8 becomes U+FFFD); its last `tail` lines."""
+    with open(path, "rb") as file:
+        if tail is not None:
+            file.seek(_tail_start(file, tail))
+        return file.read().decode("utf-8", errors="replace")
+
+
+def log_text(run: Run, *, tail: int | None = None) -> str | None:
+    """The run's log as text; None when it has none (yet). ResultsError when it cannot be read."""
+    if not run.log_path:
+        return None
+    try:
+        return read_log(run.log_path, tail=tail)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ResultsError(f"cannot read the log of run {run.id}, {run.log_path}: {exc.strerror or exc}") from None
+
+
+def follow_log(
+    store: Store,
+    run_id: int,
+    *,
+    tail: int | None = None,
+    poll_s: float = 0.5,
+    sleep: Callable[[float], Any] = time.sleep,
+) -> Iterator[str]:
+    """Yield a run's log text as it grows, until the run reaches a final status and all is read.
+
+    Waits for a log that does not exist yet; starts at the last `tail` lines of the first log seen;
+    follows the run to a new log file (a retry) and back to the start of a truncated one.
+    """
+    file: Any = None
+    path: str | None = None
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    first = True
+    try:
+        while True:
+            # Status before reading: whatever the run wrote before it ended is then read below.
+            run = store.get_run(run_id)
+            if run.log_path != path:
+                if file is not None:
+                    file.close()
+                    file = None
+                    yield decoder.decode(b"", final=True)
+                    decoder.reset()
+                path = run.log_path
+            if file is None and path:
+                try:
+                    file = open(path, "rb")  # noqa: SIM115 - held open across polls
+                except FileNotFoundError:
+                    pass
+                else:
+                    if first and tail is not None:
+                        file.seek(_tail_start(file, tail))
+                    first = False
+            if file is not None:
+                if os.fstat(file.fileno()).st_size < file.tell():
+                    file.seek(0)
+                while chunk := file.read(_READ_CHUNK):
+                    if text := decoder.decode(chunk):
+                        yield text
+            if run.is_final:
+                if text := decoder.decode(b"", final=True):
+                    yield text
+                return
+            sleep(poll_s)
+    finally:
+        if file is not None:
+            file.close()
+
+
+# -- exports ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Exported:
+    """What an export wrote: the files (none for a stream), and how many runs and metric values."""
+
+    files: list[Path] = field(default_factory=list)
+    runs: int = 0
+    values: int = 0
+
+
+def series_path(output: Path) -> Path:
+    """Where an export to `output` puts the metric series: `runs.csv` -> `runs-metrics.csv`."""
+    return output.with_name(f"{output.stem}-metrics{output.suffix}")
+
+
+def iter_metric_series(
+    store: Store, experiment: int | str | None = None, status: str | Iterable[str] | None = None
+) -> Iterator[tuple[int, str, int, float | None, float]]:
+    """Every metric value of the selected runs in long form (run_id, key, step, value, time), one run at a time."""
+    where, params = _filters(store, experiment, status)
+    for (run_id,) in _query(store, f"SELECT r.id FROM runs r{where} ORDER BY r.id", params):
+        yield from _query(
+            store,
+            "SELECT run_id, key, step, value, time FROM metrics WHERE run_id = ? ORDER BY key, step, rowid",
+            (run_id,),
+        )
+
+
+def _pyarrow() -> Any:
+    try:
+        import pyarrow
+        import pyarrow.parquet
+    except ImportError:
+        raise ResultsError("parquet export needs pyarrow: pip install pyarrow") from None
+    return pyarrow
+
+
+def _arrow_column(pa: Any, values: list[Any]) -> Any:
+    try:
+        return pa.array(values)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        # Mixed types in one column (a parameter that is a number in one run, a string in another).
+        return pa.array(
+            [None if v is None else v if isinstance(v, str) else json.dumps(v, default=str) for v in values]
+        )
+
+
+def _write_parquet(pa: Any, rows: list[dict[str, Any]], series: Iterator[tuple] | None, output: Path) -> int:
+    columns, flat = flatten(rows)
+    table = pa.table({name: _arrow_column(pa, [row.get(name) for row in flat]) for name in columns})
+    pa.parquet.write_table(table, output)
+    if series is None:
+        return 0
+    schema = pa.schema([("run_id", pa.int64()), ("key", pa.string()), ("step", pa.int64()),
+                        ("value", pa.float64()), ("time", pa.float64())])  # fmt: skip
+    count = 0
+    with pa.parquet.ParquetWriter(series_path(output), schema) as writer:
+        while batch := list(itertools.islice(series, 100_000)):
+            writer.write_table(pa.table(list(zip(*batch)), schema=schema))
+            count += len(batch)
+        if count == 0:
+            writer.write_table(schema.empty_table())
+    return count
+
+
+def _write_json(rows: list[dict[str, Any]], series: Iterator[tuple] | None, stream: TextIO) -> int:
+    # Written piece by piece: a long series never has to sit in memory as one document.
+    stream.write('{"runs": [')
+    for i, row in enumerate(rows):
+        stream.write(("\n" if i == 0 else ",\n") + json.dumps(row, default=str))
+    stream.write("\n]")
+    count = 0
+    if series is not None:
+        stream.write(', "metrics": [')
+        for count, values in enumerate(series, 1):
+            stream.write(("\n" if count == 1 else ",\n") + json.dumps(dict(zip(SERIES_FIELDS, values))))
+        stream.write("\n]")
+    stream.write("}\n")
+    return count
+
+
+def export(
+    store: Store,
+    fmt: str,
+    output: Path | TextIO,
+    *,
+    experiment: int | str | None = None,
+    status: str | Iterable[str] | None = None,
+    series: bool = True,
+) -> Exported:
+    """Export results rows, and with `series` every metric value in long form.
+
+    json: one document {"runs": [rows], "metrics": [{run_id, key, step, value, time}]}.
+    csv and parquet: flat runs (config.X, metrics.Y columns) to `output`, series to `series_path(output)`.
+    `output` may be a text stream for json and for csv without series.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise ResultsError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
+    pa = _pyarrow() if fmt == "parquet" else None
+    to_file = isinstance(output, Path)
+    if not to_file and (fmt == "parquet" or (fmt == "csv" and series)):
+        what = "parquet" if fmt == "parquet" else "CSV metric series (a second file)"
+        raise ResultsError(f"{what} cannot go to a stream: export to a file")
+    rows = list(iter_results(store, experiment, status))
+    values = iter_metric_series(store, experiment, status) if series else None
+    done = Exported(files=[output] if to_file else [], runs=len(rows))
+    try:
+        if fmt == "parquet":
+            done.values = _write_parquet(pa, rows, values, output)
+        elif fmt == "json":
+            if to_file:
+                with open(output, "w", encoding="utf-8") as stream:
+                    done.values = _write_json(rows, values, stream)
+            else:
+                done.values = _write_json(rows, values, output)
+        elif to_file:
+            with open(output, "w", encoding="utf-8", newline="") as stream:
+                write_csv(rows, stream)
+            if values is not None:
+                with open(series_path(output), "w", encoding="utf-8", newline="") as stream:
+                    writer = csv.writer(stream, lineterminator="\n")
+                    writer.writerow(SERIES_FIELDS)
+                    for row in values:
+                        writer.writerow(_cell(v) for v in row)
+                        done.values += 1
+        else:
+            write_csv(rows, output)
+    except OSError as exc:
+        raise ResultsError(f"cannot write {exc.filename or output}: {exc.strerror or exc}") from None
+    if to_file and values is not None and fmt != "json":
+        done.files.append(series_path(output))
+    return done

@@ -1,0 +1,28 @@
+"""Live telemetry: GPUs (NVML, or simulated with TUIFLOW_FAKE_GPUS), the host, and each run's process tree.
+
+`read_gpus()` is the GPU layer; `Sampler` turns host, GPU and run readings into records for the
+store's `samples` table once per tick; `apply_retention` keeps that table small.
+"""
+
+from tuiflow.monitor.gpus import GpuInfo, GpuProcess, GpuReport, read_gpus
+from tuiflow.monitor.host import HostSample, HostSampler
+from tuiflow.monitor.procs import ProcessTreeSampler, TreeSample
+from tuiflow.monitor.retention import RetentionStep, apply_retention, retention_plan
+from tuiflow.monitor.sampler import Sampler, SampleRecord, Sink
+
+__all__ = [
+    "GpuInfo",
+    "GpuProcess",
+    "GpuReport",
+    "HostSample",
+    "HostSampler",
+    "ProcessTreeSampler",
+    "RetentionStep",
+    "SampleRecord",
+    "Sampler",
+    "Sink",
+    "TreeSample",
+    "apply_retention",
+    "read_gpus",
+    "retention_plan",
+]

@@ -1,0 +1,153 @@
+"""The runner process: executes ONE run of the store and records everything about it.
+
+``python -m tuiflow.runner RUN_ID --home DIR`` loads the run, imports its recipe, checks the config,
+runs it, and writes status, metrics, live profiles, progress and heartbeats, the final metrics, and
+on failure the exception's message and traceback. Its stdout and stderr are the run's log file
+(the launcher opens it), so a crash of the interpreter itself lands there too.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Mapping
+from typing import Any
+
+from tuiflow.flow import add_observer, remove_observer
+from tuiflow.recipes import RecipeError, Run, load_file
+from tuiflow.runner.reporter import Reporter
+from tuiflow.store import Store, StoreError
+
+EXIT_FAILED = 1
+EXIT_BAD_RUN = 2
+
+
+class Cancelled(BaseException):
+    """SIGTERM or SIGINT reached the runner: unwind the recipe, keep what it logged, and stop.
+
+    A BaseException, so a recipe's ``except Exception`` does not swallow it.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class _StoreSink:
+    """``run.log`` into the store's buffered metric writer."""
+
+    def __init__(self, writer: Any) -> None:
+        self.writer = writer
+
+    def log(self, step: int, values: Mapping[str, float], time: float) -> None:
+        self.writer.log_many(((key, step, value) for key, value in values.items()), at=time)
+
+
+def _raise_cancelled(signum: int, frame: Any) -> None:
+    raise Cancelled(signum)
+
+
+def execute(run_id: int, home: str | None = None) -> int:
+    """Run ``run_id`` in this process; returns the exit code for the launcher to see."""
+    faulthandler.enable()  # a segfault in native code still leaves a Python traceback in the log
+    try:
+        store = Store.open(home)
+    except StoreError as exc:
+        print(f"tuiflow runner: {exc}", file=sys.stderr, flush=True)
+        return EXIT_BAD_RUN
+    try:
+        return _execute(store, run_id)
+    finally:
+        store.close()
+
+
+def _execute(store: Store, run_id: int) -> int:
+    try:
+        run = store.get_run(run_id)
+        if run.is_final:
+            raise StoreError(f"run {run_id} has already ended ({run.status}); retry it to run it again")
+        if run.status == "queued":  # started by hand, not by a launcher: claim it here
+            store.start_run(run_id, pid=os.getpid(), pid_start_time=_start_time(), log_path=None)
+        experiment = store.get_experiment(run.experiment_id)
+        recipe = _find_recipe(experiment.recipe_file, run.recipe)
+        config = recipe.config(run.config)
+    except (StoreError, RecipeError) as exc:
+        print(f"tuiflow runner: {exc}", file=sys.stderr, flush=True)
+        _record_failure(store, run_id, f"{type(exc).__name__}: {exc}", None, EXIT_BAD_RUN)
+        return EXIT_BAD_RUN
+
+    print(f"tuiflow runner: run {run_id} of experiment {experiment.name!r}: recipe {recipe.name} "
+          f"({recipe.file}), pid {os.getpid()}, CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')!r}",
+          flush=True)
+    writer = store.metric_writer(run_id)
+    reporter = Reporter(store, run_id, float(os.environ.get("TUIFLOW_REPORT_INTERVAL", "1.0")))
+    handle = Run(config, sink=_StoreSink(writer), run_id=run_id, seed=run.seed, rep=run.rep,
+                 on_progress=reporter.set_progress)
+    previous = {sig: signal.signal(sig, _raise_cancelled) for sig in (signal.SIGTERM, signal.SIGINT)}
+    add_observer(reporter)
+    reporter.start()
+    outcome: tuple[str, int, str | None, str | None, dict | None]
+    try:
+        result = recipe.func(handle)
+        metrics = result if isinstance(result, dict) or result is None else {"result": result}
+        outcome = ("done", 0, None, None, metrics)
+    except Cancelled as exc:
+        outcome = ("cancelled", 128 + exc.signum, f"stopped by {exc}", None, None)
+    except Exception as exc:
+        text = traceback.format_exc()
+        print(text, file=sys.stderr, flush=True)
+        outcome = ("failed", EXIT_FAILED, f"{type(exc).__name__}: {exc}", text, None)
+    finally:
+        remove_observer(reporter)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    # Everything below runs with the signals back to normal: a second SIGTERM kills at once.
+    status, code, error, text, metrics = outcome
+    try:
+        writer.close()
+    finally:
+        reporter.stop()
+        _finish(store, run_id, status, code, error, text, metrics)
+    print(f"tuiflow runner: run {run_id} {status}", flush=True)
+    return code
+
+
+def _finish(store: Store, run_id: int, status: str, code: int, error: str | None, text: str | None,
+            metrics: dict | None) -> None:
+    if status == "cancelled":
+        # Cancelled by the user (the canceller marks the run first) or signalled by someone else.
+        current = store.get_run(run_id).status
+        status = "cancelled" if current == "cancelled" else "failed"
+        store.finish_run(run_id, status, exit_code=code, signal=code - 128, error=error)
+        return
+    store.finish_run(run_id, status, exit_code=code, error=error, traceback=text, metrics=metrics)
+
+
+def _record_failure(store: Store, run_id: int, error: str, text: str | None, code: int) -> None:
+    try:
+        run = store.get_run(run_id)
+    except StoreError:
+        return  # no such run: nothing to record
+    if not run.is_final:
+        store.finish_run(run_id, "failed", exit_code=code, error=error, traceback=text)
+
+
+def _find_recipe(path: str | None, name: str) -> Any:
+    if not path:
+        raise RecipeError(f"the experiment does not say which file recipe {name!r} came from")
+    for found in load_file(path):
+        if found.name == name:
+            return found
+    raise RecipeError(f"{path} no longer defines recipe {name!r}")
+
+
+def _start_time() -> float | None:
+    try:
+        import psutil
+
+        return psutil.Process().create_time()
+    except Exception:
+        return None
