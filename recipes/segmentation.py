@@ -47,7 +47,7 @@ class ShapesBatch(Batch):
 
 
 @recipe(name="segmentation-unet", description="A small UNet on synthetic shapes: IoU and Dice per epoch",
-        params={"size": 32, "items": 512, "epochs": 8, "batch_size": 16, "lr": 3e-3, "filters": 8,
+        params={"size": 32, "items": 512, "epochs": 8, "batch_size": 16, "lr": 1e-2, "filters": 8,
                 "framework": ["torch", "tf"], "seed": 0})
 def segmentation_unet(run):
     """Train a UNet to tell rectangles from disks from background; returns test IoU and Dice."""

@@ -23,7 +23,7 @@ def test_product_concatenation_and_zip():
     assert Domain(a=[1]) * {"b": [2]} is not None
     mixed = (Domain(a=[1, 2]) @ Domain(b=[3, 4])) * Domain(c=[0]) + Domain.of([{"a": 9}])
     assert list(mixed) == [{"a": 1, "b": 3, "c": 0}, {"a": 2, "b": 4, "c": 0}, {"a": 9}]
-    assert mixed.keys() == ["a", "b", "c"]
+    assert mixed.parameters() == ["a", "b", "c"]
 
 
 def test_iteration_gives_fresh_dicts():

@@ -54,6 +54,23 @@ class Batch:
         return self.index.get_pos(item_id)
 
     @property
+    def random(self) -> np.random.Generator:
+        """The batch's own random generator, for actions that draw (augmentations). In a run it is
+        seeded from the run's ``seed`` and the batch's number, so a seeded run repeats; elsewhere it
+        starts from fresh entropy. Assign a Generator or a seed to replace it."""
+        rng = self.__dict__.get("_random")
+        if rng is None:
+            seed = self.__dict__.get("_random_seed")
+            if isinstance(seed, tuple):
+                seed = np.random.SeedSequence(seed[0], spawn_key=(seed[1],))
+            rng = self._random = np.random.default_rng(seed)
+        return rng
+
+    @random.setter
+    def random(self, value: np.random.Generator | int | None) -> None:
+        self._random = value if isinstance(value, np.random.Generator) else np.random.default_rng(value)
+
+    @property
     def data(self) -> dict[str, Any]:
         """The components as a dict."""
         return {name: getattr(self, name) for name in self.components}

@@ -81,8 +81,8 @@ def _fresh(default: Any) -> Any:
 class Context:
     """The state one batch's named expressions are evaluated against."""
 
-    __slots__ = ("_generators", "batch", "config", "dataset", "epoch", "items", "iteration", "rng", "state",
-                 "total_iterations", "variables")
+    __slots__ = ("_generators", "batch", "config", "dataset", "entropy", "epoch", "items", "iteration", "rng",
+                 "state", "total_iterations", "variables")
 
     def __init__(self, variables: Variables, config: Any, dataset: Any = None,
                  seed: int | np.random.SeedSequence | None = None, total_iterations: int | None = None,
@@ -97,6 +97,9 @@ class Context:
         self.items: int | None = None  # set while a P(...) is evaluated: R draws one value per item
         self.total_iterations = total_iterations
         self.rng = np.random.default_rng(seed)
+        # Each batch draws from the child (entropy, batch number) of the run's seed (Batch.random),
+        # so augmentations neither consume nor shift the draws of R(...).
+        self.entropy = (seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)).entropy
         self._generators: dict[int, np.random.Generator] = {}
 
     def generator_for(self, expr: Any) -> np.random.Generator:

@@ -42,6 +42,7 @@ def _produce(dataset: Dataset, plan: BatchPlan, steps: list[CompiledStep], ctx: 
         if stop is not None and stop.is_set():
             return
         batch = dataset.create_batch(positions)
+        batch._random_seed = (ctx.entropy, number)
         ctx.iteration, ctx.epoch = number, epoch
         step = None
         try:
@@ -66,6 +67,7 @@ def _produce_profiled(dataset: Dataset, plan: BatchPlan, steps: list[CompiledSte
         if stop is not None and stop.is_set():
             return
         batch = dataset.create_batch(positions)
+        batch._random_seed = (ctx.entropy, number)
         ctx.iteration, ctx.epoch = number, epoch
         step = None
         if until_cpu and until_stamp:

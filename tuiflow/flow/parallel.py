@@ -29,6 +29,8 @@ TARGETS = ("for", "threads", "async", "mpc")
 # Below this much work left in a call (seconds), handing items to other threads costs more
 # than it saves: thread wake-ups are tens of microseconds each.
 _INLINE_BELOW_S = 200e-6
+# An item done faster than this did (next to) nothing: a skipped one, not a measure of the rest.
+_SKIPPED_BELOW_S = 5e-6
 _INLINE_CALLS_AFTER_NO_GAIN = 8
 
 
@@ -160,24 +162,32 @@ def _run_threads(call: Callable[[int], Any], n: int, spec: ParallelSpec) -> list
     if n == 0:
         return []
     results: list[Any] = [None] * n
-    # The first two items run here, timed; the faster of the two says what an item costs (the first
-    # may pay for warming caches the others share).
+    # Items run here, timed, until two show what an item costs; the faster of the two counts (the
+    # first may pay for warming caches the others share). An item that took next to nothing (one an
+    # augmentation skipped, p < 1) says nothing of the others and is not counted; when every item
+    # is that small, they all run here.
     started = time.perf_counter()
-    results[0] = _guarded(call, 0)
-    first = time.perf_counter()
-    if n > 1:
-        results[1] = _guarded(call, 1)
-    item = min(first - started, time.perf_counter() - first) if n > 1 else first - started
+    timed: list[float] = []
+    done = 0
+    while done < n and len(timed) < 2:
+        before = time.perf_counter()
+        results[done] = _guarded(call, done)
+        took = time.perf_counter() - before
+        done += 1
+        if took >= _SKIPPED_BELOW_S:
+            timed.append(took)
+    item = min(timed) if timed else (time.perf_counter() - started) / done
     spec.item_seconds = item
+    left = n - done
     pool, size = thread_pool(spec.n_workers)
-    if n <= 2 or size == 1 or item * (n - 2) < _INLINE_BELOW_S or spec.inline_calls_left > 0:
+    if left == 0 or size == 1 or item * left < _INLINE_BELOW_S or spec.inline_calls_left > 0:
         spec.inline_calls_left = max(0, spec.inline_calls_left - 1)
-        for i in range(2, n):
+        for i in range(done, n):
             results[i] = _guarded(call, i)
         return results
     # Every participant (the caller included) takes the next item from one counter, so the work
     # balances itself and the caller never waits for a pool thread that has not started.
-    counter = itertools.count(2)
+    counter = itertools.count(done)
     handed_off = time.perf_counter()
 
     def participate() -> None:
@@ -186,12 +196,12 @@ def _run_threads(call: Callable[[int], Any], n: int, spec: ParallelSpec) -> list
                 return
             results[i] = _guarded(call, i)
 
-    futures: list[Future] = [pool.submit(participate) for _ in range(min(size, n - 2) - 1)]
+    futures: list[Future] = [pool.submit(participate) for _ in range(min(size, left) - 1)]
     participate()
     for future in futures:
         if not future.cancel():
             future.result()
-    if time.perf_counter() - handed_off > 0.9 * item * (n - 2):
+    if time.perf_counter() - handed_off > 0.9 * item * left:
         spec.inline_calls_left = _INLINE_CALLS_AFTER_NO_GAIN  # threads did not pay: items hold the GIL
     return results
 

@@ -27,9 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from tuiflow.monitor.gpus import FAKE_GPUS_ENV, GpuInfo, GpuProcess, GpuReport
+from tuiflow.monitor.procs import create_time
 
 STATE_ENV = "TUIFLOW_FAKE_GPUS_STATE"
 STATE_FILE = "fake_gpus.json"
@@ -66,6 +65,7 @@ class FakeProcess:
     memory_mb: float
 
     def to_dict(self) -> dict[str, Any]:
+        """The entry as stored in fake_gpus.json."""
         return {"pid": self.pid, "create_time": self.create_time, "gpus": list(self.gpus),
                 "memory_mb": self.memory_mb}
 
@@ -183,10 +183,8 @@ def _locked(path: Path | None):
 
 
 def _alive(entry: FakeProcess) -> bool:
-    try:
-        return abs(psutil.Process(entry.pid).create_time() - entry.create_time) <= _CREATE_TIME_SLACK
-    except (psutil.Error, OSError):
-        return False
+    created = create_time(entry.pid)
+    return created is not None and abs(created - entry.create_time) <= _CREATE_TIME_SLACK
 
 
 def _entries(path: Path | None) -> list[FakeProcess]:
@@ -225,11 +223,10 @@ def _update(path: Path | None, change: dict[int, FakeProcess | None]) -> None:
 def assign_fake_process(pid: int, gpus: Sequence[int], memory_mb: float = DEFAULT_PROCESS_MB,
                         state_dir: str | os.PathLike[str] | None = None) -> bool:
     """Show process `pid` on fake GPUs `gpus`, holding `memory_mb` on each; False if the process is gone."""
-    try:
-        create_time = psutil.Process(pid).create_time()
-    except psutil.Error:
+    created = create_time(pid)
+    if created is None:
         return False
-    entry = FakeProcess(pid, create_time, tuple(sorted(set(gpus))), float(memory_mb))
+    entry = FakeProcess(pid, created, tuple(sorted(set(gpus))), float(memory_mb))
     _update(state_path(state_dir), {pid: entry})
     return True
 

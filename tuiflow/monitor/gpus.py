@@ -107,7 +107,8 @@ def read_gpus(now: float | None = None) -> GpuReport:
     """Read every GPU once: simulated ones under TUIFLOW_FAKE_GPUS, else NVML, else an empty report.
 
     Never raises for missing hardware or a broken driver; raises ValueError (one line, naming the
-    variable) for a malformed TUIFLOW_FAKE_GPUS, which is the user's to fix.
+    variable) for a malformed TUIFLOW_FAKE_GPUS, which is the user's to fix. `now` pins the clock of
+    simulated GPUs (their utilisation, temperature and power are functions of time); NVML ignores it.
     """
     fake = os.environ.get(FAKE_GPUS_ENV, "").strip()
     if fake:

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from tuiflow.monitor.gpus import GpuReport, read_gpus
 from tuiflow.monitor.host import HostSampler
-from tuiflow.monitor.procs import ProcessTreeSampler, RootSpec
+from tuiflow.monitor.procs import ProcessTreeSampler, RootSpec, TreeSample
 
 DEFAULT_INTERVAL = 1.0
 MIN_INTERVAL = 0.25
@@ -90,7 +90,12 @@ class Sampler:
         self._thread: threading.Thread | None = None
         self._logged: set[str] = set()
         self.last_gpu_report: GpuReport | None = None
+        self.last_trees: dict[Hashable, TreeSample] = {}
         self.ticks = 0
+
+    def our_pids(self) -> set[int]:
+        """Every pid of the watched runs' process trees at the last tick (the allocator's `our_pids`)."""
+        return {pid for tree in self.last_trees.values() for pid in tree.pids}
 
     def _warn_once(self, message: str) -> None:
         # A broken source fails the same way every second: say it once, not 86,400 times a day.
@@ -121,6 +126,7 @@ class Sampler:
         try:
             runs = dict(self._runs())
             trees = self._trees.sample(runs, gpu_memory)
+            self.last_trees = trees
             records += [SampleRecord(now, run_device(run_id), "run", tree.values()) for run_id, tree in trees.items()]
         except Exception as exc:
             self._warn_once(f"run sampling failed: {exc!r}")

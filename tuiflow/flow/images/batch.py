@@ -44,23 +44,6 @@ class ImagesBatch(Batch):
     mask_fill: ClassVar[float] = 0
 
     # --- randomness -------------------------------------------------------------------------------
-    @property
-    def random(self) -> np.random.Generator:
-        """The generator the actions draw from. A pipeline run may set ``_random_seed`` to
-        ``(entropy, batch_number)`` (the child ``batch_number`` of the run's SeedSequence); without
-        it, fresh entropy."""
-        rng = self.__dict__.get("_random")
-        if rng is None:
-            seed = self.__dict__.get("_random_seed")
-            if isinstance(seed, tuple):
-                seed = np.random.SeedSequence(seed[0], spawn_key=(seed[1],))
-            rng = self._random = np.random.default_rng(seed)
-        return rng
-
-    @random.setter
-    def random(self, value: np.random.Generator | int | None) -> None:
-        self._random = value if isinstance(value, np.random.Generator) else np.random.default_rng(value)
-
     # --- loading -------------------------------------------------------------------------------
     def _load_format(self, fmt: str, src: Any = None, dst: Components | None = None, **kwargs: Any) -> ImagesBatch:
         """``load(fmt="image")``: read the items' image files (see :meth:`load_images`)."""
@@ -219,7 +202,9 @@ class ImagesBatch(Batch):
         if len(targets) != len(sources):
             raise ValueError(f"to_array: dst names {len(targets)} components for {len(sources)} in src")
         for name, target in zip(sources, targets):
-            setattr(self, target, _stacked(getattr(self, name, None), name, dtype, channels))
+            values = getattr(self, name, None)
+            array = _stacked(values, name, dtype, channels)
+            setattr(self, target, array.copy() if array is values and target != name else array)
         return self
 
 

@@ -3,9 +3,10 @@
 :func:`image_action` turns a method ``method(self, item, ..., *, p, src, dst)`` into an action. Before
 any item runs, on the calling thread, it checks ``p``, ``src`` and ``dst``, draws which items are
 transformed (each with probability ``p``) and one seed for the call from the batch's generator, and
-sets every ``dst`` component to a new array of items that starts as a copy of ``src``. Then the
-method runs for each chosen item, in parallel, and writes its results with :meth:`ImageItem.apply`.
-Draws on the calling thread make a seeded run repeat exactly, whatever the order the threads take.
+sets every ``dst`` component to a new object array whose items start as those of ``src`` (copies
+when ``dst`` is another component). Then the method runs for each chosen item, in parallel, and
+writes its results with :meth:`ImageItem.apply`. Draws on the calling thread make a seeded run
+repeat exactly, whatever the order the threads take.
 """
 
 from __future__ import annotations
