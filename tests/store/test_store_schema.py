@@ -13,7 +13,7 @@ from store_helpers import FIXTURES, result, spawn
 from tuiflow.store import SCHEMA_VERSION, Store, StoreError, schema
 from tuiflow.store.schema import MIGRATIONS
 
-TABLES = {"meta", "experiments", "runs", "metrics", "profile", "samples"}
+TABLES = {"meta", "experiments", "runs", "metrics", "profile", "samples", "settings"}
 
 
 def columns(path: Path) -> dict[str, dict[str, str]]:
@@ -25,11 +25,11 @@ def columns(path: Path) -> dict[str, dict[str, str]]:
 
 
 def test_fresh_store_has_every_table_at_the_current_version(store: Store) -> None:
-    assert SCHEMA_VERSION == 2 == len(MIGRATIONS) + 1
+    assert SCHEMA_VERSION == 3 == len(MIGRATIONS) + 1
     assert set(store.db.table_names()) == TABLES
     assert dict(store.db.execute("SELECT key, value FROM meta").fetchall()) == {
         "app": "tuiflow",
-        "schema_version": "2",
+        "schema_version": str(SCHEMA_VERSION),
     }
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.db.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000
@@ -65,6 +65,10 @@ def test_version_1_file_is_migrated_keeping_its_data(home: Path) -> None:
         assert store.set_run_status(2, "lost")
         assert store.claim_next_run().id == 3
         store.write_profile(1, 0, [dict(action="train", calls=1, total_s=1, mean_s=1, max_s=1, cpu_s=1)])
+        # And what version 3 brought.
+        assert runs[2].per_gpu == 1 and runs[2].gpus_allowed is None
+        store.set_setting("paused", True)
+        assert store.get_setting("paused") is True and store.get_setting("other", 5) == 5
 
     fresh = Store.open(home.parent / "fresh")
     fresh.close()
@@ -96,7 +100,7 @@ def test_newer_schema_is_refused_with_an_upgrade_hint(home: Path) -> None:
     with pytest.raises(StoreError) as caught:
         Store.open(home)
     assert str(caught.value) == (
-        f"database {home / 'tuiflow.db'} has schema version 7, newer than this tuiflow supports (2): upgrade tuiflow"
+        f"database {home / 'tuiflow.db'} has schema version 7, newer than this tuiflow supports (3): upgrade tuiflow"
     )
 
 
@@ -129,6 +133,6 @@ def test_many_processes_opening_a_fresh_home_at_once(home: Path, tmp_path: Path)
     parties = 8
     workers = [spawn("open", home, tmp_path, parties) for _ in range(parties)]
     results = [result(w) for w in workers]
-    assert all(r == {"version": 2, "tables": sorted(TABLES)} for r in results)
+    assert all(r == {"version": SCHEMA_VERSION, "tables": sorted(TABLES)} for r in results)
     with Store.open(home) as store:
         assert store.db.execute("SELECT count(*) FROM meta").fetchone()[0] == 2

@@ -78,6 +78,8 @@ class RunSpec:
     gpus_requested: int = 0
     retries: int = 0
     recipe: str | None = None  # None: the experiment's recipe
+    gpus_allowed: list[int] | None = None  # the GPUs the run may be given; None: any
+    per_gpu: int = 1  # how many runs may share one of its GPUs
 
 
 @dataclass(frozen=True)
@@ -112,12 +114,14 @@ class Run:
     progress_total: int | None
     eta_s: float | None
     metrics: dict[str, Any] | None
+    gpus_allowed: list[int] | None
+    per_gpu: int
 
     COLUMNS = (
         "id", "experiment_id", "recipe", "config", "rep", "seed", "status", "priority", "gpus_requested",
         "gpus", "pid", "pid_start_time", "host", "created_at", "started_at", "ended_at", "heartbeat_at",
         "exit_code", "signal", "error", "traceback", "log_path", "attempt", "retries", "progress_done",
-        "progress_total", "eta_s", "metrics",
+        "progress_total", "eta_s", "metrics", "gpus_allowed", "per_gpu",
     )  # fmt: skip
 
     @classmethod
@@ -127,6 +131,7 @@ class Run:
         values["config"] = from_json(values["config"], {})
         values["gpus"] = from_json(values["gpus"])
         values["metrics"] = from_json(values["metrics"])
+        values["gpus_allowed"] = from_json(values["gpus_allowed"])
         return cls(**values)
 
     @property

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .errors import StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APP_NAME = "tuiflow"
 
 # Version 1 is frozen: it is what the first release wrote to users' disks. Change the schema by
@@ -146,8 +146,16 @@ def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX samples_time ON samples(time)")
 
 
+def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
+    """Add what the scheduler needs: which GPUs a run may use and how many runs may share one, and
+    settings (the queue's paused flag) that outlive the daemon."""
+    conn.execute("ALTER TABLE runs ADD COLUMN gpus_allowed TEXT")  # JSON list of indices; NULL: any
+    conn.execute("ALTER TABLE runs ADD COLUMN per_gpu INTEGER NOT NULL DEFAULT 1")
+    conn.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
 # MIGRATIONS[i] takes a database from version i + 1 to version i + 2.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_1_to_2]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_1_to_2, _migrate_2_to_3]
 assert len(MIGRATIONS) == SCHEMA_VERSION - 1
 
 

@@ -20,6 +20,7 @@ from .records import (
     Experiment,
     Run,
     RunSpec,
+    from_json,
     to_json,
 )
 from .results import ResultsStore
@@ -182,10 +183,12 @@ class Store(ResultsStore):
         for spec in specs:
             cursor = conn.execute(
                 """INSERT INTO runs (experiment_id, recipe, config, rep, seed, priority, gpus_requested,
-                   retries, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)""",
+                   retries, status, created_at, gpus_allowed, per_gpu)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)""",
                 (
                     experiment_id, spec.recipe or recipe, to_json(spec.config, "run config"), spec.rep,
                     spec.seed, spec.priority, spec.gpus_requested, spec.retries, now,
+                    None if spec.gpus_allowed is None else to_json(list(spec.gpus_allowed)), spec.per_gpu,
                 ),
             )  # fmt: skip
             ids.append(cursor.lastrowid)
@@ -223,6 +226,46 @@ class Store(ResultsStore):
         return [Run.from_row(r) for r in self._read(sql, params)]
 
     # -- the life of a run ------------------------------------------------------------------------
+
+    def queued_runs(self, *, limit: int | None = None) -> list[Run]:
+        """Queued runs in the order the scheduler considers them: highest priority, then oldest."""
+        sql = f"{_RUN_SELECT} WHERE status = 'queued' ORDER BY priority DESC, id"
+        params: list[Any] = []
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [Run.from_row(r) for r in self._read(sql, params)]
+
+    def claim_run(self, run_id: int, *, host: str | None = None) -> Run | None:
+        """Atomically move this queued run to running (a new attempt); None if it is not queued."""
+        now = time.time()
+        with self._write() as conn:
+            cursor = conn.execute(
+                f"""UPDATE runs SET {_ATTEMPT_RESET}, status = 'running', started_at = ?, heartbeat_at = ?,
+                    host = ?, attempt = attempt + 1 WHERE id = ? AND status = 'queued'""",
+                (now, now, host or socket.gethostname(), run_id),
+            )
+            if cursor.rowcount == 0:
+                return None
+            return Run.from_row(conn.execute(f"{_RUN_SELECT} WHERE id = ?", (run_id,)).fetchone())
+
+    def set_priority(self, run_id: int, priority: int) -> Run:
+        """Change a run's priority (it matters while the run is queued)."""
+        with self._write() as conn:
+            self._require_run(conn, run_id)
+            conn.execute("UPDATE runs SET priority = ? WHERE id = ?", (int(priority), run_id))
+            return Run.from_row(conn.execute(f"{_RUN_SELECT} WHERE id = ?", (run_id,)).fetchone())
+
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        """A setting that outlives every process (the queue's paused flag, say)."""
+        rows = self._read("SELECT value FROM settings WHERE key = ?", (key,))
+        return from_json(rows[0][0]) if rows else default
+
+    def set_setting(self, key: str, value: Any) -> None:
+        """Store a setting as JSON."""
+        with self._write() as conn:
+            conn.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+                         "value = excluded.value", (key, to_json(value, f"setting {key!r}")))
 
     def claim_next_run(self, *, host: str | None = None, max_gpus: int | None = None) -> Run | None:
         """Atomically move the next queued run to running and return it; None when nothing fits.
