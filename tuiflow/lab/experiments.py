@@ -48,7 +48,7 @@ def run_foreground(store: Store, runs: list[Run], on_update: ProgressCallback | 
     ``on_update`` gets the run's record every ``poll_s`` while it goes and once when it ends. Ctrl-C
     stops the current run (it ends as cancelled) and cancels the ones not started.
     """
-    from tuiflow.runner import record_exit, spawn
+    from tuiflow.scheduler.executor import record_exit, spawn
 
     finished: list[Run] = []
     for index, run in enumerate(runs):

@@ -54,6 +54,21 @@ def result_row(run: Run, experiment: str | None) -> dict[str, Any]:
     return {name: values[name] for name in RESULT_FIELDS}
 
 
+def json_safe(value: Any) -> Any:
+    """`value` with NaN and infinities as None, so that it encodes as strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    return value
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join("?" * len(values))
+
+
 def _filters(store: Store, experiment: int | str | None, status: str | Iterable[str] | None) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
@@ -66,7 +81,7 @@ def _filters(store: Store, experiment: int | str | None, status: str | Iterable[
             if name not in RUN_STATUSES:
                 raise ResultsError(f"unknown run status {name!r}: use one of {', '.join(RUN_STATUSES)}")
         if names:
-            clauses.append(f"r.status IN ({', '.join('?' * len(names))})")
+            clauses.append(f"r.status IN ({_marks(names)})")
             params.extend(names)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
@@ -89,7 +104,7 @@ def _metric_key(value: Any) -> float | None:
     return None
 
 
-def results(
+def list_results(
     store: Store,
     experiment: int | str | None = None,
     status: str | Iterable[str] | None = None,
@@ -119,14 +134,15 @@ def results(
         keyed.append((value is None, 0.0 if value is None else (value if ascending else -value), run_id))
     keyed.sort()
     ids = [run_id for *_, run_id in keyed[offset : None if limit is None else offset + limit]]
-    if not ids:
-        return []
-    found = {row["id"]: row for row in _rows(store, f"{_RUN_JOIN} WHERE r.id IN ({', '.join('?' * len(ids))})", ids)}
+    found = {}
+    for start in range(0, len(ids), 500):  # SQLite caps the number of parameters of one statement
+        chunk = ids[start : start + 500]
+        found.update((row["id"], row) for row in _rows(store, f"{_RUN_JOIN} WHERE r.id IN ({_marks(chunk)})", chunk))
     return [found[run_id] for run_id in ids if run_id in found]
 
 
 def count_results(store: Store, experiment: int | str | None = None, status: str | Iterable[str] | None = None) -> int:
-    """How many runs `results` would list without a limit."""
+    """How many runs `list_results` would list without a limit."""
     where, params = _filters(store, experiment, status)
     return _query(store, f"SELECT count(*) FROM runs r{where}", params)[0][0]
 
@@ -155,17 +171,22 @@ def _same(value: Any) -> str:
 
 
 def varying_config(configs: Iterable[dict[str, Any]]) -> tuple[list[str], dict[str, Any]]:
-    """Split configs into the keys whose values differ between them and the values they all share."""
+    """Split configs into the keys that tell them apart and the values they all share.
+
+    The keys come in two groups, each sorted: those with differing values first, then those with one
+    value that only some configs have (they tell experiments apart more than runs).
+    """
     configs = list(configs)
-    keys = sorted({key for config in configs for key in config})
-    varying, fixed = [], {}
-    for key in keys:
-        seen = {_same(config[key]) if key in config else "<missing>" for config in configs}
-        if len(seen) > 1:
-            varying.append(key)
-        elif configs:
+    differing, partial, fixed = [], [], {}
+    for key in sorted({key for config in configs for key in config}):
+        values = {_same(config[key]) for config in configs if key in config}
+        if len(values) > 1:
+            differing.append(key)
+        elif all(key in config for config in configs):
             fixed[key] = configs[0][key]
-    return varying, fixed
+        else:
+            partial.append(key)
+    return differing + partial, fixed
 
 
 def flatten(rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
@@ -232,16 +253,22 @@ def run_details(store: Store, run_id: int) -> dict[str, Any]:
 
 
 def _tail_start(file: Any, lines: int) -> int:
-    """Offset in an open binary file where its last `lines` lines begin."""
+    """Offset in an open binary file where its last `lines` lines begin (lines end in b"\\n" only)."""
     end = file.seek(0, os.SEEK_END)
+    if lines <= 0:
+        return end
     pos, data = end, b""
     while pos > 0 and data.count(b"\n") <= lines:
         step = min(_READ_CHUNK, pos)
         pos -= step
         file.seek(pos)
         data = file.read(step) + data
-    kept = data.splitlines(keepends=True)[-lines:] if lines > 0 else []
-    return end - sum(len(line) for line in kept)
+    cut = len(data) - 1 if data.endswith(b"\n") else len(data)
+    for _ in range(lines):
+        cut = data.rfind(b"\n", 0, cut)
+        if cut < 0:
+            return pos
+    return pos + cut + 1
 
 
 def read_log(path: str | os.PathLike[str], *, tail: int | None = None) -> str:
@@ -289,7 +316,8 @@ def follow_log(
                 if file is not None:
                     file.close()
                     file = None
-                    yield decoder.decode(b"", final=True)
+                    if text := decoder.decode(b"", final=True):
+                        yield text
                     decoder.reset()
                 path = run.log_path
             if file is None and path:
@@ -388,13 +416,13 @@ def _write_json(rows: list[dict[str, Any]], series: Iterator[tuple] | None, stre
     # Written piece by piece: a long series never has to sit in memory as one document.
     stream.write('{"runs": [')
     for i, row in enumerate(rows):
-        stream.write(("\n" if i == 0 else ",\n") + json.dumps(row, default=str))
+        stream.write(("\n" if i == 0 else ",\n") + json.dumps(json_safe(row), default=str))
     stream.write("\n]")
     count = 0
     if series is not None:
         stream.write(', "metrics": [')
         for count, values in enumerate(series, 1):
-            stream.write(("\n" if count == 1 else ",\n") + json.dumps(dict(zip(SERIES_FIELDS, values))))
+            stream.write(("\n" if count == 1 else ",\n") + json.dumps(json_safe(dict(zip(SERIES_FIELDS, values)))))
         stream.write("\n]")
     stream.write("}\n")
     return count

@@ -105,6 +105,7 @@ class Allocator:
         self.foreign_memory_fraction = foreign_memory_fraction
         self.min_free_memory_mb = min_free_memory_mb
         self._table: dict[RunId, list[int]] = {}
+        self._limits: dict[RunId, int] = {}  # each run's own per_gpu, when it gave one
 
     def reservations(self) -> dict[RunId, list[int]]:
         """A copy of the table: run id -> GPU indices ([] for a CPU-only run)."""
@@ -138,15 +139,23 @@ class Allocator:
         fraction = self.foreign_memory_fraction
         return fraction is not None and gpu.memory_total_mb is not None and foreign > fraction * gpu.memory_total_mb
 
+    def capacity(self, index: int, per_gpu: int | None = None) -> int:
+        """How many runs GPU ``index`` may hold with a new run of packing ``per_gpu`` on it: the
+        smallest packing of the runs that would share it (so a run that asked for a GPU of its own,
+        per_gpu 1, never gets company)."""
+        limits = [per_gpu or self.per_gpu]
+        limits += [self._limits.get(run_id, self.per_gpu) for run_id, held in self._table.items() if index in held]
+        return min(limits)
+
     def eligible(self, allowed: Collection[int] | None, gpus: Sequence[GpuReading],
-                 our_pids: Collection[int]) -> list[GpuReading]:
+                 our_pids: Collection[int], per_gpu: int | None = None) -> list[GpuReading]:
         """The GPUs a new run could get now, best first."""
         load = self.load()
         candidates = []
         for gpu in gpus:
             if allowed is not None and gpu.index not in allowed:
                 continue
-            if load.get(gpu.index, 0) >= self.per_gpu or self.is_busy(gpu, our_pids):
+            if load.get(gpu.index, 0) >= self.capacity(gpu.index, per_gpu) or self.is_busy(gpu, our_pids):
                 continue
             free = _free_mb(gpu)
             if self.min_free_memory_mb and free is not None and free < self.min_free_memory_mb:
@@ -155,12 +164,15 @@ class Allocator:
         return sorted(candidates, key=lambda g: (load.get(g.index, 0), -(_free_mb(g) or 0.0), g.index))
 
     def allocate(self, run_id: RunId, count: int, allowed: Collection[int] | None, gpus: Sequence[GpuReading],
-                 our_pids: Collection[int] = ()) -> list[int] | None:
+                 our_pids: Collection[int] = (), per_gpu: int | None = None) -> list[int] | None:
         """Reserve `count` distinct GPUs for `run_id` and return their indices, or None if the run must wait.
 
         `allowed` restricts the choice (None: any GPU); `count` 0 is a CPU-only run and always succeeds.
+        `per_gpu` is how many runs this one accepts on each of its GPUs (default: the allocator's).
         Raises UnsatisfiableRequest when `count` exceeds the GPUs that exist among those allowed.
         """
+        if per_gpu is not None and per_gpu < 1:
+            raise ValueError(f"per_gpu must be at least 1, got {per_gpu}")
         if run_id in self._table:
             raise ValueError(f"run {run_id} already holds {_describe(self._table[run_id])}")
         if count < 0:
@@ -172,13 +184,15 @@ class Allocator:
                 raise UnsatisfiableRequest(
                     f"run {run_id} asks for {count} GPUs but there {'is' if len(existing) == 1 else 'are'} "
                     f"only {len(existing)} {where}")
-        chosen = [gpu.index for gpu in self.eligible(allowed, gpus, our_pids)[:count]]
+        chosen = [gpu.index for gpu in self.eligible(allowed, gpus, our_pids, per_gpu)[:count]]
         if len(chosen) < count:
             return None
         self._table[run_id] = sorted(chosen)
+        if per_gpu is not None:
+            self._limits[run_id] = per_gpu
         return list(self._table[run_id])
 
-    def reserve(self, run_id: RunId, indices: Iterable[int]) -> None:
+    def reserve(self, run_id: RunId, indices: Iterable[int], per_gpu: int | None = None) -> None:
         """Record that `run_id` holds `indices` already (adopting live runs after a daemon restart).
 
         Reality wins here: the reservation is recorded even beyond `per_gpu`; new runs then wait.
@@ -186,7 +200,10 @@ class Allocator:
         if run_id in self._table:
             raise ValueError(f"run {run_id} already holds {_describe(self._table[run_id])}")
         self._table[run_id] = sorted(set(indices))
+        if per_gpu is not None:
+            self._limits[run_id] = per_gpu
 
     def release(self, run_id: RunId) -> list[int]:
         """Free what `run_id` holds and return it ([] if it held nothing: releasing twice is harmless)."""
+        self._limits.pop(run_id, None)
         return self._table.pop(run_id, [])

@@ -65,6 +65,10 @@ class StoreBase:
         with self._lock, immediate(self._conn) as conn:
             yield conn
 
+    def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """A write transaction on the raw connection, for maintenance (telemetry retention)."""
+        return self._write()
+
     def _not_found(self, what: str, key: object) -> NotFoundError:
         return NotFoundError(f"no {what} {key} in {self.path}")
 

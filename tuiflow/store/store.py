@@ -249,6 +249,13 @@ class Store(ResultsStore):
                 return None
             return Run.from_row(conn.execute(f"{_RUN_SELECT} WHERE id = ?", (run_id,)).fetchone())
 
+    def statuses(self, run_ids: Iterable[int]) -> dict[int, str]:
+        """The status of each of these runs (unknown ids are left out)."""
+        ids = list(run_ids)
+        if not ids:
+            return {}
+        return dict(self._read(f"SELECT id, status FROM runs WHERE id IN ({_marks(len(ids))})", ids))
+
     def set_priority(self, run_id: int, priority: int) -> Run:
         """Change a run's priority (it matters while the run is queued)."""
         with self._write() as conn:

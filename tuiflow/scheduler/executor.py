@@ -1,6 +1,6 @@
-"""Starting runner processes and recording how they ended: what the foreground CLI and the daemon
-share. A runner gets its own process group (so a cancel reaches everything it started), the GPUs it
-was given in CUDA_VISIBLE_DEVICES, and its log file as stdout and stderr."""
+"""The local executor: starting runner processes and recording how they ended, for the daemon and
+for foreground runs alike. A runner gets its own process group (so a cancel reaches everything it
+started), the GPUs it was given in CUDA_VISIBLE_DEVICES, and its log file as stdout and stderr."""
 
 from __future__ import annotations
 
@@ -56,6 +56,17 @@ def process_start_time(pid: int) -> float | None:
         return psutil.Process(pid).create_time()
     except Exception:
         return None
+
+
+def stop_group(pid: int, sig: int) -> bool:
+    """Send ``sig`` to the process group led by ``pid``; False when it is gone."""
+    try:
+        os.killpg(pid, sig)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return False
 
 
 def record_exit(store: Store, run_id: int, returncode: int) -> None:

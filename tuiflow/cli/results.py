@@ -1,0 +1,343 @@
+"""``tuiflow results``, ``show``, ``logs`` and ``export``: read what runs left in the store.
+
+The data comes from `tuiflow.lab.results`; this module only picks the store and formats.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from tuiflow.cli.app import HomeOption, UserError, app, fail, open_store
+from tuiflow.lab import results as lab_results
+from tuiflow.lab.results import ResultsError
+from tuiflow.store import ACTIVE_STATUSES, Store
+
+ExperimentOption = typer.Option(
+    None, "--experiment", "-e", metavar="NAME_OR_ID", help="Only this experiment (name or id)."
+)
+StatusOption = typer.Option(
+    None,
+    "--status",
+    "-s",
+    metavar="STATUS",
+    help="Only runs in this status: queued, running, done, failed, cancelled, lost (repeatable, or a,b).",
+)
+
+STATUS_STYLES = {"queued": "dim", "running": "cyan", "done": "green", "failed": "red", "cancelled": "yellow",
+                 "lost": "magenta"}  # fmt: skip
+
+
+@contextlib.contextmanager
+def _reading(home: Path | None) -> Iterator[Store]:
+    """The store for one reading command; results errors end like store errors: one line, exit code 2."""
+    try:
+        with open_store(home) as store:
+            yield store
+    except ResultsError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _statuses(values: list[str] | None) -> list[str] | None:
+    names = [name.strip() for value in values or [] for name in value.split(",") if name.strip()]
+    return names or None
+
+
+def _fmt(value: Any) -> str:
+    """A value as a short table cell."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, dict, bool)):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+def _when(stamp: float | None) -> str:
+    return "" if stamp is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m{secs:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+def _status(status: str) -> Any:
+    from rich.text import Text
+
+    return Text(status, style=STATUS_STYLES.get(status, ""))
+
+
+def _print_json(value: Any) -> None:
+    typer.echo(json.dumps(lab_results.json_safe(value), indent=2, default=str))
+
+
+# -- results ----------------------------------------------------------------------------------------
+
+
+def _results_table(rows: list[dict[str, Any]], total: int, sort: str | None, width: int) -> Any:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    varying, fixed = lab_results.varying_config(row["config"] for row in rows)
+    metric_keys = sorted({key for row in rows for key in row["metrics"]})
+    if sort in metric_keys:
+        metric_keys.remove(sort)
+        metric_keys.insert(0, sort)
+    notes, keep = [], []
+    for name in ("experiment", "recipe"):
+        distinct = {row[name] for row in rows}
+        if len(distinct) == 1:
+            notes.append(f"{name} {distinct.pop()}")
+        else:
+            keep.append(name)
+    # What is the same in every row goes to the caption; the columns left share the width, and the
+    # values (the sort metric, then parameters that vary, then other metrics) get ~10 columns each.
+    id_width = len(str(max(row["id"] for row in rows)))
+    used = id_width + 2 + 11 + sum(min(14, max(len(str(row[name])) for row in rows)) + 2 for name in keep)
+    values = [("metrics", k) for k in metric_keys[:1]] + [("config", k) for k in varying]
+    values += [("metrics", k) for k in metric_keys[1:]]
+    room = max(2, (width - used) // 10)
+    shown, hidden = values[:room], len(values) - room
+    shown.sort(key=lambda item: item[0] == "metrics")
+    notes += [f"{key}={_fmt(value)}" for key, value in fixed.items()]
+    if hidden > 0:
+        notes.append(f"{hidden} more columns: use --json or --csv")
+    title = f"{len(rows)} of {total} runs" if len(rows) < total else f"{total} runs"
+    table = Table(title=title, title_justify="left", caption=" · ".join(notes) or None, caption_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False)  # fmt: skip
+    table.add_column("id", justify="right", no_wrap=True, min_width=id_width)
+    for name in keep:
+        table.add_column(name, overflow="ellipsis", no_wrap=True, max_width=14)
+    table.add_column("status", no_wrap=True, min_width=9)
+    for _, key in shown:
+        table.add_column(key, overflow="ellipsis", no_wrap=True, justify="right", style="bold" if key == sort else "")
+    for row in rows:
+        cells = [Text(_fmt(row[name])) for name in keep]
+        cells += [Text(_fmt(row[kind].get(key))) for kind, key in shown]
+        table.add_row(str(row["id"]), *cells[: len(keep)], _status(row["status"]), *cells[len(keep) :])
+    return table
+
+
+@app.command("results")
+def results_command(
+    experiment: str = ExperimentOption,
+    status: list[str] = StatusOption,
+    sort: str = typer.Option(
+        None,
+        "--sort",
+        metavar="METRIC",
+        help="Sort by this final metric, highest first (-METRIC or --asc: lowest first).",
+    ),
+    asc: bool = typer.Option(False, "--asc", help="Sort ascending."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list of runs."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV: one row per run, config.X and metrics.Y columns."),
+    limit: int = typer.Option(None, "--limit", "-n", min=1, metavar="N", help="At most this many runs."),
+    offset: int = typer.Option(0, "--offset", min=0, metavar="N", help="Skip this many runs first."),
+    home: Path = HomeOption,
+) -> None:
+    """One row per run: id, experiment, recipe, status, parameters and final metrics."""
+    if as_json and as_csv:
+        fail("choose one of --json and --csv")
+    if sort and sort.startswith("-"):
+        sort, asc = sort[1:], True
+    statuses = _statuses(status)
+    with _reading(home) as store:
+        rows = lab_results.list_results(
+            store, experiment, statuses, sort or None, ascending=asc, limit=limit, offset=offset
+        )
+        total = len(rows) if as_json or as_csv else lab_results.count_results(store, experiment, statuses)
+    if as_json:
+        _print_json(rows)
+    elif as_csv:
+        lab_results.write_csv(rows, sys.stdout)
+    elif not rows:
+        typer.echo("no runs" + (" match" if experiment or statuses or offset else " yet"))
+    else:
+        from rich.console import Console
+
+        console = Console()
+        console.print(_results_table(rows, total, sort, console.width))
+
+
+# -- show -------------------------------------------------------------------------------------------
+
+
+def _fields_table(pairs: list[tuple[str, Any]], title: str | None = None) -> Any:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=title, title_justify="left", box=box.SIMPLE, show_header=False, pad_edge=False)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    for name, value in pairs:
+        table.add_row(name, value if not isinstance(value, str) else Text(value))
+    return table
+
+
+def _show(details: dict[str, Any]) -> None:
+    from rich.console import Console, Group
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
+    from tuiflow.flow.profiler import render_profile
+
+    d = details
+    gpus = f"{_fmt(d['gpus']) or 'none'} (asked {d['gpus_requested']})"
+    progress = ""
+    if d["progress_done"] is not None:
+        progress = f"{d['progress_done']}" + (f" / {d['progress_total']}" if d["progress_total"] else "")
+        progress += f", eta {_duration(d['eta_s'])}" if d["eta_s"] is not None else ""
+    record = [
+        ("status", _status(d["status"])), ("attempt", f"{d['attempt']} (retries {d['retries']})"),
+        ("host", _fmt(d["host"])), ("pid", _fmt(d["pid"])), ("gpus", gpus), ("rep / seed", f"{d['rep']} / {d['seed']}"),
+        ("created", _when(d["created_at"])), ("started", _when(d["started_at"])), ("ended", _when(d["ended_at"])),
+        ("duration", _duration(d["duration_s"])), ("heartbeat", _when(d["heartbeat_at"])), ("progress", progress),
+        ("exit code", _fmt(d["exit_code"])), ("signal", _fmt(d["signal"])), ("log", _fmt(d["log_path"])),
+    ]  # fmt: skip
+    title = f"run {d['id']} · experiment {d['experiment']} · recipe {d['recipe']}"
+    parts: list[Any] = [_fields_table([(k, v) for k, v in record if v != ""])]
+    if d["config"]:
+        parts.append(_fields_table([(k, _fmt(v)) for k, v in d["config"].items()], "config"))
+    if d["metrics"]:
+        parts.append(_fields_table([(k, _fmt(v)) for k, v in d["metrics"].items()], "final metrics"))
+    console = Console()
+    console.print(Panel(Group(*parts), title=Text(title), title_align="left"))
+    if d["summary"]:
+        series = Table(title="metric series", title_justify="left")
+        for name in ("key", "values", "steps", "last", "min", "max"):
+            series.add_column(name, justify="left" if name == "key" else "right", overflow="fold")
+        for key, s in d["summary"].items():
+            steps = f"{s['first_step']}..{s['last_step']}"
+            series.add_row(Text(key), str(s["count"]), steps, _fmt(s["last_value"]), _fmt(s["min"]), _fmt(s["max"]))
+        console.print(series)
+    for pipeline in dict.fromkeys(row["pipeline"] for row in d["profile"]):
+        rows = [row for row in d["profile"] if row["pipeline"] == pipeline]
+        console.print(render_profile(rows, title=f"pipeline {pipeline}: profile"))
+    if d["error"] or d["traceback"]:
+        body = Text(d["error"] or "", style="bold")
+        if d["traceback"]:
+            body.append("\n\n" + d["traceback"].rstrip(), style="")
+        console.print(Panel(body, title="error", title_align="left", border_style="red"))
+
+
+@app.command("show")
+def show_command(
+    run_id: int = typer.Argument(..., help="The run's id (see `tuiflow results`)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    home: Path = HomeOption,
+) -> None:
+    """Everything about a run: record, config, final metrics, metric series summary, profile, error."""
+    with _reading(home) as store:
+        details = lab_results.run_details(store, run_id)
+    if as_json:
+        _print_json(details)
+    else:
+        _show(details)
+
+
+# -- logs -------------------------------------------------------------------------------------------
+
+
+def _out(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `tuiflow logs 3 | head`: the reader has gone, which is no error; keep Python's exit quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(0) from None
+
+
+def _note(message: str) -> None:
+    typer.echo(f"tuiflow: {message}", err=True)
+
+
+@app.command("logs")
+def logs_command(
+    run_id: int = typer.Argument(..., help="The run's id (see `tuiflow results`)."),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new output until the run ends."),
+    tail: int = typer.Option(None, "--tail", "-n", min=0, metavar="N", help="Start with the last N lines only."),
+    home: Path = HomeOption,
+) -> None:
+    """Print a run's output (stdout and stderr), optionally following it until the run ends."""
+    with contextlib.suppress(AttributeError, ValueError):
+        sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
+    with _reading(home) as store:
+        run = store.get_run(run_id)
+        if follow and not run.is_final:
+            if not (run.log_path and os.path.exists(run.log_path)):
+                _note(f"run {run_id} is {run.status} and has no log yet: waiting for it (Ctrl-C stops)")
+            try:
+                for text in lab_results.follow_log(store, run_id, tail=tail):
+                    _out(text)
+            except KeyboardInterrupt:
+                raise typer.Exit(130) from None
+            return
+        text = lab_results.log_text(run, tail=tail)
+    if text is not None:
+        _out(text)
+    elif run.log_path and run.is_final:
+        fail(f"the log of run {run_id}, {run.log_path}, is gone")
+    else:
+        _note(f"run {run_id} is {run.status}: it has no log" + (" yet" if run.status in ACTIVE_STATUSES else ""))
+
+
+# -- export -----------------------------------------------------------------------------------------
+
+
+@app.command("export")
+def export_command(
+    fmt: str = typer.Option(..., "--format", "-F", metavar="csv|json|parquet", help="csv, json or parquet."),
+    output: Path = typer.Option(
+        None, "--output", "-o", metavar="FILE", help="The file to write (default: stdout; parquet needs one)."
+    ),
+    experiment: str = ExperimentOption,
+    status: list[str] = StatusOption,
+    series: bool = typer.Option(
+        None,
+        "--metrics-series/--no-metrics-series",
+        "--metrics/--no-metrics",
+        help="Also export every metric value in long form (default: yes, except CSV to stdout).",
+        show_default=False,
+    ),
+    home: Path = HomeOption,
+) -> None:
+    """Export results, and the metric series in long form (run_id, key, step, value, time).
+
+    \b
+    json:    one object {"runs": [...], "metrics": [...]}; runs as in `results --json`.
+    csv:     runs to FILE, one row per run with config.X and metrics.Y columns;
+             the series to FILE-metrics (runs.csv -> runs-metrics.csv).
+    parquet: the same two tables as csv, as parquet files (needs pyarrow).
+    """
+    fmt = fmt.lower()
+    to_stdout = output is None or str(output) == "-"
+    if fmt == "parquet" and to_stdout:
+        fail("parquet export needs a file: add --output FILE")
+    if series is None:
+        series = not (fmt == "csv" and to_stdout)
+    elif series and fmt == "csv" and to_stdout:
+        fail("CSV metric series go to a second file: add --output FILE, or --no-metrics-series")
+    with _reading(home) as store:
+        done = lab_results.export(store, fmt, sys.stdout if to_stdout else output, experiment=experiment,
+                                  status=_statuses(status), series=series)  # fmt: skip
+    if done.files:
+        where = " and ".join(str(path) for path in done.files)
+        _note(f"exported {done.runs} runs" + (f" and {done.values} metric values" if series else "") + f" to {where}")

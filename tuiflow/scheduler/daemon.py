@@ -1,0 +1,278 @@
+"""The scheduler daemon: claims queued runs, starts a runner per run on the GPUs it allocates,
+reaps them, cancels, retries, samples telemetry. It owns nothing that is not in the store: killed
+and restarted, it adopts the runners still alive and marks the vanished ones lost.
+
+``python -m tuiflow.scheduler --home DIR`` runs it in the foreground; clients start it detached.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tuiflow._version import __version__
+from tuiflow.monitor import Sampler, read_gpus
+from tuiflow.monitor.fake_gpus import assign_fake_process, release_fake_process
+from tuiflow.monitor.retention import apply_retention
+from tuiflow.scheduler.allocator import Allocator, UnsatisfiableRequest
+from tuiflow.scheduler.executor import process_start_time, record_exit, spawn, stop_group
+from tuiflow.scheduler.identity import DaemonInfo, try_lock, write_info
+from tuiflow.store import Sample, Store
+
+TICK_S = 0.1
+CANCEL_GRACE_S = 10.0
+RETENTION_EVERY_S = 600.0
+
+
+def log(message: str) -> None:
+    """One line of the daemon's log (its stdout is the log file)."""
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}", flush=True)
+
+
+@dataclass
+class Tracked:
+    """A runner process the daemon watches: one it started, or one it adopted after a restart."""
+
+    run_id: int
+    pid: int
+    start_time: float | None
+    gpus: list[int]
+    process: subprocess.Popen | None = None  # None when adopted: not our child, no exit code
+    cancel_sent: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def exited(self) -> int | None:
+        """None while alive; else the exit code (negative: killed by that signal), or -0 if unknown."""
+        if self.process is not None:
+            return self.process.poll()
+        if _alive(self.pid, self.start_time):
+            return None
+        return _UNKNOWN
+
+
+_UNKNOWN = 1 << 30  # an adopted process ended: its exit code is not ours to see
+
+
+def _alive(pid: int, start_time: float | None) -> bool:
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        if start_time is not None and abs(process.create_time() - start_time) > 1.0:
+            return False  # the pid was reused by another process
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+class Daemon:
+    """The scheduling loop over one home's store."""
+
+    def __init__(self, store: Store, *, tick_s: float = TICK_S, sample_interval: float = 1.0,
+                 foreign_memory_mb: float | None = None, cancel_grace_s: float = CANCEL_GRACE_S) -> None:
+        self.store = store
+        self.tick_s = tick_s
+        self.cancel_grace_s = cancel_grace_s
+        allocator_args = {} if foreign_memory_mb is None else {"foreign_memory_mb": foreign_memory_mb}
+        self.allocator = Allocator(**allocator_args)
+        self.tracked: dict[int, Tracked] = {}
+        self.host = socket.gethostname()
+        self.stop_event = threading.Event()
+        self.sampler = Sampler(runs=self._sampled_runs, sink=self._store_samples, interval=sample_interval)
+        self._gpu_report = read_gpus()
+        self._gpus_read_at = time.monotonic()
+        self._retained_at = 0.0
+        self._warned: set[int] = set()
+
+    # --- start: adopt what a previous daemon left ------------------------------------------------
+    def adopt(self) -> None:
+        """Take over the runs marked running on this host: live runners are watched again, dead
+        ones end as lost (or go back to the queue when their retries allow)."""
+        for run in self.store.list_runs(status="running"):
+            if run.host not in (None, self.host):
+                continue
+            if run.pid is not None and _alive(run.pid, run.pid_start_time):
+                self.tracked[run.id] = Tracked(run.id, run.pid, run.pid_start_time, list(run.gpus or []))
+                self.allocator.reserve(run.id, run.gpus or [], per_gpu=run.per_gpu)
+                log(f"adopted run {run.id} (pid {run.pid}, GPUs {run.gpus or []})")
+            else:
+                self.store.finish_run(run.id, "lost", error="its runner was gone when the daemon started")
+                log(f"run {run.id} lost: pid {run.pid} is gone")
+                self._maybe_retry(run.id)
+
+    # --- the loop --------------------------------------------------------------------------------
+    def serve(self) -> None:
+        """Run until stopped (SIGTERM, SIGINT or ``stop_event``)."""
+        self.adopt()
+        self.sampler.start()
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    self.tick()
+                except Exception as exc:  # a busy database or a bug must not stop the runs going
+                    log(f"tick failed: {type(exc).__name__}: {exc}")
+                self.stop_event.wait(self.tick_s)
+        finally:
+            self.sampler.stop()
+            log("stopped; runners keep running and will be adopted by the next daemon")
+
+    def tick(self) -> None:
+        """One round: reap, cancel, start what fits, trim old telemetry."""
+        self.reap()
+        self.handle_cancels()
+        if not self.store.get_setting("paused", False):
+            self.schedule()
+        now = time.time()
+        if now - self._retained_at > RETENTION_EVERY_S:
+            self._retained_at = now
+            with self.store.transaction() as conn:
+                apply_retention(conn, now)
+
+    def reap(self) -> None:
+        """Record the outcome of runners that exited and free their GPUs."""
+        for run_id, tracked in list(self.tracked.items()):
+            code = tracked.exited()
+            if code is None:
+                continue
+            del self.tracked[run_id]
+            self.allocator.release(run_id)
+            if os.environ.get("TUIFLOW_FAKE_GPUS"):
+                release_fake_process(tracked.pid)
+            if code == _UNKNOWN:
+                run = self.store.get_run(run_id)
+                if not run.is_final:
+                    self.store.finish_run(run_id, "lost", error="its runner vanished without an outcome")
+            else:
+                record_exit(self.store, run_id, code)
+            run = self.store.get_run(run_id)
+            log(f"run {run_id} {run.status}" + (f": {run.error}" if run.error and run.status != "done" else ""))
+            self._maybe_retry(run_id)
+
+    def _maybe_retry(self, run_id: int) -> None:
+        run = self.store.get_run(run_id)
+        if run.status in ("failed", "lost") and run.attempt <= run.retries:
+            self.store.requeue_run(run_id)
+            log(f"run {run_id} requeued: attempt {run.attempt} of {run.retries + 1}")
+
+    def handle_cancels(self) -> None:
+        """Signal the process group of every watched run the store says was cancelled."""
+        if not self.tracked:
+            return
+        statuses = self.store.statuses(self.tracked)
+        cancelled = [run_id for run_id, status in statuses.items() if status == "cancelled"]
+        now = time.monotonic()
+        for run_id in cancelled:
+            tracked = self.tracked[run_id]
+            if tracked.cancel_sent is None:
+                stop_group(tracked.pid, signal.SIGTERM)
+                tracked.cancel_sent = now
+                log(f"run {run_id} cancelled: SIGTERM to its process group")
+            elif now - tracked.cancel_sent > self.cancel_grace_s:
+                stop_group(tracked.pid, signal.SIGKILL)
+                log(f"run {run_id} did not stop in {self.cancel_grace_s:g} s: SIGKILL to its process group")
+                tracked.cancel_sent = now
+
+    def gpu_report(self) -> Any:
+        """The GPUs, read at most every second (NVML calls are not free)."""
+        if time.monotonic() - self._gpus_read_at >= 1.0:
+            self._gpu_report = read_gpus()
+            self._gpus_read_at = time.monotonic()
+        return self._gpu_report
+
+    def schedule(self) -> None:
+        """Start every queued run that fits now, in priority then submission order."""
+        queued = self.store.queued_runs(limit=256)
+        if not queued:
+            return
+        report = self.gpu_report()
+        our_pids = self.sampler.our_pids() | {t.pid for t in self.tracked.values()}
+        cpu_slots = _cpu_slots() - sum(1 for t in self.tracked.values() if not t.gpus)
+        for run in queued:
+            if run.gpus_requested == 0:
+                if cpu_slots <= 0:
+                    continue
+                gpus: list[int] | None = []
+                self.allocator.reserve(run.id, [])
+            else:
+                try:
+                    gpus = self.allocator.allocate(run.id, run.gpus_requested, run.gpus_allowed, report.gpus,
+                                                   our_pids, per_gpu=run.per_gpu)
+                except UnsatisfiableRequest as exc:
+                    self.store.set_run_status(run.id, "failed", expect="queued", error=str(exc))
+                    log(f"run {run.id} failed: {exc}")
+                    continue
+                if gpus is None:
+                    continue  # waits for its GPUs; runs behind it that fit may start
+            if self.store.claim_run(run.id, host=self.host) is None:
+                self.allocator.release(run.id)  # cancelled meanwhile
+                continue
+            self.start(run.id, gpus)
+            if not gpus:
+                cpu_slots -= 1
+
+    def start(self, run_id: int, gpus: list[int]) -> None:
+        """Start the runner of a claimed run."""
+        try:
+            process = spawn(self.store, run_id, gpus)
+        except Exception as exc:
+            self.allocator.release(run_id)
+            self.store.finish_run(run_id, "failed", error=f"could not start its runner: {exc}")
+            log(f"run {run_id} failed to start: {exc}")
+            return
+        self.tracked[run_id] = Tracked(run_id, process.pid, process_start_time(process.pid), gpus, process)
+        if gpus and os.environ.get("TUIFLOW_FAKE_GPUS"):
+            assign_fake_process(process.pid, gpus)
+        log(f"run {run_id} started: pid {process.pid}, GPUs {gpus or 'none'}")
+
+    # --- telemetry -------------------------------------------------------------------------------
+    def _sampled_runs(self) -> dict[int, tuple[int, float | None]]:
+        return {t.run_id: (t.pid, t.start_time) for t in list(self.tracked.values())}
+
+    def _store_samples(self, records: list[Any]) -> None:
+        self.store.add_samples([Sample(r.time, r.device, r.kind, r.values) for r in records])
+
+
+def _cpu_slots() -> int:
+    value = os.environ.get("TUIFLOW_CPU_SLOTS")
+    if value:
+        return max(1, int(value))
+    return os.cpu_count() or 1
+
+
+def main(home: str | None = None, tick_s: float = TICK_S, sample_interval: float = 1.0,
+         foreign_memory_mb: float | None = None) -> int:
+    """Run the daemon of ``home`` here; exits 0 at once when another daemon holds the home."""
+    store = Store.open(home)
+    lock = try_lock(store.home)
+    if lock is None:
+        from tuiflow.scheduler.identity import read_info
+
+        info = read_info(store.home)
+        log(f"another daemon runs for {store.home}" + (f" (pid {info.pid})" if info else ""))
+        return 0
+    daemon = Daemon(store, tick_s=tick_s, sample_interval=sample_interval, foreign_memory_mb=foreign_memory_mb)
+    write_info(store.home, DaemonInfo(os.getpid(), str(store.home), "local", time.time(), daemon.host,
+                                      __version__))
+
+    def stop(signum: int, frame: Any) -> None:
+        daemon.stop_event.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the terminal that started us may close
+    report = daemon.gpu_report()
+    log(f"daemon {os.getpid()} serving {store.home}: {report.status}")
+    try:
+        daemon.serve()
+    finally:
+        (Path(store.home) / "daemon.json").unlink(missing_ok=True)
+        store.close()
+        lock.close()
+    return 0
