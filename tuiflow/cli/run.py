@@ -23,25 +23,47 @@ def run_command(
     name: str = typer.Option(None, "--name", help="The experiment's name (default: the recipe and a number)."),
     seed: int = typer.Option(0, "--seed", help="The experiment's seed; repetition k's seed derives from it."),
     yes: bool = typer.Option(False, "--yes", help="Launch a grid larger than 1,000 runs."),
+    gpus: str = typer.Option(None, "--gpus", help="GPUs the runs may use: all, none, or indices like 0,2 or 0-3."),
+    num_gpus: int = typer.Option(None, "--num-gpus", help="GPUs per run (default 1 where GPUs exist, else 0)."),
+    per_gpu: int = typer.Option(1, "--per-gpu", min=1, help="How many runs may share one GPU."),
+    priority: int = typer.Option(0, "--priority", help="Higher starts first."),
+    retries: int = typer.Option(0, "--retries", min=0, help="Run a failed or lost run again up to N times."),
+    detach: bool = typer.Option(False, "--detach", help="Queue the runs and return at once (the default)."),
+    wait: bool = typer.Option(False, "--wait", help="Queue the runs and watch them until they end; Ctrl-C "
+                                                    "stops watching, not the runs."),
     foreground: bool = typer.Option(False, "--foreground", help="Run here, one run after another, and wait."),
-    as_json: bool = typer.Option(False, "--json", help="Print the runs' outcomes as JSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print the runs as JSON."),
     recipes: list[Path] = RecipesOption,
     home: str = HomeOption,
 ) -> None:
     """Run a recipe: --set overrides defaults, --grid tries values, --reps repeats each config."""
-    if not foreground:
-        fail("runs in the background need the scheduler, which is not built yet: add --foreground")
+    if sum([detach, wait, foreground]) > 1:
+        fail("choose one of --detach, --wait and --foreground")
     catalog = lab.recipe_catalog(recipes or [])
     warn_problems(catalog.problems)
     chosen = catalog.get(recipe)
     store = open_store(home)
+    request = lab.gpu_request(gpus, num_gpus) if not foreground else lab.GpuRequest(0, None)
     submission = lab.submit(store, chosen, sets=sets or [], grids=grids or [], reps=reps, name=name, seed=seed,
-                            yes=yes)
+                            yes=yes, priority=priority, gpus=request.count, gpus_allowed=request.allowed,
+                            per_gpu=per_gpu, retries=retries)
     experiment, runs = submission.experiment, submission.runs
     if not as_json:
         typer.echo(f"experiment {experiment.name!r} (id {experiment.id}): {len(runs)} run"
                    f"{'s' if len(runs) != 1 else ''} of {chosen.name}, in {store.path}")
-    finished = _run_with_progress(store, runs, quiet=as_json)
+    if not foreground:
+        info, started = lab.start_daemon(store)
+        if wait:
+            finished = _watch(store, experiment.id, quiet=as_json)
+        else:
+            if as_json:
+                typer.echo(json.dumps([_outcome(r) for r in runs], indent=2, default=str))
+            else:
+                typer.echo(f"queued for the daemon (pid {info.pid}{', just started' if started else ''}); "
+                           f"follow with `tuiflow queue`, `tuiflow results --experiment {experiment.id}`")
+            return
+    else:
+        finished = _run_with_progress(store, runs, quiet=as_json)
     if as_json:
         typer.echo(json.dumps([_outcome(r) for r in finished], indent=2, default=str))
     else:
@@ -54,6 +76,41 @@ def _outcome(run: Any) -> dict[str, Any]:
     return {"id": run.id, "experiment_id": run.experiment_id, "recipe": run.recipe, "status": run.status,
             "config": run.config, "rep": run.rep, "seed": run.seed, "metrics": run.metrics, "gpus": run.gpus,
             "exit_code": run.exit_code, "signal": run.signal, "error": run.error, "log_path": run.log_path}
+
+
+def _watch(store: Any, experiment_id: int, quiet: bool) -> list:
+    """Show the experiment's runs until all have ended; Ctrl-C stops watching, the runs go on."""
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True, quiet=quiet)
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[status]}"), TimeElapsedColumn(), console=console)
+    try:
+        with progress:
+            overall = progress.add_task("experiment", total=None, status="")
+            tasks: dict[int, Any] = {}
+            while True:
+                runs = store.list_runs(experiment=experiment_id)
+                for run in runs:
+                    if run.status == "queued":
+                        continue
+                    if run.id not in tasks:
+                        tasks[run.id] = progress.add_task(f"run {run.id}", total=None, status="")
+                    done, total = run.progress_done or 0, run.progress_total
+                    if run.is_final and total is None:
+                        done, total = 1, 1
+                    progress.update(tasks[run.id], completed=done, total=total, status=run.status)
+                ended = sum(r.is_final for r in runs)
+                progress.update(overall, completed=ended, total=len(runs), status=f"{ended}/{len(runs)} ended")
+                if ended == len(runs):
+                    return runs
+                time.sleep(0.25)
+    except KeyboardInterrupt:
+        print("tuiflow: stopped watching; the runs go on (see `tuiflow queue`)", file=sys.stderr)
+        raise typer.Exit(0) from None
 
 
 def _run_with_progress(store: Any, runs: list, quiet: bool) -> list:

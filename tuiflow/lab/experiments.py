@@ -22,7 +22,7 @@ class Submission:
 
 def submit(store: Store, recipe: Recipe, *, sets: Iterable[str] = (), grids: Iterable[str] = (), reps: int = 1,
            name: str | None = None, seed: int = 0, yes: bool = False, priority: int = 0, gpus: int = 0,
-           retries: int = 0) -> Submission:
+           gpus_allowed: list[int] | None = None, per_gpu: int = 1, retries: int = 0) -> Submission:
     """Check and store an experiment: ``sets`` (``key=value``) over the defaults, the product of
     ``grids`` (``key=v1,v2``), ``reps`` repetitions. Every config is validated before anything is
     written; a grid over the limit needs ``yes``."""
@@ -30,7 +30,7 @@ def submit(store: Store, recipe: Recipe, *, sets: Iterable[str] = (), grids: Ite
     grid = parse_grid(recipe, list(grids))
     planned = expand(recipe, base, grid, reps, seed, limit=None if yes else DEFAULT_LIMIT)
     specs = [RunSpec(config=p.config, rep=p.rep, seed=p.seed, priority=priority, gpus_requested=gpus,
-                     retries=retries) for p in planned]
+                     retries=retries, gpus_allowed=gpus_allowed, per_gpu=per_gpu) for p in planned]
     experiment = store.create_experiment(
         name, recipe.name, config=base, grid={"sets": list(sets), "grid": list(grids)}, reps=reps, seed=seed,
         recipe_file=recipe.file, runs=specs,

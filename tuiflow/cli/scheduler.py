@@ -1,0 +1,166 @@
+"""Queue commands: ``daemon start|stop|status``, ``queue``, ``cancel``, ``retry``, ``priority``,
+``pause``, ``resume`` and ``gpus``."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import typer
+
+from tuiflow.cli.app import HomeOption, app, open_store
+
+daemon_app = typer.Typer(help="Start, stop or look at the scheduler daemon of a home.", no_args_is_help=True)
+app.add_typer(daemon_app, name="daemon")
+
+
+def _echo_json(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2, default=str))
+
+
+@daemon_app.command("start")
+def daemon_start(
+    home: str = HomeOption,
+    min_free_memory: float = typer.Option(None, "--min-free-memory",
+                                          help="MiB other users may hold on a GPU before it counts as busy."),
+    sample_interval: float = typer.Option(1.0, "--sample-interval", help="Telemetry interval in seconds (>= 0.25)."),
+) -> None:
+    """Start the daemon, detached: it survives logout. A running one is left alone (exit 0)."""
+    from tuiflow import lab
+
+    if sample_interval < 0.25:
+        from tuiflow.cli.app import fail
+
+        fail(f"--sample-interval must be at least 0.25 s, not {sample_interval}")
+    store = open_store(home)
+    extra = ["--sample-interval", str(sample_interval)]
+    if min_free_memory is not None:
+        extra += ["--min-free-memory", str(min_free_memory)]
+    info, started = lab.start_daemon(store, extra_args=extra)
+    if started:
+        typer.echo(f"daemon started: pid {info.pid}, home {info.home}")
+    else:
+        typer.echo(f"a daemon already runs for {info.home}: pid {info.pid}")
+
+
+@daemon_app.command("stop")
+def daemon_stop(home: str = HomeOption) -> None:
+    """Stop the daemon; runs in progress go on and the next daemon adopts them."""
+    from tuiflow import lab
+
+    info = lab.stop_daemon(open_store(home))
+    typer.echo(f"daemon {info.pid} stopped" if info else "no daemon was running")
+
+
+@daemon_app.command("status")
+def daemon_status(home: str = HomeOption, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Whether the daemon runs, since when, and how many runs are running and queued."""
+    from tuiflow import lab
+
+    status = lab.daemon_status(open_store(home))
+    if as_json:
+        _echo_json(status)
+        return
+    if status["running_daemon"]:
+        since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(status["started_at"]))
+        typer.echo(f"daemon pid {status['pid']} ({status['executor']}) since {since}, home {status['home']}")
+    else:
+        typer.echo(f"no daemon for {status['home']}")
+    paused = ", queue paused" if status["paused"] else ""
+    typer.echo(f"{status['running']} running, {status['queued']} queued{paused}")
+
+
+@app.command("queue")
+def queue_command(home: str = HomeOption, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Running runs, then queued ones in the order they will start."""
+    from tuiflow import lab
+
+    rows = lab.queue(open_store(home))
+    if as_json:
+        _echo_json(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{sum(r['status'] == 'running' for r in rows)} running, "
+                        f"{sum(r['status'] == 'queued' for r in rows)} queued", title_justify="left")
+    for column in ("id", "experiment", "status", "prio", "gpus", "progress", "eta"):
+        table.add_column(column)
+    for row in rows:
+        gpus = ",".join(map(str, row["gpus"])) if row["gpus"] else (
+            f"wants {row['gpus_requested']}" if row["status"] == "queued" else "cpu")
+        done, total = row["progress_done"], row["progress_total"]
+        progress = f"{done}/{total}" if total else (str(done) if done else "")
+        eta = f"{row['eta_s']:.0f}s" if row["eta_s"] is not None else ""
+        table.add_row(str(row["id"]), str(row["experiment"]), row["status"], str(row["priority"]), gpus, progress, eta)
+    Console().print(table)
+
+
+@app.command("cancel")
+def cancel_command(
+    target: str = typer.Argument(..., help="A run id, or an experiment's name (exp:ID for its id)."),
+    grace: float = typer.Option(10.0, "--grace", help="Seconds between SIGTERM and SIGKILL."),
+    home: str = HomeOption,
+) -> None:
+    """Cancel a run or every unfinished run of an experiment (SIGTERM to its process group, then SIGKILL)."""
+    from tuiflow import lab
+
+    runs = lab.cancel(open_store(home), target, grace_s=grace)
+    typer.echo(f"cancelled {len(runs)} run{'s' if len(runs) != 1 else ''}"
+               + (": " + ", ".join(str(r.id) for r in runs) if runs else " (nothing was queued or running)"))
+
+
+@app.command("retry")
+def retry_command(run_id: int = typer.Argument(...), home: str = HomeOption) -> None:
+    """Queue a finished run again, with the same config and seed."""
+    from tuiflow import lab
+
+    run = lab.retry(open_store(home), run_id)
+    typer.echo(f"run {run.id} queued again")
+
+
+@app.command("priority")
+def priority_command(run_id: int = typer.Argument(...), priority: int = typer.Argument(...),
+                     home: str = HomeOption) -> None:
+    """Set a run's priority (higher starts first)."""
+    from tuiflow import lab
+
+    run = lab.set_priority(open_store(home), run_id, priority)
+    typer.echo(f"run {run.id}: priority {run.priority}")
+
+
+@app.command("pause")
+def pause_command(home: str = HomeOption) -> None:
+    """Stop starting new runs; running ones go on."""
+    from tuiflow import lab
+
+    lab.pause(open_store(home), True)
+    typer.echo("queue paused: no new run starts until `tuiflow resume`")
+
+
+@app.command("resume")
+def resume_command(home: str = HomeOption) -> None:
+    """Start queued runs again."""
+    from tuiflow import lab
+
+    lab.pause(open_store(home), False)
+    typer.echo("queue resumed")
+
+
+@app.command("gpus")
+def gpus_command(home: str = HomeOption, as_json: bool = typer.Option(False, "--json")) -> None:
+    """The GPUs (NVML, or simulated with TUIFLOW_FAKE_GPUS) and the runs holding each."""
+    from tuiflow import lab
+
+    report = lab.gpus(open_store(home))
+    if as_json:
+        _echo_json(report)
+        return
+    typer.echo(report["status"])
+    for gpu in report["gpus"]:
+        used, total = gpu.get("memory_used_mb"), gpu.get("memory_total_mb")
+        memory = f"{used:,.0f}/{total:,.0f} MiB" if used is not None and total is not None else "memory ?"
+        util = f"{gpu['utilization']}%" if gpu.get("utilization") is not None else "?"
+        runs = ", ".join(map(str, gpu["runs"])) or "-"
+        typer.echo(f"  gpu{gpu['index']}  {gpu.get('name')}  {memory}  util {util}  runs {runs}")

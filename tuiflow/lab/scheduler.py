@@ -1,0 +1,231 @@
+"""The scheduler for clients: start and stop the daemon, read the queue, cancel, retry, reprioritise,
+pause, see the GPUs. Everything goes through the store; signals are sent only to stop processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from tuiflow.monitor import read_gpus
+from tuiflow.scheduler.allocator import parse_gpu_spec
+from tuiflow.scheduler.executor import stop_group
+from tuiflow.scheduler.identity import LOG_NAME, DaemonInfo, read_info
+from tuiflow.store import ACTIVE_STATUSES, Run, Store, StoreError
+
+CANCEL_GRACE_S = 10.0
+
+
+class SchedulerError(StoreError):
+    """A scheduling request that cannot be done: one line, what and why."""
+
+
+# --- the daemon --------------------------------------------------------------------------------------
+def daemon_info(store: Store) -> DaemonInfo | None:
+    """The running daemon of the store's home, or None."""
+    return read_info(store.home)
+
+
+def start_daemon(store: Store, wait_s: float = 15.0, extra_args: Iterable[str] = ()) -> tuple[DaemonInfo, bool]:
+    """Start the home's daemon detached from this terminal, unless one runs; returns it and whether
+    this call started it."""
+    info = daemon_info(store)
+    if info is not None:
+        return info, False
+    log = os.open(store.home / LOG_NAME, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        subprocess.Popen([sys.executable, "-m", "tuiflow.scheduler", "--home", str(store.home), *extra_args],
+                         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True)
+    finally:
+        os.close(log)
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        info = daemon_info(store)
+        if info is not None:
+            return info, True
+        time.sleep(0.05)
+    raise SchedulerError(f"the daemon did not start within {wait_s:g} s: see {store.home / LOG_NAME}")
+
+
+def stop_daemon(store: Store, wait_s: float = 15.0) -> DaemonInfo | None:
+    """Stop the home's daemon (its runners keep running); None when none was running."""
+    info = daemon_info(store)
+    if info is None:
+        return None
+    try:
+        os.kill(info.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return info
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        if daemon_info(store) is None:
+            return info
+        time.sleep(0.05)
+    raise SchedulerError(f"the daemon (pid {info.pid}) did not stop within {wait_s:g} s")
+
+
+def daemon_status(store: Store) -> dict[str, Any]:
+    """``pid``, ``home``, ``executor``, ``started_at``, ``running``, ``queued`` and ``paused``."""
+    info = daemon_info(store)
+    counts = store.run_counts()
+    return {
+        "running_daemon": info is not None, "pid": info.pid if info else None, "home": str(store.home),
+        "executor": info.executor if info else None, "started_at": info.started_at if info else None,
+        "host": info.host if info else None, "version": info.version if info else None,
+        "running": counts.get("running", 0), "queued": counts.get("queued", 0),
+        "paused": bool(store.get_setting("paused", False)),
+    }
+
+
+# --- submitting ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GpuRequest:
+    """How many GPUs each run asks for, and which it may be given (None: any)."""
+
+    count: int
+    allowed: list[int] | None
+
+
+def gpu_request(spec: str | None, count: int | None) -> GpuRequest:
+    """Check ``--gpus SPEC`` and ``--num-gpus N`` against this machine's GPUs, before anything is
+    stored. Default: one GPU where GPUs exist, none otherwise."""
+    report = read_gpus()
+    available = [gpu.index for gpu in report.gpus]
+    allowed = None
+    if spec is not None:
+        try:
+            allowed = parse_gpu_spec(spec, available)
+        except ValueError as exc:
+            raise SchedulerError(f"--gpus: {exc}") from None
+        if spec.strip().lower() == "all":
+            allowed = None
+    if count is None:
+        count = 0 if (allowed == [] or not available) else 1
+    if count < 0:
+        raise SchedulerError(f"--num-gpus must be >= 0, not {count}")
+    pool = available if allowed is None else allowed
+    if count > len(pool):
+        where = "on this machine" if allowed is None else f"in --gpus {spec}"
+        raise SchedulerError(f"each run asks for {count} GPU{'s' if count != 1 else ''} but there "
+                             f"{'is' if len(pool) == 1 else 'are'} only {len(pool)} {where} ({report.status})")
+    return GpuRequest(count, allowed)
+
+
+# --- the queue -----------------------------------------------------------------------------------------
+def queue(store: Store) -> list[dict[str, Any]]:
+    """Running runs, then queued ones in the order they will start."""
+    running = store.list_runs(status="running")
+    names = {e.id: e.name for e in store.list_experiments()}
+    rows = []
+    for position, run in enumerate(running + store.queued_runs()):
+        rows.append({
+            "id": run.id, "experiment": names.get(run.experiment_id), "experiment_id": run.experiment_id,
+            "recipe": run.recipe, "status": run.status, "position": None if run.status == "running" else
+            position - len(running) + 1, "priority": run.priority, "gpus_requested": run.gpus_requested,
+            "gpus_allowed": run.gpus_allowed, "per_gpu": run.per_gpu, "gpus": run.gpus, "pid": run.pid,
+            "attempt": run.attempt, "retries": run.retries, "started_at": run.started_at,
+            "progress_done": run.progress_done, "progress_total": run.progress_total, "eta_s": run.eta_s,
+            "config": run.config,
+        })
+    return rows
+
+
+def target_runs(store: Store, target: str) -> list[Run]:
+    """A run id, or an experiment's name (or ``exp:ID``): the runs a command acts on."""
+    text = target.strip()
+    if text.isdigit():
+        return [store.get_run(int(text))]
+    experiment = store.find_experiment(text.removeprefix("exp:"))
+    return store.list_runs(experiment=experiment.id)
+
+
+def cancel(store: Store, target: str, grace_s: float = CANCEL_GRACE_S, wait: bool = True) -> list[Run]:
+    """Cancel a run, or every unfinished run of an experiment: queued ones never start, running
+    ones get SIGTERM on their process group and SIGKILL after ``grace_s``. Returns the runs cancelled."""
+    cancelled = []
+    signalled: list[Run] = []
+    for run in target_runs(store, target):
+        if run.status not in ACTIVE_STATUSES:
+            continue
+        if store.set_run_status(run.id, "cancelled", expect=run.status, error="cancelled by the user"):
+            cancelled.append(run)
+            if run.status == "running" and run.pid and _same_process(run.pid, run.pid_start_time):
+                stop_group(run.pid, signal.SIGTERM)
+                signalled.append(run)
+    if wait and signalled:
+        deadline = time.monotonic() + grace_s
+        while signalled and time.monotonic() < deadline:
+            signalled = [r for r in signalled if _group_alive(r.pid)]
+            time.sleep(0.05)
+        for run in signalled:
+            stop_group(run.pid, signal.SIGKILL)  # type: ignore[arg-type]
+    return [store.get_run(r.id) for r in cancelled]
+
+
+def retry(store: Store, run_id: int) -> Run:
+    """Queue a finished run again (a new attempt, same config and seed)."""
+    run = store.get_run(run_id)
+    if not run.is_final:
+        raise SchedulerError(f"run {run_id} is {run.status}: only a finished run can be retried")
+    return store.requeue_run(run_id)
+
+
+def set_priority(store: Store, run_id: int, priority: int) -> Run:
+    """Change a run's priority (higher starts first)."""
+    return store.set_priority(run_id, priority)
+
+
+def pause(store: Store, paused: bool = True) -> None:
+    """Stop (or resume) starting new runs; running ones go on."""
+    store.set_setting("paused", bool(paused))
+
+
+def gpus(store: Store) -> dict[str, Any]:
+    """The GPUs as the GPU layer sees them, with the runs holding each."""
+    report = read_gpus()
+    holders: dict[int, list[int]] = {}
+    for run in store.list_runs(status="running"):
+        for index in run.gpus or []:
+            holders.setdefault(index, []).append(run.id)
+    return {"source": report.source, "status": report.status, "reason": report.reason,
+            "gpus": [{**gpu.to_dict(), "runs": holders.get(gpu.index, [])} for gpu in report.gpus]}
+
+
+def _same_process(pid: int, start_time: float | None) -> bool:
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        return start_time is None or abs(process.create_time() - start_time) <= 1.0
+    except psutil.Error:
+        return False
+
+
+def _group_alive(pgid: int | None) -> bool:
+    if pgid is None:
+        return False
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return _any_member(pgid)
+
+
+def _any_member(pgid: int) -> bool:
+    # Zombies still count for killpg(0): look for a member that is not one.
+    import psutil
+
+    for process in psutil.process_iter(["pid", "status"]):
+        try:
+            if os.getpgid(process.info["pid"]) == pgid and process.info["status"] != psutil.STATUS_ZOMBIE:
+                return True
+        except (ProcessLookupError, psutil.Error, OSError):
+            continue
+    return False
