@@ -132,6 +132,11 @@ class ResultsStore(StoreBase):
             params.append(limit)
         return [Sample(r[0], r[1], r[2], json.loads(r[3])) for r in self._read(sql, params)]
 
+    def newest_sample_time(self) -> float | None:
+        """Time of the newest telemetry sample (None when there is none): one index lookup."""
+        rows = self._read("SELECT MAX(time) FROM samples")
+        return rows[0][0] if rows else None
+
     def prune_samples(self, before: float) -> int:
         """Delete samples older than `before` (unix seconds), the retention policy's job; return how many."""
         with self._write() as conn:

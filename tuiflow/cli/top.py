@@ -1,0 +1,411 @@
+"""``tuiflow top``: a live view of the host, the GPUs and the running runs, for an 80x24 SSH terminal.
+
+It reads only the store (the daemon's telemetry samples and the runs table), so it shows what the
+daemon records and costs the machine nothing but a few indexed queries per refresh. Bars and
+sparklines use Unicode block characters, or ASCII where the terminal's encoding is not UTF-8.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from tuiflow.cli.app import HomeOption, app, fail, open_store
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+    from rich.text import Text
+
+    from tuiflow.lab.telemetry import RunningRun, Snapshot
+    from tuiflow.store import Store
+
+HISTORY_S = 120.0  # the span of the sparklines
+NO_DAEMON = "no daemon: no telemetry being recorded {dash} start it with `tuiflow daemon start`"
+NO_SAMPLES = "no telemetry samples in {home} yet: start the daemon with `tuiflow daemon start`"
+WAITING = "no telemetry samples in {home} yet: the daemon (pid {pid}) records its first within a second or two"
+
+
+@dataclass(frozen=True)
+class Glyphs:
+    """The characters bars and sparklines are drawn with."""
+
+    levels: str  # sparkline levels, lowest first
+    fill: str
+    partial: str  # eighths of a cell, 1/8 first; empty where the charset has none
+    empty: str
+    dash: str
+    degree: str
+    overflow: str  # rich's overflow mode for cells too narrow: the ellipsis is not ASCII
+    ascii: bool
+
+    @classmethod
+    def pick(cls, ascii_only: bool) -> Glyphs:
+        """Unicode blocks, or plain ASCII."""
+        if ascii_only:
+            return cls("_.:-=+*#", "#", "", ".", "-", "", "crop", True)
+        return cls("▁▂▃▄▅▆▇█", "█", "▏▎▍▌▋▊▉", "░", "—", "°", "ellipsis", False)
+
+
+def ascii_terminal(stream: Any = None) -> bool:
+    """Whether to draw in ASCII: the output's encoding, or the locale the terminal was given, is not UTF-8.
+
+    Python runs in UTF-8 mode under LANG=C, so its stream encoding alone would say UTF-8 even when
+    the terminal at the other end of the SSH session cannot show it; the locale variables can.
+    """
+    encoding = (getattr(stream or sys.stdout, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    if not encoding.startswith("utf"):
+        return True
+    for name in ("LC_ALL", "LC_CTYPE", "LANG"):
+        value = os.environ.get(name)
+        if value:
+            return re.search(r"utf-?8", value, re.IGNORECASE) is None
+    return False
+
+
+# --- formatting --------------------------------------------------------------------------------------
+def _level_style(percent: float | None) -> str:
+    if percent is None:
+        return "dim"
+    return "green" if percent < 50 else "yellow" if percent < 80 else "red"
+
+
+def _bytes_rate(bps: float | None) -> str:
+    if bps is None:
+        return "-"
+    for unit in ("B", "K", "M", "G"):
+        if bps < 1000 or unit == "G":
+            return f"{bps:.0f}{unit}/s" if unit == "B" or bps >= 100 else f"{bps:.1f}{unit}/s"
+        bps /= 1024
+    return "-"
+
+
+def _mib(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value / 1024:.1f}G" if value >= 1024 else f"{value:.0f}M"
+
+
+def _used_of(used: float | None, total: float | None) -> str:
+    if used is None or total is None:
+        return "-"
+    if total >= 1024:
+        return f"{used / 1024:.1f}/{total / 1024:.1f}G"
+    return f"{used:.0f}/{total:.0f}M"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "-"
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    if seconds < 86400:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
+
+
+def _percent(value: float | None, width: int = 4) -> str:
+    return "-".rjust(width) if value is None else f"{value:.0f}%".rjust(width)
+
+
+def bar(fraction: float | None, width: int, glyphs: Glyphs) -> Text:
+    """A horizontal bar `width` cells wide, coloured by how full it is."""
+    from rich.text import Text
+
+    if fraction is None:
+        return Text(glyphs.empty * width, style="dim")
+    fraction = min(1.0, max(0.0, fraction))
+    eighths = round(fraction * width * 8) if glyphs.partial else round(fraction * width) * 8
+    full, rest = divmod(eighths, 8)
+    filled = glyphs.fill * full + (glyphs.partial[rest - 1] if rest else "")
+    text = Text(filled, style=_level_style(fraction * 100))
+    text.append(glyphs.empty * (width - len(filled)), style="dim")
+    return text
+
+
+def sparkline(times: list[float], values: list[float | None], start: float, end: float, width: int,
+              glyphs: Glyphs, top: float = 100.0) -> Text:
+    """Values placed by time in `width` columns over [start, end]; a column without samples stays blank."""
+    from rich.text import Text
+
+    columns: list[list[float]] = [[] for _ in range(width)]
+    span = max(end - start, 1e-9)
+    for t, value in zip(times, values):
+        if value is not None:
+            columns[min(width - 1, max(0, int((t - start) / span * width)))].append(value)
+    text = Text()
+    for column in columns:
+        if not column:
+            text.append(" ")
+            continue
+        value = sum(column) / len(column)
+        level = min(len(glyphs.levels) - 1, max(0, int(value / top * len(glyphs.levels))))
+        text.append(glyphs.levels[level], style=_level_style(value / top * 100))
+    return text
+
+
+# --- one frame ---------------------------------------------------------------------------------------
+@dataclass
+class Frame:
+    """Everything one refresh shows, read from the store at `now`."""
+
+    now: float
+    home: str
+    daemon_pid: int | None
+    snapshot: Snapshot
+    runs: list[RunningRun]
+    spark_width: int
+    cpu_history: tuple[list[float], list[float | None]] = ([], [])
+    gpu_history: dict[int, tuple[list[float], list[float | None]]] = field(default_factory=dict)
+
+
+def _spark_width(width: int) -> int:
+    # What is left of a GPU line once its fixed parts are laid out (see _gpu_line).
+    return max(8, min(40, width - 50))
+
+
+def collect(store: Store, width: int, now: float | None = None) -> Frame:
+    """Read one frame's worth of telemetry and runs."""
+    from tuiflow import lab
+    from tuiflow.lab import telemetry
+
+    now = time.time() if now is None else now
+    info = lab.daemon_info(store)
+    snapshot = telemetry.latest(store, now=now)
+    spark = _spark_width(width)
+    frame = Frame(now, str(store.home), info.pid if info else None, snapshot,
+                  telemetry.running_runs(store, snapshot), spark)
+    if snapshot.empty:
+        return frame
+    start = now - HISTORY_S
+    # The same span and columns as the sparklines, so each column gets at most one point.
+    frame.cpu_history = telemetry.series(store, "host", "cpu_percent", since=start, until=now, max_points=spark)
+    for gpu in snapshot.gpus:
+        frame.gpu_history[gpu.index] = telemetry.series(store, gpu.device, "utilization", since=start, until=now,
+                                                        max_points=spark)
+    return frame
+
+
+def _line(*parts: str | Text | tuple[str, str]) -> Text:
+    from rich.text import Text
+
+    text = Text(no_wrap=True, overflow="crop")
+    for part in parts:
+        if isinstance(part, tuple):
+            text.append(part[0], style=part[1])
+        else:
+            text.append(part)
+    return text
+
+
+def _header(frame: Frame, glyphs: Glyphs) -> list[Text]:
+    snapshot = frame.snapshot
+    sampled = ""
+    if snapshot.time is not None:
+        sampled = (f"newest sample {time.strftime('%H:%M:%S', time.localtime(snapshot.time))} "
+                   f"({_duration(snapshot.age_s)} ago)")
+    if frame.daemon_pid is None:
+        lines = [_line((NO_DAEMON.format(dash=glyphs.dash), "bold yellow"))]
+        if sampled:
+            lines.append(_line((sampled.replace("newest", "last"), "dim")))
+        return lines
+    head = _line(("tuiflow top", "bold"), f"  daemon pid {frame.daemon_pid}  ")
+    if snapshot.time is None:
+        head.append("waiting for the first sample", style="yellow")
+    elif snapshot.is_stale():
+        head.append(f"not sampling: {sampled}", style="bold red")
+    else:
+        head.append(sampled)
+    return [head]
+
+
+def _host_lines(frame: Frame, width: int, glyphs: Glyphs) -> list[Text]:
+    host = frame.snapshot.host
+    if host is None:
+        return [_line(("CPU  no host sample", "dim"))]
+    load = "" if host.load_1 is None else f"  load {host.load_1:.2f} {host.load_5:.2f} {host.load_15:.2f}"
+    # Laid out like a GPU line, so the sparklines line up in one column.
+    lines = [_line(("CPU".ljust(5), "bold"), " ", (_percent(host.cpu_percent), _level_style(host.cpu_percent)), " ",
+                   sparkline(*frame.cpu_history, frame.now - HISTORY_S, frame.now, frame.spark_width, glyphs), load)]
+    cores = host.per_core or []
+    if cores:
+        label = f"{len(cores)} cores "
+        room = max(8, width - len(label) - 1)
+        step = 2 if len(cores) * 2 <= room else 1
+        per_line = max(1, room // step)
+        for first in range(0, len(cores), per_line):
+            text = _line(" " + (label if first == 0 else " " * len(label)))
+            for value in cores[first:first + per_line]:
+                level = min(len(glyphs.levels) - 1, int((value or 0) / 100 * len(glyphs.levels)))
+                text.append(glyphs.levels[level] + " " * (step - 1), style=_level_style(value))
+            lines.append(text)
+    memory = None if not host.memory_total_mb else (host.memory_used_mb or 0) / host.memory_total_mb
+    swap = None if not host.swap_total_mb else (host.swap_used_mb or 0) / host.swap_total_mb
+    lines.append(_line(("MEM  ", "bold"), bar(memory, 20, glyphs), " ",
+                       _used_of(host.memory_used_mb, host.memory_total_mb).ljust(12),
+                       ("SWAP ", "bold"), bar(swap, 10, glyphs), " ",
+                       _used_of(host.swap_used_mb, host.swap_total_mb) if host.swap_total_mb else "none"))
+    lines.append(_line(("DISK ", "bold"), f"read {_bytes_rate(host.disk_read_bps)} write "
+                       f"{_bytes_rate(host.disk_write_bps)}   ", ("NET ", "bold"),
+                       f"recv {_bytes_rate(host.net_recv_bps)} sent {_bytes_rate(host.net_sent_bps)}"))
+    return lines
+
+
+def _gpu_line(frame: Frame, gpu: Any, width: int, glyphs: Glyphs) -> Text:
+    times, values = frame.gpu_history.get(gpu.index, ([], []))
+    memory = (None if not gpu.memory_total_mb or gpu.memory_used_mb is None
+              else gpu.memory_used_mb / gpu.memory_total_mb)
+    temperature = "-" if gpu.temperature is None else f"{gpu.temperature:.0f}{glyphs.degree}C"
+    power = "-" if gpu.power_w is None else (f"{gpu.power_w:.0f}W" if gpu.power_limit_w is None
+                                             else f"{gpu.power_w:.0f}/{gpu.power_limit_w:.0f}W")
+    text = _line((f"GPU{gpu.index}".ljust(5), "bold"), " ", (_percent(gpu.utilization), _level_style(gpu.utilization)),
+                 " ", sparkline(times, values, frame.now - HISTORY_S, frame.now, frame.spark_width, glyphs), " ",
+                 bar(memory, 10, glyphs), " ", _used_of(gpu.memory_used_mb, gpu.memory_total_mb).rjust(10), " ",
+                 temperature.rjust(5), " ", power.rjust(9))
+    if gpu.name and text.cell_len + 2 + len(gpu.name) <= width:
+        text.append("  " + gpu.name, style="dim")
+    return text
+
+
+_RUN_COLUMNS = (("id", "right"), ("experiment", "left"), ("recipe", "left"), ("done", "right"), ("eta", "right"),
+                ("cpu%", "right"), ("rss", "right"), ("gmem", "right"), ("gpus", "left"))
+_FLEXIBLE = (1, 2)  # experiment and recipe share what the other columns leave
+
+
+def _share(natural: list[int], room: int) -> list[int]:
+    """Widths for columns wanting `natural` cells in `room`: the narrow ones whole, the rest split evenly."""
+    widths = [0] * len(natural)
+    order = sorted(range(len(natural)), key=lambda i: natural[i])
+    for position, i in enumerate(order):
+        widths[i] = max(1, min(natural[i], room // (len(order) - position)))
+        room -= widths[i]
+    return widths
+
+
+def _run_cells(run: RunningRun) -> list[str]:
+    t = run.telemetry
+    progress = run.progress
+    done = f"{progress * 100:.0f}%" if progress is not None else (str(run.progress_done or "") or "-")
+    return [str(run.id), run.experiment or "-", run.recipe, done, _duration(run.eta_s),
+            "-" if t is None or t.cpu_percent is None else f"{t.cpu_percent:.0f}",
+            _mib(None if t is None else t.rss_mb), _mib(None if t is None else t.gpu_memory_mb),
+            ",".join(map(str, run.gpus)) or "cpu"]
+
+
+def _runs_table(frame: Frame, width: int, rows: int, glyphs: Glyphs) -> list[RenderableType]:
+    from rich import box
+    from rich.table import Table
+
+    runs = frame.runs
+    if not runs:
+        return [_line(("RUNS ", "bold"), ("none running", "dim"))]
+    shown = runs if len(runs) <= rows else runs[:max(0, rows - 1)]
+    cells = [_run_cells(run) for run in shown]
+    if len(shown) < len(runs):
+        cells.append(["", f"+{len(runs) - len(shown)} more", "", "", "", "", "", "", ""])
+    natural = [max(len(name), *(len(row[i]) for row in cells)) for i, (name, _) in enumerate(_RUN_COLUMNS)]
+    # Two cells of padding and divider between columns, none at the edges.
+    room = width - 2 * (len(natural) - 1) - sum(w for i, w in enumerate(natural) if i not in _FLEXIBLE)
+    for i, fitted in zip(_FLEXIBLE, _share([natural[i] for i in _FLEXIBLE], room)):
+        natural[i] = fitted
+    table = Table(box=_ascii_simple_head() if glyphs.ascii else box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+                  padding=(0, 1), collapse_padding=True, header_style="bold")
+    for (name, justify), column_width in zip(_RUN_COLUMNS, natural):
+        table.add_column(name, justify=justify, no_wrap=True, overflow=glyphs.overflow,  # type: ignore[arg-type]
+                         width=column_width)
+    for row in cells:
+        table.add_row(*row)
+    return [_line(("RUNS ", "bold"), f"{len(runs)} running"), table]
+
+
+# rich swaps any non-ASCII box for its ASCII grid (with column bars) on an ASCII console; keep the look.
+_ASCII_SIMPLE_HEAD_LINES = "    \n    \n -- \n    \n    \n    \n    \n    \n"
+
+
+def _ascii_simple_head() -> Any:
+    from rich.box import Box
+
+    return Box(_ASCII_SIMPLE_HEAD_LINES, ascii=True)
+
+
+def render(frame: Frame, width: int, height: int, glyphs: Glyphs) -> RenderableType:
+    """One screen of `tuiflow top`, fitted to width x height where the terminal allows."""
+    from rich.console import Group
+
+    parts: list[RenderableType] = list(_header(frame, glyphs))
+    if not frame.snapshot.empty:
+        parts += _host_lines(frame, width, glyphs)
+        parts += [_gpu_line(frame, gpu, width, glyphs) for gpu in frame.snapshot.gpus]
+    # Title line, column header and the rule under it, then one line per run.
+    rows = max(1, height - len(parts) - 3)
+    parts += _runs_table(frame, width, rows, glyphs)
+    return Group(*parts)
+
+
+def _make_console() -> tuple[Console, Glyphs]:
+    from rich.console import Console
+
+    console = Console(highlight=False, soft_wrap=False)
+    return console, Glyphs.pick(ascii_terminal(console.file))
+
+
+@app.command("top")
+def top_command(
+    home: str = HomeOption,
+    interval: float = typer.Option(1.0, "--interval", help="Seconds between refreshes."),
+    once: bool = typer.Option(False, "--once", help="Print one frame and exit."),
+    as_json: bool = typer.Option(False, "--json", help="Print the newest telemetry as JSON and exit."),
+) -> None:
+    """Live host, GPU and run telemetry, in the spirit of nvitop and btop (Ctrl-C quits)."""
+    if not math.isfinite(interval) or interval < 0.1:
+        fail(f"--interval must be at least 0.1 s, not {interval}")
+    store = open_store(home)
+    if as_json:
+        from tuiflow import lab
+        from tuiflow.lab import telemetry
+
+        info = lab.daemon_info(store)
+        snapshot = telemetry.latest(store)
+        typer.echo(json.dumps({"home": str(store.home), "daemon_pid": info.pid if info else None,
+                               **snapshot.to_dict()}, indent=2))
+        return
+    console, glyphs = _make_console()
+    try:
+        frame = collect(store, console.width)
+        if frame.snapshot.empty and (once or frame.daemon_pid is None):
+            message = (NO_SAMPLES if frame.daemon_pid is None else WAITING).format(home=store.home,
+                                                                                   pid=frame.daemon_pid)
+            typer.echo(message.encode("ascii", "replace").decode() if glyphs.ascii else message)
+        elif once:
+            console.print(render(frame, console.width, console.height, glyphs))
+        else:
+            _live(store, console, glyphs, interval, frame)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how a user leaves a live view: not an error
+
+
+def _live(store: Store, console: Console, glyphs: Glyphs, interval: float, frame: Frame) -> None:
+    from rich.live import Live
+
+    with Live(console=console, screen=console.is_terminal, auto_refresh=False, transient=False) as live:
+        deadline = time.monotonic()
+        while True:
+            live.update(render(frame, console.width, console.height, glyphs), refresh=True)
+            # Refresh on a fixed grid; a slow read skips ahead rather than piling up.
+            deadline += interval
+            pause = deadline - time.monotonic()
+            if pause < 0:
+                deadline = time.monotonic()
+                pause = 0
+            time.sleep(pause)
+            frame = collect(store, console.width)

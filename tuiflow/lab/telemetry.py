@@ -1,0 +1,291 @@
+"""Telemetry for clients: the newest reading of every device, windows of history, and one-field series.
+
+The daemon's sampler writes one set of `samples` rows per tick (see `tuiflow.monitor.sampler`):
+"host" and "cpu" (kind "host"), "gpu0", "gpu1", ... (kind "gpu") and "run:<id>" (kind "run"), all
+stamped with the tick's time. `latest` reads the last few seconds of rows (the `samples_time` index)
+and keeps the newest per device; `history` and `series` read one device's window through the
+`samples_kind_device_time` index and can shrink it to a number of points for a sparkline.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tuiflow.monitor.gpus import GpuInfo, GpuProcess
+from tuiflow.monitor.host import HostSample
+from tuiflow.monitor.retention import merge_values
+from tuiflow.store import NotFoundError, Run, Sample, Store
+
+# A device seen this long before the newest sample still counts as present: one slow or failed tick
+# must not make a GPU vanish from the view.
+LATEST_HORIZON_S = 5.0
+# The newest sample older than this means nobody is sampling (the daemon's interval is 0.25-a few s).
+STALE_AFTER_S = 5.0
+DEFAULT_WINDOW_S = 600.0
+
+_HOST_FIELDS = [f.name for f in dataclasses.fields(HostSample)]
+_GPU_FIELDS = {f.name for f in dataclasses.fields(GpuInfo)}
+
+
+@dataclass(frozen=True)
+class RunTelemetry:
+    """A run's process tree at one sample: sums over the worker and all its descendants."""
+
+    run_id: int | str
+    time: float
+    pid: int | None = None
+    processes: int | None = None
+    cpu_percent: float | None = None  # 100 = one core busy
+    rss_mb: float | None = None
+    threads: int | None = None
+    gpu_memory_mb: float | None = None  # None where the GPU layer gives no per-process memory
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The newest reading of every device the daemon samples, as of `now`.
+
+    `time` is the newest sample's time (None: the store holds no samples at all); `age_s` tells a
+    client whether anyone is still sampling. `devices` keeps each device's raw newest sample for
+    fields this record does not name.
+    """
+
+    now: float
+    time: float | None
+    host: HostSample | None = None  # per_core filled from the "cpu" record
+    gpus: tuple[GpuInfo, ...] = ()
+    runs: dict[int | str, RunTelemetry] = dataclasses.field(default_factory=dict)
+    devices: dict[str, Sample] = dataclasses.field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        """True when there is no sample at all."""
+        return self.time is None
+
+    @property
+    def age_s(self) -> float | None:
+        """Seconds since the newest sample (None when there is none)."""
+        return None if self.time is None else max(0.0, self.now - self.time)
+
+    def is_stale(self, max_age_s: float = STALE_AFTER_S) -> bool:
+        """Whether the newest sample is older than `max_age_s` (or missing): nothing is sampling."""
+        age = self.age_s
+        return age is None or age > max_age_s
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict: time, age_s, stale, host, gpus and runs."""
+        age = self.age_s
+        return {
+            "time": self.time,
+            "now": self.now,
+            "age_s": None if age is None else round(age, 3),
+            "stale": self.is_stale(),
+            "host": None if self.host is None else dataclasses.asdict(self.host),
+            "gpus": [{**gpu.to_dict(), "device": gpu.device} for gpu in self.gpus],
+            "runs": [run.to_dict() for run in self.runs.values()],
+        }
+
+
+@dataclass(frozen=True)
+class RunningRun:
+    """A running run as a monitor shows it: what the store knows and its newest process-tree reading."""
+
+    id: int
+    experiment_id: int
+    experiment: str | None
+    recipe: str
+    gpus: list[int]
+    pid: int | None
+    started_at: float | None
+    progress_done: int | None
+    progress_total: int | None
+    eta_s: float | None
+    telemetry: RunTelemetry | None
+
+    @property
+    def progress(self) -> float | None:
+        """Fraction done, 0-1, when the run reports a total."""
+        if not self.progress_total or self.progress_done is None:
+            return None
+        return min(1.0, max(0.0, self.progress_done / self.progress_total))
+
+
+# --- reading -------------------------------------------------------------------------------------------
+def newest_sample_time(store: Store) -> float | None:
+    """The time of the newest sample in the store, or None when there is none."""
+    return store.newest_sample_time()
+
+
+def latest(store: Store, *, now: float | None = None, horizon_s: float = LATEST_HORIZON_S) -> Snapshot:
+    """The newest sample of each device (host, per-core CPU, each GPU, each sampled run).
+
+    Devices last seen more than `horizon_s` before the newest sample are gone (a finished run, a GPU
+    that fell off the bus) and left out.
+    """
+    now = time.time() if now is None else now
+    newest = newest_sample_time(store)
+    if newest is None:
+        return Snapshot(now=now, time=None)
+    devices: dict[str, Sample] = {}
+    for sample in store.samples(since=newest - horizon_s):  # time order: later rows overwrite
+        devices[sample.device] = sample
+    host_record, cpu_record = devices.get("host"), devices.get("cpu")
+    host = _host(host_record, cpu_record) if host_record or cpu_record else None
+    gpus = sorted((_gpu(s) for s in devices.values() if s.kind == "gpu"), key=lambda g: g.index)
+    runs = {}
+    for sample in devices.values():
+        if sample.kind == "run":
+            reading = _run(sample)
+            runs[reading.run_id] = reading
+    return Snapshot(now=now, time=newest, host=host, gpus=tuple(gpus), runs=runs, devices=devices)
+
+
+def history(
+    store: Store,
+    device: str,
+    kind: str,
+    since: float | None = None,
+    window_s: float = DEFAULT_WINDOW_S,
+    max_points: int | None = None,
+    *,
+    until: float | None = None,
+) -> list[tuple[float, dict[str, Any]]]:
+    """The samples of one device in time order: the last `window_s` seconds before `until` (default
+    now), or from `since` on when given.
+
+    With `max_points`, a longer window is cut into that many equal spans of time and each span's
+    samples are merged into one point (mean time, values averaged key by key, as retention merges);
+    spans without samples give no point, so gaps stay gaps.
+    """
+    end = time.time() if until is None else until
+    start = end - window_s if since is None else since
+    rows = store.samples(kind=kind, device=device, since=start, until=until)
+    points = [(s.time, s.values) for s in rows]
+    if max_points is None or len(points) <= max_points:
+        return points
+    return [(t, merge_values(values)) for t, values in _downsample(points, start, end, max_points)]
+
+
+def series(
+    store: Store,
+    device: str,
+    key: str,
+    window_s: float = DEFAULT_WINDOW_S,
+    *,
+    kind: str | None = None,
+    since: float | None = None,
+    until: float | None = None,
+    max_points: int | None = None,
+) -> tuple[list[float], list[float | None]]:
+    """One numeric field of one device over a window: (times, values), e.g. ("gpu0", "utilization"),
+    ("host", "cpu_percent"), ("cpu", "cores.3"). A dotted key walks into dicts and lists; a missing or
+    non-numeric value is None. `kind` is inferred from the device name where it is one of ours.
+    """
+    end = time.time() if until is None else until
+    start = end - window_s if since is None else since
+    rows = store.samples(kind=kind or device_kind(device), device=device, since=start, until=until)
+    points = [(s.time, _field(s.values, key)) for s in rows]
+    if max_points is not None and len(points) > max_points:
+        points = [(t, merge_values(values)) for t, values in _downsample(points, start, end, max_points)]
+    return [t for t, _ in points], [v for _, v in points]
+
+
+def device_kind(device: str) -> str:
+    """The kind of a device's samples: "host" for host and cpu, "gpu" for gpuN, "run" for run:ID."""
+    if device in ("host", "cpu"):
+        return "host"
+    if device.startswith("gpu") and device[3:].isdigit():
+        return "gpu"
+    if device.startswith("run:"):
+        return "run"
+    raise ValueError(f"unknown telemetry device {device!r}: pass its kind")
+
+
+def running_runs(store: Store, snapshot: Snapshot | None = None) -> list[RunningRun]:
+    """The running runs in id order, each with its newest process-tree reading from `snapshot`."""
+    runs = store.list_runs(status="running")
+    names: dict[int, str | None] = {}
+    for run in runs:
+        if run.experiment_id not in names:
+            names[run.experiment_id] = _experiment_name(store, run)
+    readings = snapshot.runs if snapshot is not None else {}
+    return [
+        RunningRun(id=run.id, experiment_id=run.experiment_id, experiment=names[run.experiment_id],
+                   recipe=run.recipe, gpus=list(run.gpus or []), pid=run.pid, started_at=run.started_at,
+                   progress_done=run.progress_done, progress_total=run.progress_total, eta_s=run.eta_s,
+                   telemetry=readings.get(run.id))
+        for run in runs
+    ]
+
+
+# --- helpers --------------------------------------------------------------------------------------------
+def _experiment_name(store: Store, run: Run) -> str | None:
+    try:
+        return store.get_experiment(run.experiment_id).name
+    except NotFoundError:
+        return None
+
+
+def _host(host: Sample | None, cpu: Sample | None) -> HostSample:
+    values = dict(host.values) if host is not None else {}
+    values = {name: values.get(name) for name in _HOST_FIELDS}
+    values["time"] = (host or cpu).time  # type: ignore[union-attr]
+    if cpu is not None:
+        values["per_core"] = cpu.values.get("cores")
+        if values["cpu_percent"] is None:
+            values["cpu_percent"] = cpu.values.get("total")
+    return HostSample(**values)
+
+
+def _gpu(sample: Sample) -> GpuInfo:
+    values = {k: v for k, v in sample.values.items() if k in _GPU_FIELDS}
+    if "index" not in values:
+        values["index"] = int(sample.device[3:]) if sample.device[3:].isdigit() else -1
+    processes = values.get("processes")
+    if processes is not None:
+        values["processes"] = [GpuProcess(int(p[0]), p[1]) for p in processes if isinstance(p, Sequence)]
+    return GpuInfo(**values)
+
+
+def _run(sample: Sample) -> RunTelemetry:
+    name = sample.device.removeprefix("run:")
+    run_id: int | str = int(name) if name.isdigit() else name
+    v = sample.values
+    return RunTelemetry(run_id=run_id, time=sample.time, pid=v.get("pid"), processes=v.get("processes"),
+                        cpu_percent=v.get("cpu_percent"), rss_mb=v.get("rss_mb"), threads=v.get("threads"),
+                        gpu_memory_mb=v.get("gpu_memory_mb"))
+
+
+def _field(values: Any, key: str) -> float | None:
+    for part in key.split("."):
+        if isinstance(values, dict):
+            values = values.get(part)
+        elif isinstance(values, list) and part.isdigit() and int(part) < len(values):
+            values = values[int(part)]
+        else:
+            return None
+    if isinstance(values, bool) or not isinstance(values, int | float) or not math.isfinite(values):
+        return None
+    return float(values)
+
+
+def _downsample(points: list[tuple[float, Any]], start: float, end: float, count: int) -> list[tuple[float, list]]:
+    """Group time-ordered points into `count` equal spans of [start, end]: (mean time, values) per span."""
+    if count < 1:
+        raise ValueError(f"max_points must be at least 1, not {count}")
+    span = (end - start) / count if end > start else 0.0
+    buckets: dict[int, list[tuple[float, Any]]] = {}
+    for t, values in points:
+        index = 0 if span <= 0 else min(count - 1, max(0, int((t - start) / span)))
+        buckets.setdefault(index, []).append((t, values))
+    return [(math.fsum(t for t, _ in group) / len(group), [v for _, v in group])
+            for _, group in sorted(buckets.items())]
