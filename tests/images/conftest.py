@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from images_helpers import labels_of
 from PIL import Image
 
 WIDTH, HEIGHT = 160, 107  # the 640x427 sample photos, a quarter of the size: fast enough for every test
@@ -33,12 +34,6 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
 
     data = load_digits()
     return np.clip(data.images * 16, 0, 255).astype(np.uint8), data.target.astype(np.int64)
-
-
-def labels_of(image: np.ndarray) -> np.ndarray:
-    """A 3-class segmentation mask of a photo: dark, middle and bright regions (uint8 0, 1, 2)."""
-    gray = image.mean(axis=-1) if image.shape[-1] == 3 else image.astype(np.float64)
-    return np.digitize(gray, [85, 170]).astype(np.uint8)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import labels_of
+from images_helpers import labels_of
 from PIL import Image
 
 from tuiflow import ActionError, Dataset, FilesIndex, FlowError

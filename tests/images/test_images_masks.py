@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import labels_of
+from images_helpers import labels_of
 
 from tuiflow import Dataset, FilesIndex, P, R
 from tuiflow.flow.images import ImagesBatch
