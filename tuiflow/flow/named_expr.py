@@ -398,26 +398,20 @@ class P(NamedExpression):
         return f"P({self.expr!r})"
 
 
-class F(NamedExpression):
+class F(_Call):
     """A call: ``F(func)(B("images"), 2)`` or ``F(func, B("images"), 2)`` evaluates to
     ``func(batch.images, 2)``; ``F(func)`` alone calls ``func()``."""
 
-    __slots__ = ("args", "func", "kwargs")
+    __slots__ = ()
 
     def __init__(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         if not callable(func) and not isinstance(func, NamedExpression):
             raise TypeError(f"F: {func!r} is not callable")
-        self.func, self.args, self.kwargs = func, args, kwargs
+        super().__init__(func, args, kwargs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> F:
+        # Calling F gives the call its arguments, where calling another expression calls its value.
         return F(self.func, *args, **kwargs)
-
-    def evaluate(self, ctx: Context) -> Any:
-        func = evaluate(self.func, ctx)
-        return func(*evaluate(self.args, ctx), **evaluate(self.kwargs, ctx))
-
-    def _children(self) -> tuple:
-        return (self.func, *self.args, *self.kwargs.values())
 
     def __repr__(self) -> str:
         return f"F({getattr(self.func, '__name__', self.func)!r})"
