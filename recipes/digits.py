@@ -48,6 +48,7 @@ def train_and_evaluate(run, dataset: Dataset, model_config: dict, framework: str
         metrics = {"loss": float(np.mean(train.v("loss"))), "accuracy": scores.evaluate("accuracy"),
                    "f1": scores.evaluate("f1")}
         run.log(step=epoch + 1, **metrics)
+        run.progress(epoch + 1, config["epochs"])
     return metrics
 
 

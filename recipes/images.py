@@ -61,6 +61,7 @@ def images_augment(run):
                 seen += len(batch)
             elapsed = time.perf_counter() - started
             run.log(step=epoch + 1, images_per_s=seen / elapsed, brightness=float(np.mean(pipeline.v("brightness"))))
+            run.progress(epoch + 1, config["epochs"])
         shape = list(batch.images.shape[1:])
     return {"images": seen, "images_per_s": seen / (time.perf_counter() - started), "item_shape": shape,
             "brightness": float(np.mean(pipeline.v("brightness")))}

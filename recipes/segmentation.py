@@ -83,4 +83,5 @@ def segmentation_unet(run):
         metrics = {"loss": float(np.mean(train.v("loss"))), "iou": scores.evaluate("iou"),
                    "dice": scores.evaluate("dice")}
         run.log(step=epoch + 1, **metrics)
+        run.progress(epoch + 1, config["epochs"])
     return metrics

@@ -252,3 +252,18 @@ def test_a_fresh_allocator_takes_the_least_used_free_gpus(gpus, count):
     else:
         by_free_memory = sorted(free, key=lambda g: (-(g.memory_total_mb - g.memory_used_mb), g.index))
         assert got == sorted(g.index for g in by_free_memory[:count])
+
+
+def test_a_run_packs_only_with_runs_that_accept_company():
+    from tuiflow.monitor.gpus import GpuInfo
+
+    gpus = [GpuInfo(0, "u0", "fake", 24000.0, 0.0, 0, 30, 50.0, 300.0, [])]
+    allocator = Allocator(per_gpu=1)
+    assert allocator.allocate("a", 1, None, gpus, per_gpu=2) == [0]
+    assert allocator.allocate("b", 1, None, gpus, per_gpu=2) == [0]  # both accept two per GPU
+    assert allocator.allocate("c", 1, None, gpus, per_gpu=3) is None  # a and b said two at most
+    allocator.release("a")
+    assert allocator.allocate("d", 1, None, gpus) is None  # d wants a GPU of its own; b holds it
+    allocator.release("b")
+    assert allocator.allocate("d", 1, None, gpus) == [0]
+    assert allocator.allocate("e", 1, None, gpus, per_gpu=4) is None  # d wants no company

@@ -24,6 +24,9 @@ class Reporter:
         self.run_id = run_id
         self.interval_s = interval_s
         self._pipelines: list[Any] = []  # one per pipeline state, numbered from 1 in order of first run
+        self._earlier: list[list[dict[str, Any]]] = []  # per pipeline: the profile of its finished runs
+        self._profilers: list[Any] = []  # per pipeline: the profiler of its latest run
+        self._lock = threading.Lock()
         self._current: Any = None
         self._done = 0
         self._total: int | None = None
@@ -38,8 +41,16 @@ class Reporter:
     def pipeline_started(self, pipeline: Any, total: int | None) -> None:
         """A pipeline of the recipe starts a run: number it (once per pipeline) and follow it."""
         state = pipeline._state
-        if all(p._state is not state for p in self._pipelines):
-            self._pipelines.append(pipeline)
+        with self._lock:
+            number = next((i for i, p in enumerate(self._pipelines) if p._state is state), None)
+            if number is None:
+                self._pipelines.append(pipeline)
+                self._earlier.append([])
+                self._profilers.append(state.profiler)
+            elif self._profilers[number] is not state.profiler:  # its next run (a recipe's next epoch)
+                last = self._profilers[number]
+                self._earlier[number] = merge_profiles(self._earlier[number], last.info() if last else [])
+                self._profilers[number] = state.profiler
         self._current, self._done, self._total = pipeline, 0, total
         self._started = time.monotonic()
 
@@ -74,8 +85,10 @@ class Reporter:
 
     def write(self) -> None:
         """Write profiles, progress and (every few seconds) a heartbeat."""
-        for number, pipeline in enumerate(list(self._pipelines), 1):
-            rows = pipeline.profile_info
+        with self._lock:
+            profiles = list(zip(self._earlier, self._profilers))
+        for number, (earlier, profiler) in enumerate(profiles, 1):
+            rows = merge_profiles(earlier, profiler.info() if profiler is not None else [])
             if rows:
                 self.store.write_profile(self.run_id, number, rows)
         done, total = self._explicit if self._explicit is not None else (self._done, self._total)
@@ -90,3 +103,21 @@ class Reporter:
         elif now - self._last_heartbeat >= HEARTBEAT_S:
             self.store.heartbeat(self.run_id)
             self._last_heartbeat = now
+
+
+def merge_profiles(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Two profiles of one pipeline as one: per action, calls, total and CPU time add up, the max is
+    the larger, the mean is total over calls. Actions keep their pipeline order."""
+    merged = {row["action"]: dict(row) for row in first}
+    for row in second:
+        into = merged.get(row["action"])
+        if into is None:
+            merged[row["action"]] = dict(row)
+            continue
+        into["calls"] += row["calls"]
+        into["total_s"] += row["total_s"]
+        into["cpu_s"] += row["cpu_s"]
+        into["max_s"] = max(into["max_s"], row["max_s"])
+    for row in merged.values():
+        row["mean_s"] = row["total_s"] / row["calls"] if row["calls"] else 0.0
+    return list(merged.values())

@@ -98,6 +98,11 @@ class Daemon:
         for run in self.store.list_runs(status="running"):
             if run.host not in (None, self.host):
                 continue
+            if run.pid is None:
+                # Claimed by a daemon that died before it recorded a runner: the run never started.
+                self.store.requeue_run(run.id)
+                log(f"run {run.id} requeued: it was claimed but never started")
+                continue
             if run.pid is not None and _alive(run.pid, run.pid_start_time):
                 self.tracked[run.id] = Tracked(run.id, run.pid, run.pid_start_time, list(run.gpus or []))
                 self.allocator.reserve(run.id, run.gpus or [], per_gpu=run.per_gpu)

@@ -28,15 +28,24 @@ class DaemonInfo:
     version: str
 
 
-def try_lock(home: Path) -> IO[Any] | None:
-    """Take the home's daemon lock (kept while the returned file stays open); None when taken."""
+LOCK_WAIT_S = 1.0  # clients probe the lock (is_locked) by holding it shared for an instant
+
+
+def try_lock(home: Path, wait_s: float = LOCK_WAIT_S) -> IO[Any] | None:
+    """Take the home's daemon lock (kept while the returned file stays open); None when another
+    daemon holds it. A client's probe holds it for an instant only, so trying for ``wait_s`` tells
+    the two apart."""
     handle = open(home / LOCK_NAME, "a+")  # noqa: SIM115 - held open for the daemon's whole life
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        return None
-    return handle
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except OSError:
+            if time.monotonic() >= deadline:
+                handle.close()
+                return None
+            time.sleep(0.01)
 
 
 def is_locked(home: Path) -> bool:

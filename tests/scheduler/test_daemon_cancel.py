@@ -1,0 +1,92 @@
+"""Cancel: a running run's whole process group goes (the children its recipe spawned included), a
+queued run never starts, and an experiment's name cancels all its unfinished runs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from daemon_helpers import Lab, wait_gone
+
+FINAL = ("done", "failed", "cancelled", "lost")
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("TUIFLOW_HOME", str(tmp_path / "home"))
+    lab = Lab(tmp_path / "home", cpu_slots=2)
+    yield lab
+    lab.cleanup()
+
+
+def _group(pgid: int) -> list[int]:
+    members = []
+    for process in psutil.process_iter(["pid", "status"]):
+        try:
+            if process.info["status"] != psutil.STATUS_ZOMBIE and psutil.os.getpgid(process.pid) == pgid:
+                members.append(process.pid)
+        except (psutil.Error, OSError):
+            continue
+    return members
+
+
+def test_cancel_of_a_run_with_children_leaves_no_process_of_its_group(home):
+    home.start_daemon()
+    [run] = home.submit(sets=["seconds=60", "steps=60", "children=2"])
+    home.wait_until(lambda: home.run(run.id).pid and len(_group(home.run(run.id).pid)) == 3, 20,
+                    "the runner and its two children")
+    runner = home.run(run.id).pid
+    children = [p.pid for p in psutil.Process(runner).children(recursive=True)]
+    assert len(children) == 2
+    home.wait_metric(run.id, "value", 1)
+
+    result = home.cli("cancel", str(run.id), "--grace", "5")
+    assert f"cancelled 1 run: {run.id}" in result.stdout
+    assert wait_gone([runner, *children], 5) == []
+    assert _group(runner) == []
+    ended = home.wait_status(run.id, FINAL, 10)
+    assert ended.status == "cancelled"
+    assert ended.error in ("cancelled by the user", "stopped by SIGTERM")
+    assert ended.signal in (None, 15)
+    assert home.store.metric_series(run.id, "value").steps  # what it logged is kept
+    home.wait_until(lambda: f"run {run.id} cancelled" in home.daemon_log(), 10, "the daemon to reap the run")
+
+
+def test_a_cancelled_queued_run_never_starts(home):
+    home.start_daemon()
+    home.cli("pause")
+    [keep, drop] = home.submit(sets=["seconds=0", "steps=1"], reps=2)
+    time.sleep(0.3)
+    assert [r.status for r in home.runs()] == ["queued", "queued"]
+
+    result = home.cli("cancel", str(drop.id))
+    assert f"cancelled 1 run: {drop.id}" in result.stdout
+    home.cli("resume")
+    assert home.wait_status(keep.id, FINAL, 20).status == "done"
+    time.sleep(0.3)
+    dropped = home.run(drop.id)
+    assert dropped.status == "cancelled"
+    assert (dropped.pid, dropped.started_at, dropped.log_path, dropped.attempt) == (None, None, None, 0)
+    assert not (home.home / "logs" / f"run-{drop.id}.log").exists()
+    assert f"run {drop.id} started" not in home.daemon_log()
+
+
+def test_cancel_by_experiment_name_stops_its_running_and_queued_runs_only(home):
+    home.start_daemon()
+    mine = home.submit(sets=["seconds=60", "steps=60"], reps=3, name="mine")  # 2 slots: one stays queued
+    [other] = home.submit(sets=["seconds=1", "steps=2"], name="other")
+    home.wait_until(lambda: sum(r.status == "running" for r in home.runs(r.id for r in mine)) == 2, 20,
+                    "two runs of 'mine' to start")
+    pids = [r.pid for r in home.runs(r.id for r in mine) if r.pid]
+
+    result = home.cli("cancel", "mine", "--grace", "5")
+    assert "cancelled 3 runs" in result.stdout
+    assert wait_gone(pids, 5) == []
+    ended = home.wait_all_final([r.id for r in mine], 10)
+    assert [r.status for r in ended] == ["cancelled"] * 3
+    assert sum(r.started_at is None for r in ended) == 1
+    assert home.wait_status(other.id, FINAL, 20).status == "done"
+    again = home.cli("cancel", "mine")
+    assert "cancelled 0 runs (nothing was queued or running)" in again.stdout
