@@ -31,6 +31,7 @@ TARGETS = ("for", "threads", "async", "mpc")
 _INLINE_BELOW_S = 200e-6
 # An item done faster than this did (next to) nothing: a skipped one, not a measure of the rest.
 _SKIPPED_BELOW_S = 5e-6
+_PROBE_ITEMS = 8  # items timed one by one at most, looking for two that did real work
 _INLINE_CALLS_AFTER_NO_GAIN = 8
 
 
@@ -165,11 +166,11 @@ def _run_threads(call: Callable[[int], Any], n: int, spec: ParallelSpec) -> list
     # Items run here, timed, until two show what an item costs; the faster of the two counts (the
     # first may pay for warming caches the others share). An item that took next to nothing (one an
     # augmentation skipped, p < 1) says nothing of the others and is not counted; when every item
-    # is that small, they all run here.
+    # is that small (none of the first few did real work), they all run here.
     started = time.perf_counter()
     timed: list[float] = []
     done = 0
-    while done < n and len(timed) < 2:
+    while done < n and len(timed) < 2 and done < _PROBE_ITEMS:
         before = time.perf_counter()
         results[done] = _guarded(call, done)
         took = time.perf_counter() - before
