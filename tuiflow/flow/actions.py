@@ -18,6 +18,8 @@ Func = TypeVar("Func", bound=Callable[..., Any])
 
 _ACTION_MARK = "__tuiflow_action__"
 _FUNCTIONS: dict[str, Callable[..., Any]] = {}
+# Bumped whenever a registry changes, so compiled pipelines know to resolve their actions again.
+registry_version = [0]
 
 
 def action(method: Func | None = None, *, name: str | None = None) -> Any:
@@ -43,6 +45,7 @@ def register_action(func: Func | None = None, *, name: str | None = None) -> Any
 
     def register(target: Func) -> Func:
         _FUNCTIONS[name or target.__name__] = target
+        registry_version[0] += 1
         return target
 
     return register(func) if func is not None else register
@@ -51,6 +54,7 @@ def register_action(func: Func | None = None, *, name: str | None = None) -> Any
 def unregister_action(name: str) -> None:
     """Forget a function registered with :func:`register_action`."""
     _FUNCTIONS.pop(name, None)
+    registry_version[0] += 1
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from tuiflow.flow import execution, observe
+from tuiflow.flow import actions, execution, observe
 from tuiflow.flow.batch import Batch
 from tuiflow.flow.config import Config
 from tuiflow.flow.context import Context, Variables
@@ -145,7 +145,7 @@ class Pipeline:
             raise FlowError(f"prefetch must be a whole number >= 0, not {prefetch!r}")
         plan = self.dataset.index.plan(batch_size, shuffle, n_epochs, n_iters, drop_last,
                                        default_epochs=default_epochs)
-        steps = compile_steps(self._steps, self.dataset.batch_class)  # fails here, before any batch
+        steps = self._compiled(self.dataset.batch_class)  # fails here, before any batch
         state = self._state
         for step in self._steps:
             if isinstance(step, InitVariableStep):
@@ -161,6 +161,15 @@ class Pipeline:
 
         batches = execution.prefetched(make, prefetch) if prefetch else make()
         return execution.consume(self, batches, plan.total, bar)
+
+    def _compiled(self, batch_class: type) -> list:
+        # Steps never change; resolving them again is only needed for another batch class or after
+        # an action was registered. Epoch-by-epoch runs then skip the signature checks.
+        key = (batch_class, actions.registry_version[0])
+        cached = self.__dict__.get("_compiled_cache")
+        if cached is None or cached[0] != key:
+            cached = self._compiled_cache = (key, compile_steps(self._steps, batch_class))
+        return cached[1]
 
     def gen_batch(self, batch_size: int, shuffle: Shuffle = False, n_epochs: int | None = None,
                   n_iters: int | None = None, drop_last: bool = False, prefetch: int = 0,

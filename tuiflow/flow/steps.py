@@ -73,6 +73,7 @@ def register_pipeline_action(name: str, func: Callable[..., Any]) -> None:
     :class:`Context` (batch, variables, config, and ``ctx.state`` for models); a returned value is
     stored by ``save_to=``."""
     _PIPELINE_ACTIONS[name] = func
+    actions.registry_version[0] += 1
 
 
 def pipeline_action_names() -> list[str]:
