@@ -17,6 +17,7 @@ from typing import Any
 import typer
 
 from tuiflow.cli.app import HomeOption, UserError, app, fail, open_store
+from tuiflow.lab import exports as lab_exports
 from tuiflow.lab import results as lab_results
 from tuiflow.lab.results import ResultsError
 from tuiflow.store import ACTIVE_STATUSES, Store
@@ -336,7 +337,7 @@ def export_command(
     elif series and fmt == "csv" and to_stdout:
         fail("CSV metric series go to a second file: add --output FILE, or --no-metrics-series")
     with _reading(home) as store:
-        done = lab_results.export(store, fmt, sys.stdout if to_stdout else output, experiment=experiment,
+        done = lab_exports.export(store, fmt, sys.stdout if to_stdout else output, experiment=experiment,
                                   status=_statuses(status), series=series)  # fmt: skip
     if done.files:
         where = " and ".join(str(path) for path in done.files)

@@ -1,16 +1,16 @@
 """The client API: what the TUI and the CLI both call.
 
-One module per concern: recipes (list, run in the foreground), experiments (submit runs),
-results (read what runs left in the store).
+One module per concern: recipes (the catalog), experiments (submit runs, run them in the
+foreground), results and exports (read what runs left in the store), scheduler (the daemon and the
+queue), telemetry (what the daemon samples).
 """
 
 from tuiflow.lab.experiments import Submission, run_foreground, submit
+from tuiflow.lab.exports import Exported, export
 from tuiflow.lab.recipes import recipe_catalog
 from tuiflow.lab.results import (
-    Exported,
     ResultsError,
     count_results,
-    export,
     follow_log,
     iter_results,
     list_results,
