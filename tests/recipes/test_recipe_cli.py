@@ -120,3 +120,15 @@ def test_training_recipes_reach_a_real_result(recipe, sets, metric, floor):
     result = tuiflow("run", recipe, *args, "--foreground", "--json")
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout)[0]["metrics"][metric] >= floor
+
+
+def test_foreground_runs_get_the_gpus_asked_for(monkeypatch):
+    monkeypatch.setenv("TUIFLOW_FAKE_GPUS", "2")
+    result = tuiflow("run", "sleep", "--set", "seconds=0", "--gpus", "1", "--foreground", "--json")
+    assert result.returncode == 0, result.stderr
+    (report,) = json.loads(result.stdout)
+    assert report["gpus"] == [1]
+    assert "CUDA_VISIBLE_DEVICES='1'" in Path(report["log_path"]).read_text()
+    monkeypatch.delenv("TUIFLOW_FAKE_GPUS")
+    (cpu,) = json.loads(tuiflow("run", "sleep", "--set", "seconds=0", "--foreground", "--json").stdout)
+    assert cpu["gpus"] == [] and "CUDA_VISIBLE_DEVICES=''" in Path(cpu["log_path"]).read_text()

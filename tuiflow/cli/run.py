@@ -43,7 +43,7 @@ def run_command(
     warn_problems(catalog.problems)
     chosen = catalog.get(recipe)
     store = open_store(home)
-    request = lab.gpu_request(gpus, num_gpus) if not foreground else lab.GpuRequest(0, None)
+    request = lab.gpu_request(gpus, num_gpus)
     submission = lab.submit(store, chosen, sets=sets or [], grids=grids or [], reps=reps, name=name, seed=seed,
                             yes=yes, priority=priority, gpus=request.count, gpus_allowed=request.allowed,
                             per_gpu=per_gpu, retries=retries)
@@ -63,7 +63,7 @@ def run_command(
                            f"follow with `tuiflow queue`, `tuiflow results --experiment {experiment.id}`")
             return
     else:
-        finished = _run_with_progress(store, runs, quiet=as_json)
+        finished = _run_with_progress(store, runs, quiet=as_json, gpus=request.first())
     if as_json:
         typer.echo(json.dumps([_outcome(r) for r in finished], indent=2, default=str))
     else:
@@ -113,7 +113,7 @@ def _watch(store: Any, experiment_id: int, quiet: bool) -> list:
         raise typer.Exit(0) from None
 
 
-def _run_with_progress(store: Any, runs: list, quiet: bool) -> list:
+def _run_with_progress(store: Any, runs: list, quiet: bool, gpus: list[int]) -> list:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -141,7 +141,7 @@ def _run_with_progress(store: Any, runs: list, quiet: bool) -> list:
 
     try:
         with progress:
-            return lab.run_foreground(store, runs, on_update=update)
+            return lab.run_foreground(store, runs, on_update=update, gpus=gpus)
     except KeyboardInterrupt:
         print("tuiflow: interrupted; the current run was cancelled, the rest were not started", file=sys.stderr)
         raise typer.Exit(130) from None

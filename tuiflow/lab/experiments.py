@@ -42,8 +42,9 @@ ProgressCallback = Callable[[Run], Any]
 
 
 def run_foreground(store: Store, runs: list[Run], on_update: ProgressCallback | None = None,
-                   poll_s: float = 0.2) -> list[Run]:
-    """Execute ``runs`` one after another, each in its own runner process, here and now.
+                   poll_s: float = 0.2, gpus: list[int] | None = None) -> list[Run]:
+    """Execute ``runs`` one after another, each in its own runner process, here and now, on
+    ``gpus`` (none: CPU only).
 
     ``on_update`` gets the run's record every ``poll_s`` while it goes and once when it ends. Ctrl-C
     stops the current run (it ends as cancelled) and cancels the ones not started.
@@ -55,7 +56,7 @@ def run_foreground(store: Store, runs: list[Run], on_update: ProgressCallback | 
         if not store.set_run_status(run.id, "running", expect="queued"):
             finished.append(store.get_run(run.id))  # someone else took it, or it was cancelled
             continue
-        process = spawn(store, run.id, gpus=[])
+        process = spawn(store, run.id, gpus=list(gpus or []))
         try:
             while process.poll() is None:
                 if on_update is not None:

@@ -89,6 +89,12 @@ class GpuRequest:
 
     count: int
     allowed: list[int] | None
+    available: tuple[int, ...] = ()
+
+    def first(self) -> list[int]:
+        """The GPUs a run started outside the scheduler takes: the first ``count`` it may have."""
+        pool = self.available if self.allowed is None else self.allowed
+        return list(pool)[: self.count]
 
 
 def gpu_request(spec: str | None, count: int | None) -> GpuRequest:
@@ -113,7 +119,7 @@ def gpu_request(spec: str | None, count: int | None) -> GpuRequest:
         where = "on this machine" if allowed is None else f"in --gpus {spec}"
         raise SchedulerError(f"each run asks for {count} GPU{'s' if count != 1 else ''} but there "
                              f"{'is' if len(pool) == 1 else 'are'} only {len(pool)} {where} ({report.status})")
-    return GpuRequest(count, allowed)
+    return GpuRequest(count, allowed, tuple(available))
 
 
 # --- the queue -----------------------------------------------------------------------------------------
