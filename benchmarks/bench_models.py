@@ -12,6 +12,7 @@ framework run interleaved, repeat by repeat, and the median epoch time of each g
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -199,27 +200,16 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
     }
-    frameworks = args.frameworks.split(",")
-    if "torch" in frameworks:
-        import torch
-
-        speeds = measure(torch_variants(inputs, targets, args.device), args.epochs, args.repeats, len(inputs))
-        result.update({f"{name}_samples_per_s": round(value) for name, value in speeds.items()})
-        result["torch_ratio"] = round(speeds["torch_model"] / speeds["torch_hand"], 3)
-        result["torch_pipeline_ratio"] = round(speeds["torch_pipeline"] / speeds["torch_hand"], 3)
-        result["torch_shuffled_pipeline_ratio_info"] = round(
-            speeds["torch_pipeline_shuffled"] / speeds["torch_hand_shuffled"], 3)
-        result["torch_version"] = torch.__version__
-    if "tf" in frameworks:
-        import tensorflow as tf
-
-        speeds = measure(tf_variants(inputs, targets, args.device), args.epochs, args.repeats, len(inputs))
-        result.update({f"{name}_samples_per_s": round(value) for name, value in speeds.items()})
-        result["tf_ratio"] = round(speeds["tf_model"] / speeds["tf_hand"], 3)
-        result["tf_pipeline_ratio"] = round(speeds["tf_pipeline"] / speeds["tf_hand"], 3)
-        result["tf_shuffled_pipeline_ratio_info"] = round(
-            speeds["tf_pipeline_shuffled"] / speeds["tf_hand_shuffled"], 3)
-        result["tf_version"] = tf.__version__
+    variants = {"torch": (torch_variants, "torch"), "tf": (tf_variants, "tensorflow")}
+    for name in args.frameworks.split(","):
+        make, module = variants[name]
+        speeds = measure(make(inputs, targets, args.device), args.epochs, args.repeats, len(inputs))
+        result.update({f"{variant}_samples_per_s": round(value) for variant, value in speeds.items()})
+        result[f"{name}_ratio"] = round(speeds[f"{name}_model"] / speeds[f"{name}_hand"], 3)
+        result[f"{name}_pipeline_ratio"] = round(speeds[f"{name}_pipeline"] / speeds[f"{name}_hand"], 3)
+        result[f"{name}_shuffled_pipeline_ratio_info"] = round(
+            speeds[f"{name}_pipeline_shuffled"] / speeds[f"{name}_hand_shuffled"], 3)
+        result[f"{name}_version"] = importlib.import_module(module).__version__
     ratios = [v for k, v in result.items() if k.endswith("_pipeline_ratio")]
     result["target"] = {"pipeline_over_hand_min": 0.95}
     result["meets_target"] = bool(ratios) and all(r >= 0.95 for r in ratios)

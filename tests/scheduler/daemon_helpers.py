@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,14 @@ from tuiflow.store import Run, Store
 REPO = Path(__file__).resolve().parents[2]
 TICK_S = 0.05
 FAKE_GPUS = "2"
+
+
+def lab_in(tmp_path: Path, monkeypatch: Any, cpu_slots: int) -> Iterator[Lab]:
+    """A fixture body: a Lab on a home of the test's own, cleaned up after it."""
+    monkeypatch.setenv("TUIFLOW_HOME", str(tmp_path / "home"))
+    lab = Lab(tmp_path / "home", cpu_slots=cpu_slots)
+    yield lab
+    lab.cleanup()
 
 
 class Lab:

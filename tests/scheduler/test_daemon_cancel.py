@@ -8,17 +8,16 @@ from pathlib import Path
 
 import psutil
 import pytest
-from daemon_helpers import Lab, wait_gone
+from daemon_helpers import lab_in, wait_gone
 
-FINAL = ("done", "failed", "cancelled", "lost")
+from tuiflow.store import FINAL_STATUSES
+
+FINAL = FINAL_STATUSES
 
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("TUIFLOW_HOME", str(tmp_path / "home"))
-    lab = Lab(tmp_path / "home", cpu_slots=2)
-    yield lab
-    lab.cleanup()
+    yield from lab_in(tmp_path, monkeypatch, cpu_slots=2)
 
 
 def _group(pgid: int) -> list[int]:

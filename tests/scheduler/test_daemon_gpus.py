@@ -10,18 +10,17 @@ import re
 from pathlib import Path
 
 import pytest
-from daemon_helpers import Lab, overlaps, runner_line
+from daemon_helpers import Lab, lab_in, overlaps, runner_line
 
-FINAL = ("done", "failed", "cancelled", "lost")
+from tuiflow.store import FINAL_STATUSES
+
+FINAL = FINAL_STATUSES
 
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("TUIFLOW_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("TUIFLOW_FAKE_GPUS", "2")
-    lab = Lab(tmp_path / "home", cpu_slots=8)
-    yield lab
-    lab.cleanup()
+    yield from lab_in(tmp_path, monkeypatch, cpu_slots=8)
 
 
 def _submit(home: Lab, *args: str) -> list[int]:

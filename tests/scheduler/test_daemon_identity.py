@@ -15,19 +15,17 @@ from pathlib import Path
 
 import psutil
 import pytest
-from daemon_helpers import REPO, Lab, alive
+from daemon_helpers import REPO, alive, lab_in
 
 from tuiflow.scheduler.identity import LOCK_NAME, read_info
+from tuiflow.store import FINAL_STATUSES
 
-FINAL = ("done", "failed", "cancelled", "lost")
+FINAL = FINAL_STATUSES
 
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("TUIFLOW_HOME", str(tmp_path / "home"))
-    lab = Lab(tmp_path / "home", cpu_slots=2)
-    yield lab
-    lab.cleanup()
+    yield from lab_in(tmp_path, monkeypatch, cpu_slots=2)
 
 
 def test_two_daemons_started_at_once_leave_exactly_one(home):

@@ -9,17 +9,16 @@ import time
 from pathlib import Path
 
 import pytest
-from daemon_helpers import Lab
+from daemon_helpers import Lab, lab_in
 
-FINAL = ("done", "failed", "cancelled", "lost")
+from tuiflow.store import FINAL_STATUSES
+
+FINAL = FINAL_STATUSES
 
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("TUIFLOW_HOME", str(tmp_path / "home"))
-    lab = Lab(tmp_path / "home", cpu_slots=1)
-    yield lab
-    lab.cleanup()
+    yield from lab_in(tmp_path, monkeypatch, cpu_slots=1)
 
 
 def _start_order(home: Lab, ids: list[int]) -> list[int]:

@@ -11,17 +11,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from daemon_helpers import REPO, Lab, runner_line
+from daemon_helpers import REPO, Lab, lab_in, runner_line
 
 from tuiflow.lab import log_text
 
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("TUIFLOW_HOME", str(tmp_path / "home"))  # a forgotten --home stays in tmp_path
-    lab = Lab(tmp_path / "home", cpu_slots=4)
-    yield lab
-    lab.cleanup()
+    yield from lab_in(tmp_path, monkeypatch, cpu_slots=4)  # TUIFLOW_HOME too: a forgotten --home stays in tmp_path
 
 
 def _value_steps(home: Lab, run_id: int) -> list[int]:
