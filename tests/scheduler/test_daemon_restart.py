@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -153,3 +155,20 @@ def test_a_run_claimed_by_a_daemon_that_died_before_starting_it_is_not_lost(home
     ended = home.run(run.id)
     assert ended.status == "done", f"a run that never started ended {ended.status}: {ended.error}"
     assert ended.metrics == {"steps": 1, "seconds": 0.0}
+
+
+def test_a_runner_started_by_a_daemon_that_died_before_recording_it_is_adopted_not_run_twice(home):
+    """The daemon claimed a run and started its runner, then died before recording the pid: the
+    runner records itself, and the next daemon adopts it instead of queueing the run again."""
+    [run] = home.submit(sets=["seconds=2", "steps=4"])
+    assert home.store.claim_run(run.id) is not None
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="")
+    with open(home.home / "orphan.log", "wb") as log:
+        subprocess.Popen([sys.executable, "-m", "tuiflow.runner", str(run.id), "--home", str(home.home)],
+                         stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    home.wait_until(lambda: home.run(run.id).pid is not None, 20, "the runner to record itself")
+    home.start_daemon()
+    home.wait_until(lambda: home.run(run.id).is_final, 30, "the run to end")
+    ended = home.run(run.id)
+    assert ended.status == "done" and ended.attempt == 1
+    assert "adopted run" in home.daemon_log()

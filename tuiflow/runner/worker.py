@@ -69,8 +69,10 @@ def _execute(store: Store, run_id: int) -> int:
         run = store.get_run(run_id)
         if run.is_final:
             raise StoreError(f"run {run_id} has already ended ({run.status}); retry it to run it again")
-        if run.status == "queued":  # started by hand, not by a launcher: claim it here
-            store.start_run(run_id, pid=os.getpid(), pid_start_time=_start_time(), log_path=None)
+        if run.status == "queued" or run.pid is None:
+            # Started by hand (queued), or by a launcher that has not recorded us yet, perhaps never
+            # will (a daemon that died right after starting us): say who runs this run.
+            store.start_run(run_id, pid=os.getpid(), pid_start_time=_start_time(), gpus=_visible_gpus())
         experiment = store.get_experiment(run.experiment_id)
         recipe = _find_recipe(experiment.recipe_file, run.recipe)
         config = recipe.config(run.config)
@@ -142,6 +144,13 @@ def _find_recipe(path: str | None, name: str) -> Any:
         if found.name == name:
             return found
     raise RecipeError(f"{path} no longer defines recipe {name!r}")
+
+
+def _visible_gpus() -> list[int] | None:
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is None:
+        return None
+    return [int(part) for part in visible.split(",") if part.strip().isdigit()]
 
 
 def _start_time() -> float | None:

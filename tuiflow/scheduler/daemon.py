@@ -29,6 +29,7 @@ from tuiflow.store import Sample, Store
 TICK_S = 0.1
 CANCEL_GRACE_S = 10.0
 RETENTION_EVERY_S = 600.0
+UNRECORDED_GRACE_S = 5.0  # a runner records its own pid within a second or so of starting
 
 
 def log(message: str) -> None:
@@ -90,6 +91,7 @@ class Daemon:
         self._gpus_read_at = time.monotonic()
         self._retained_at = 0.0
         self._warned: set[int] = set()
+        self.unrecorded: dict[int, float] = {}  # running runs with no pid yet -> when to requeue them
 
     # --- start: adopt what a previous daemon left ------------------------------------------------
     def adopt(self) -> None:
@@ -99,9 +101,9 @@ class Daemon:
             if run.host not in (None, self.host):
                 continue
             if run.pid is None:
-                # Claimed by a daemon that died before it recorded a runner: the run never started.
-                self.store.requeue_run(run.id)
-                log(f"run {run.id} requeued: it was claimed but never started")
+                # Claimed by a daemon that died before it recorded a runner. The runner may be
+                # starting still (it records itself): wait a little before calling it never started.
+                self.unrecorded[run.id] = time.monotonic() + UNRECORDED_GRACE_S
                 continue
             if run.pid is not None and _alive(run.pid, run.pid_start_time):
                 self.tracked[run.id] = Tracked(run.id, run.pid, run.pid_start_time, list(run.gpus or []))
@@ -130,15 +132,40 @@ class Daemon:
 
     def tick(self) -> None:
         """One round: reap, cancel, start what fits, trim old telemetry."""
+        if self.unrecorded:
+            self.settle_unrecorded()
         self.reap()
         self.handle_cancels()
-        if not self.store.get_setting("paused", False):
+        # While a claimed run's runner may still be recording itself, its GPUs are unknown: wait.
+        if not self.unrecorded and not self.store.get_setting("paused", False):
             self.schedule()
         now = time.time()
         if now - self._retained_at > RETENTION_EVERY_S:
             self._retained_at = now
             with self.store.transaction() as conn:
                 apply_retention(conn, now)
+
+    def settle_unrecorded(self) -> None:
+        """Adopt the claimed runs whose runner has recorded itself since; requeue the ones still
+        without a runner when their grace ends (their claimer died before starting one)."""
+        now = time.monotonic()
+        for run_id, deadline in list(self.unrecorded.items()):
+            run = self.store.get_run(run_id)
+            if run.status != "running":
+                del self.unrecorded[run_id]
+            elif run.pid is not None:
+                del self.unrecorded[run_id]
+                if _alive(run.pid, run.pid_start_time):
+                    self.tracked[run.id] = Tracked(run.id, run.pid, run.pid_start_time, list(run.gpus or []))
+                    self.allocator.reserve(run.id, run.gpus or [], per_gpu=run.per_gpu)
+                    log(f"adopted run {run.id} (pid {run.pid}), which had started without a record")
+                elif not self.store.get_run(run_id).is_final:
+                    self.store.finish_run(run_id, "lost", error="its runner was gone when the daemon started")
+                    self._maybe_retry(run_id)
+            elif now >= deadline:
+                del self.unrecorded[run_id]
+                self.store.requeue_run(run_id)
+                log(f"run {run_id} requeued: it was claimed but never started")
 
     def reap(self) -> None:
         """Record the outcome of runners that exited and free their GPUs."""

@@ -311,7 +311,8 @@ class Store(ResultsStore):
         """Record the process now executing a claimed (or still queued) run, and mark it running.
 
         `pid_start_time` is the process's start time, so a restarted daemon can tell the run's
-        process from a later one that reused the pid. StoreError if the run has already ended.
+        process from a later one that reused the pid. `gpus` and `log_path` left None keep what is
+        recorded. StoreError if the run has already ended.
         """
         now = time.time()
         with self._write() as conn:
@@ -319,7 +320,8 @@ class Store(ResultsStore):
             if status not in ACTIVE_STATUSES:
                 raise StoreError(f"run {run_id} is {status} in {self.path}: it cannot be started")
             conn.execute(
-                """UPDATE runs SET status = 'running', pid = ?, pid_start_time = ?, gpus = ?, log_path = ?,
+                """UPDATE runs SET status = 'running', pid = ?, pid_start_time = ?, gpus = coalesce(?, gpus),
+                   log_path = coalesce(?, log_path),
                    host = coalesce(?, host, ?), started_at = coalesce(started_at, ?), heartbeat_at = ?,
                    attempt = CASE WHEN status = 'queued' THEN attempt + 1 ELSE attempt END
                    WHERE id = ?""",
