@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -22,11 +22,13 @@ class Batch:
 
     components: ClassVar[tuple[str, ...]] = ()
 
+    _set_in_init: ClassVar[tuple[str, ...]] = ()  # components that a class attribute does not default
+
     def __init__(self, index: DatasetIndex, dataset: Any = None, preloaded: Any = None) -> None:
         self.index = index
         self.dataset = dataset
         self._preloaded = preloaded
-        for name in self.components:
+        for name in self._set_in_init:
             setattr(self, name, None)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -34,6 +36,15 @@ class Batch:
         if isinstance(cls.components, str):
             cls.components = (cls.components,)
         cls.components = tuple(cls.components)
+        # A component starts as None: a class attribute says so at no cost per batch, unless the
+        # name is taken by something of the class's own (a property, say), which __init__ then sets.
+        own = []
+        for name in cls.components:
+            if not any(name in klass.__dict__ for klass in cls.__mro__):
+                setattr(cls, name, None)
+            elif getattr(cls, name, None) is not None or name in cls._set_in_init:
+                own.append(name)
+        cls._set_in_init = tuple(own)
 
     # --- what a batch is ---------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -104,8 +115,12 @@ class Batch:
         if source is None:
             raise FlowError(f"{type(self).__name__}.load(): no src given and the dataset has no preloaded data")
         positions = self.index.root_positions
-        for name, values in self._pairs(source, dst):
-            setattr(self, name, _take(values, positions, name))
+        if dst is None and type(source) is tuple and len(source) <= len(self.components):
+            pairs: Iterable[tuple[str, Any]] = zip(self.components, source)  # the common case, checked cheaply
+        else:
+            pairs = self._pairs(source, dst)
+        for name, values in pairs:
+            setattr(self, name, values[positions] if type(values) is np.ndarray else _take(values, positions, name))
         return self
 
     def _load_format(self, fmt: str, **kwargs: Any) -> Batch:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import secrets
 import threading
 from typing import Any
 
@@ -81,8 +82,8 @@ def _fresh(default: Any) -> Any:
 class Context:
     """The state one batch's named expressions are evaluated against."""
 
-    __slots__ = ("_generators", "batch", "config", "dataset", "entropy", "epoch", "items", "iteration", "rng",
-                 "state", "total_iterations", "variables")
+    __slots__ = ("_generators", "_rng", "_seed", "batch", "config", "dataset", "entropy", "epoch", "items",
+                 "iteration", "state", "total_iterations", "variables")
 
     def __init__(self, variables: Variables, config: Any, dataset: Any = None,
                  seed: int | np.random.SeedSequence | None = None, total_iterations: int | None = None,
@@ -96,11 +97,25 @@ class Context:
         self.epoch = 0
         self.items: int | None = None  # set while a P(...) is evaluated: R draws one value per item
         self.total_iterations = total_iterations
-        self.rng = np.random.default_rng(seed)
         # Each batch draws from the child (entropy, batch number) of the run's seed (Batch.random),
         # so augmentations neither consume nor shift the draws of R(...).
-        self.entropy = (seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)).entropy
+        if isinstance(seed, np.random.SeedSequence):
+            self.entropy = seed.entropy
+        elif seed is None:
+            self.entropy = secrets.randbits(128)  # fresh OS entropy, as SeedSequence() draws it
+        else:
+            self.entropy = np.random.SeedSequence(seed).entropy
+        self._seed = seed
+        self._rng: np.random.Generator | None = None  # made on the first R(...): most runs draw nothing
         self._generators: dict[int, np.random.Generator] = {}
+
+    @property
+    def rng(self) -> np.random.Generator:
+        """The run's generator, which ``R(...)`` without a seed of its own draws from."""
+        rng = self._rng
+        if rng is None:
+            rng = self._rng = np.random.default_rng(self._seed)
+        return rng
 
     def generator_for(self, expr: Any) -> np.random.Generator:
         """The generator an ``R`` draws from: its own when it has a seed, else the run's."""

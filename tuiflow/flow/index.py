@@ -21,15 +21,19 @@ class DatasetIndex:
     so batches can take their items from arrays aligned with the root (a dataset's ``preloaded``).
     """
 
+    _arange_ids = False  # whether the ids are exactly 0..n-1
+
     def __init__(self, index: int | Sequence[Any] | np.ndarray | DatasetIndex) -> None:
         if isinstance(index, DatasetIndex):
             self._ids, self._root_positions = index._ids, index._root_positions
+            self._arange_ids = index._arange_ids
             self._copy_extra(index)
             return
         if isinstance(index, (int, np.integer)) and not isinstance(index, bool):
             if index < 0:
                 raise IndexError_(f"an index cannot have {index} items")
             ids = np.arange(int(index))
+            self._arange_ids = True
         else:
             ids = np.asarray(index)
             if ids.ndim != 1:
@@ -84,12 +88,17 @@ class DatasetIndex:
     # --- subsets -------------------------------------------------------------------------------
     def subset(self, positions: np.ndarray) -> DatasetIndex:
         """A new index of the items at ``positions`` of this one (same class, same root)."""
+        # Runs once per batch: one dict for the new object's state, and no copy of ids 0..n-1 of a
+        # root, which equal their positions.
+        root = self._root_positions
+        state = self._subset_state()
+        state.update(
+            _ids=positions if self._arange_ids and root is None else self._ids[positions],
+            _root_positions=positions if root is None else root[positions],
+            train=None, test=None, validation=None, _positions_by_id=None,
+        )
         new = object.__new__(type(self))
-        new.__dict__.update(self._subset_state())
-        new._ids = self._ids[positions]
-        new._root_positions = positions if self._root_positions is None else self._root_positions[positions]
-        new.train = new.test = new.validation = None
-        new._positions_by_id = None
+        new.__dict__ = state
         return new
 
     def _subset_state(self) -> dict[str, Any]:

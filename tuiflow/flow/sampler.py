@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -70,7 +71,7 @@ class BatchPlan:
             return
         rng = _generator(self.shuffle)
         size, batch_size = self.size, self.batch_size
-        ordered = np.arange(size)
+        ordered = _ordered(size)
         stop = per_epoch * batch_size if self.drop_last else size
         produced, epoch = 0, 0
         while True:
@@ -81,6 +82,15 @@ class BatchPlan:
                 if total is not None and produced >= total:
                     return
             epoch += 1
+
+
+@functools.lru_cache(maxsize=8)
+def _ordered(size: int) -> np.ndarray:
+    # 0..size-1, made once per size rather than at every run: in-order batches are views of it,
+    # so it is read-only.
+    ordered = np.arange(size)
+    ordered.flags.writeable = False
+    return ordered
 
 
 def _generator(shuffle: Shuffle) -> np.random.Generator | None:

@@ -16,7 +16,14 @@ from tuiflow.flow import actions
 from tuiflow.flow.batch import Batch
 from tuiflow.flow.context import Context
 from tuiflow.flow.errors import ActionArgumentError
-from tuiflow.flow.named_expr import NamedExpression, contains_expression, evaluate, unwrap_per_item
+from tuiflow.flow.named_expr import (
+    NamedExpression,
+    P,
+    contains_expression,
+    evaluate,
+    iter_expressions,
+    unwrap_per_item,
+)
 
 
 @dataclass(frozen=True)
@@ -149,14 +156,7 @@ def _update_runner(step: UpdateStep) -> Callable[[Batch, Context], Batch]:
 def _call_runner(func: Callable[..., Any], args: tuple, kwargs: dict, save_to: Any, *, keep_values: bool,
                  parallel: bool, pass_ctx: bool, label: str) -> Callable[[Batch, Context], Batch]:
     dynamic = contains_expression(args) or contains_expression(kwargs)
-
-    def arguments(ctx: Context) -> tuple[tuple, dict]:
-        if not dynamic:
-            return args, kwargs
-        call_args, call_kwargs = evaluate(args, ctx), evaluate(kwargs, ctx)
-        if not parallel:  # only in-batch-parallel actions split per-item values between items
-            call_args, call_kwargs = unwrap_per_item(call_args), unwrap_per_item(call_kwargs)
-        return call_args, call_kwargs
+    arguments = _arguments(args, kwargs, parallel)
 
     def finish(batch: Batch, ctx: Context, result: Any) -> Batch:
         if save_to is not None:
@@ -169,7 +169,19 @@ def _call_runner(func: Callable[..., Any], args: tuple, kwargs: dict, save_to: A
         raise TypeError(f"returned {type(result).__name__}, not a batch: return self, "
                         "or give save_to=B(...) or V(...) to keep the value")
 
-    if pass_ctx:
+    # Every branch below does what `finish` does, minus the checks its case cannot need: this runs
+    # once per step and batch, between the steps of a model that is waiting for its next batch.
+    if pass_ctx and save_to is None:
+        if dynamic:
+            def run(batch: Batch, ctx: Context) -> Batch:
+                call_args, call_kwargs = arguments(ctx)
+                result = func(ctx, *call_args, **call_kwargs)
+                return result if isinstance(result, Batch) else batch
+        else:
+            def run(batch: Batch, ctx: Context) -> Batch:
+                result = func(ctx, *args, **kwargs)
+                return result if isinstance(result, Batch) else batch
+    elif pass_ctx:
         def run(batch: Batch, ctx: Context) -> Batch:
             call_args, call_kwargs = arguments(ctx)
             return finish(batch, ctx, func(ctx, *call_args, **call_kwargs))
@@ -184,6 +196,38 @@ def _call_runner(func: Callable[..., Any], args: tuple, kwargs: dict, save_to: A
             call_args, call_kwargs = arguments(ctx)
             return finish(batch, ctx, func(batch, *call_args, **call_kwargs))
     return run
+
+
+def _arguments(args: tuple, kwargs: dict, parallel: bool) -> Callable[[Context], tuple[tuple, dict]]:
+    """``arguments(ctx)``: the call's arguments for a batch, evaluating only the ones that hold named
+    expressions (worked out here, once, rather than by walking every argument at every batch)."""
+    dynamic_args = [(i, _evaluator(value)) for i, value in enumerate(args) if contains_expression(value)]
+    dynamic_kwargs = [(key, _evaluator(value)) for key, value in kwargs.items() if contains_expression(value)]
+    # Only P(...) makes per-item values, and only in-batch-parallel actions split them between items.
+    per_item = not parallel and any(isinstance(expr, P) for expr in iter_expressions((args, kwargs)))
+
+    def arguments(ctx: Context) -> tuple[tuple, dict]:
+        call_args: tuple | list = args
+        if dynamic_args:
+            call_args = list(args)
+            for i, value in dynamic_args:
+                call_args[i] = value(ctx)
+        call_kwargs = kwargs
+        if dynamic_kwargs:
+            call_kwargs = kwargs.copy()
+            for key, value in dynamic_kwargs:
+                call_kwargs[key] = value(ctx)
+        if per_item:
+            return tuple(unwrap_per_item(list(call_args))), unwrap_per_item(call_kwargs)
+        return tuple(call_args), call_kwargs
+
+    return arguments
+
+
+def _evaluator(value: Any) -> Callable[[Context], Any]:
+    if isinstance(value, NamedExpression):
+        return value.evaluate
+    return lambda ctx: evaluate(value, ctx)
 
 
 def _save(save_to: Any, ctx: Context, result: Any) -> None:
