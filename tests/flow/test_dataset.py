@@ -363,3 +363,32 @@ def test_pipelines_over_split_datasets_see_only_their_items(arrays):
     test = (template << ds.test).run(4)
     assert test.v("ids") == ds.test.indices.tolist()
     assert set(train_ids).isdisjoint(test.v("ids"))
+
+
+@pytest.mark.parametrize("shuffle", [False, 3])
+def test_loaded_batches_own_their_data_in_order_and_shuffled(shuffle):
+    class XY(Batch):
+        components = ("x", "y")
+
+    x, y = np.arange(40.0).reshape(20, 2), np.arange(20)
+    ds = Dataset(20, batch_class=XY, preloaded=(x, y))
+    seen = []
+    for batch in ds.p.load().gen_batch(6, shuffle=shuffle):
+        assert not np.shares_memory(batch.x, x) and not np.shares_memory(batch.y, y)
+        assert batch.x.flags.writeable
+        np.testing.assert_array_equal(batch.x, x[batch.indices])
+        batch.x *= -1  # a batch may change its data in place; the dataset keeps its own
+        seen.extend(batch.indices.tolist())
+    assert sorted(seen) == list(range(20))
+    np.testing.assert_array_equal(x, np.arange(40.0).reshape(20, 2))
+
+
+def test_only_in_order_plan_positions_are_taken_as_slices():
+    from tuiflow.flow.sampler import BatchPlan, as_slice
+
+    in_order = [p for _, p in BatchPlan.make(10, 4).positions()]
+    assert [as_slice(p) for p in in_order] == [slice(0, 4), slice(4, 8), slice(8, 10)]
+    shuffled = [p for _, p in BatchPlan.make(10, 4, shuffle=1).positions()]
+    assert all(as_slice(p) is None for p in shuffled)
+    assert as_slice(np.arange(4)) is None  # consecutive, but not a plan's: gathered as usual
+    assert as_slice(in_order[0][::2]) is None

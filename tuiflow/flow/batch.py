@@ -10,6 +10,7 @@ import numpy as np
 from tuiflow.flow.actions import action
 from tuiflow.flow.errors import FlowError
 from tuiflow.flow.index import DatasetIndex
+from tuiflow.flow.sampler import as_slice
 
 
 class Batch:
@@ -119,8 +120,14 @@ class Batch:
             pairs: Iterable[tuple[str, Any]] = zip(self.components, source)  # the common case, checked cheaply
         else:
             pairs = self._pairs(source, dst)
+        run = as_slice(positions)
         for name, values in pairs:
-            setattr(self, name, values[positions] if type(values) is np.ndarray else _take(values, positions, name))
+            if type(values) is not np.ndarray:
+                setattr(self, name, _take(values, positions, name))
+            elif run is not None:
+                setattr(self, name, values[run].copy())  # a batch owns its data, as with any other positions
+            else:
+                setattr(self, name, values[positions])
         return self
 
     def _load_format(self, fmt: str, **kwargs: Any) -> Batch:

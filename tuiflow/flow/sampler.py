@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -84,13 +83,31 @@ class BatchPlan:
             epoch += 1
 
 
-@functools.lru_cache(maxsize=8)
+_ORDERED: dict[int, np.ndarray] = {}
+
+
 def _ordered(size: int) -> np.ndarray:
     # 0..size-1, made once per size rather than at every run: in-order batches are views of it,
     # so it is read-only.
-    ordered = np.arange(size)
-    ordered.flags.writeable = False
+    ordered = _ORDERED.get(size)
+    if ordered is None:
+        if len(_ORDERED) >= 8:
+            _ORDERED.pop(next(iter(_ORDERED)))
+        ordered = _ORDERED[size] = np.arange(size)
+        ordered.flags.writeable = False
     return ordered
+
+
+def as_slice(positions: np.ndarray) -> slice | None:
+    """The slice that ``positions`` are when a plan made them in order (a run of consecutive
+    positions), else None: copying a slice of an array is cheaper than gathering its items."""
+    base = positions.base
+    if base is None or len(positions) == 0 or base is not _ORDERED.get(len(base)):
+        return None
+    if positions.strides != base.strides:
+        return None
+    start = int(positions[0])
+    return slice(start, start + len(positions))
 
 
 def _generator(shuffle: Shuffle) -> np.random.Generator | None:
