@@ -50,7 +50,7 @@ def newer_schema(home) -> str:
 
 def home_is_a_file(home) -> str:
     home.write_text("")
-    return "cannot create tuiflow home"
+    return "it is a file, not a directory"
 
 
 COMMANDS = [["results"], ["show", "1", "--json"], ["logs", "1", "-f"], ["export", "-F", "json"]]

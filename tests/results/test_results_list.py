@@ -110,7 +110,8 @@ def test_table_fits_80_columns_and_shows_what_varies(populated):
     assert "more columns: use --json or --csv" in everything.stdout
 
 
-def test_an_empty_home_lists_no_runs(tmp_path):
+def test_an_empty_store_lists_no_runs(tmp_path):
+    Store.open(tmp_path / "fresh").close()
     out = tuiflow("results", "--home", str(tmp_path / "fresh"))
     assert out.returncode == 0 and out.stdout.strip() == "no runs yet"
 

@@ -3,6 +3,8 @@ queued run never starts, and an experiment's name cancels all its unfinished run
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -47,7 +49,7 @@ def test_cancel_of_a_run_with_children_leaves_no_process_of_its_group(home):
     assert _group(runner) == []
     ended = home.wait_status(run.id, FINAL, 10)
     assert ended.status == "cancelled"
-    assert ended.error in ("cancelled by the user", "stopped by SIGTERM")
+    assert ended.error == "cancelled by the user"
     assert ended.signal in (None, 15)
     assert home.store.metric_series(run.id, "value").steps  # what it logged is kept
     home.wait_until(lambda: f"run {run.id} cancelled" in home.daemon_log(), 10, "the daemon to reap the run")
@@ -89,3 +91,30 @@ def test_cancel_by_experiment_name_stops_its_running_and_queued_runs_only(home):
     assert home.wait_status(other.id, FINAL, 20).status == "done"
     again = home.cli("cancel", "mine")
     assert "cancelled 0 runs (nothing was queued or running)" in again.stdout
+
+
+def test_a_cancelled_run_says_the_user_cancelled_it_and_sigterm_from_elsewhere_says_sigterm(home):
+    """Both runners get SIGTERM and unwind the same way; only the one cancelled through tuiflow had its
+    cancel recorded in the store first, and that reason is what its record, the runner's log and the
+    daemon's log keep."""
+    home.start_daemon()
+    [cancelled, killed] = home.submit(sets=["seconds=60", "steps=60"], reps=2)
+    for run in (cancelled, killed):
+        home.wait_metric(run.id, "value", 1)
+
+    assert f"cancelled 1 run: {cancelled.id}" in home.cli("cancel", str(cancelled.id), "--grace", "5").stdout
+    os.kill(home.run(killed.id).pid, signal.SIGTERM)  # `kill PID` by someone else
+
+    by_user = home.wait_status(cancelled.id, FINAL, 10)
+    assert (by_user.status, by_user.error, by_user.signal, by_user.exit_code) == (
+        "cancelled", "cancelled by the user", signal.SIGTERM, 128 + signal.SIGTERM)
+    by_kill = home.wait_status(killed.id, FINAL, 10)
+    assert (by_kill.status, by_kill.error, by_kill.signal, by_kill.exit_code) == (
+        "failed", "stopped by SIGTERM", signal.SIGTERM, 128 + signal.SIGTERM)
+    assert f"tuiflow runner: run {cancelled.id} cancelled: cancelled by the user" in home.log(cancelled.id).decode()
+    assert f"tuiflow runner: run {killed.id} failed: stopped by SIGTERM" in home.log(killed.id).decode()
+    home.wait_until(lambda: f"run {killed.id} failed: stopped by SIGTERM" in home.daemon_log(), 10,
+                    "the daemon to reap the killed run")
+    assert f"run {cancelled.id} cancelled: cancelled by the user" in home.daemon_log()
+    shown = home.cli("show", str(cancelled.id), "--json").stdout
+    assert '"error": "cancelled by the user"' in shown

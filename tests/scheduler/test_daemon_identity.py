@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from daemon_helpers import REPO, alive, lab_in
+from daemon_helpers import REPO, Lab, alive, lab_in
 
 from tuiflow.scheduler.identity import LOCK_NAME, read_info
 from tuiflow.store import FINAL_STATUSES
@@ -150,3 +150,19 @@ def test_a_daemon_started_from_a_terminal_survives_the_terminal_closing(home):
     assert home.wait_status(run.id, FINAL, 20).status == "done"
     home.cli("daemon", "stop")
     assert not alive(daemon)
+
+
+def test_daemon_start_starts_a_store_in_a_new_home(tmp_path: Path, home):
+    fresh = tmp_path / "new" / "home"
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "tuiflow", *args, "--home", str(fresh)], capture_output=True,
+                              text=True, env=home.env, cwd=REPO, timeout=60, stdin=subprocess.DEVNULL)
+
+    try:
+        started = cli("daemon", "start")
+        assert started.returncode == 0 and started.stdout.startswith("daemon started: pid "), started.stderr
+        assert (fresh / "tuiflow.db").is_file()
+        assert cli("daemon", "stop").stdout.startswith("daemon ")
+    finally:
+        Lab(fresh).cleanup()  # whatever the new home's daemon left

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tuiflow.store import Store, StoreError, resolve_home
+from tuiflow.store import NoStoreError, Store, StoreError, resolve_home
 
 
 def mode(path: Path) -> int:
@@ -56,3 +56,41 @@ def test_home_that_is_a_file_is_a_one_line_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(StoreError, match=r"cannot create tuiflow home .*file"):
         Store.open(blocker)
+
+
+NO_STORE = r"no tuiflow store in {} \({}; check --home or \$TUIFLOW_HOME\)"
+
+
+def test_open_without_create_refuses_a_home_that_does_not_exist_and_creates_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "typo" / "home"
+    with pytest.raises(NoStoreError, match=NO_STORE.format(home, "nothing has been run there yet")):
+        Store.open(home, create=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_open_without_create_refuses_an_empty_home_or_an_empty_database_and_writes_nothing(home: Path) -> None:
+    home.mkdir()
+    with pytest.raises(NoStoreError, match=NO_STORE.format(home, "nothing has been run there yet")):
+        Store.open(home, create=False)
+    assert list(home.iterdir()) == []
+    (home / "tuiflow.db").touch()
+    with pytest.raises(NoStoreError, match=NO_STORE.format(home, "tuiflow.db is empty")):
+        Store.open(home, create=False)
+    assert [(p.name, p.stat().st_size) for p in home.iterdir()] == [("tuiflow.db", 0)]
+
+
+def test_open_without_create_names_a_home_that_is_a_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(NoStoreError, match=NO_STORE.format(blocker, "it is a file, not a directory")):
+        Store.open(blocker, create=False)
+
+
+def test_open_without_create_reads_and_writes_an_existing_store(tmp_path: Path) -> None:
+    home = tmp_path / "a home with spaces?#"  # the database is opened by URI: odd characters must survive
+    with Store.open(home) as store:
+        store.create_experiment("e", "r")
+    with Store.open(home, create=False) as store:
+        assert [e.name for e in store.list_experiments()] == ["e"]
+        store.create_experiment("f", "r")
+        assert store.path == home / "tuiflow.db"

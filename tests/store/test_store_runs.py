@@ -144,6 +144,19 @@ def test_finish_keeps_a_cancel_that_came_first(store: Store) -> None:
     assert (ended.status, ended.signal) == ("cancelled", 15)
 
 
+def test_finish_keeps_the_reason_of_a_cancel_that_came_first(store: Store) -> None:
+    experiment = store.create_experiment("e", "r")
+    cancelled, killed = store.add_runs(experiment.id, [RunSpec(), RunSpec()])
+    store.claim_next_run()
+    store.claim_next_run()
+    assert store.set_run_status(cancelled.id, "cancelled", expect="running", error="cancelled by the user")
+    ended = store.finish_run(cancelled.id, "cancelled", exit_code=143, signal=15, error="stopped by SIGTERM")
+    assert (ended.status, ended.error, ended.exit_code, ended.signal) == ("cancelled", "cancelled by the user", 143, 15)
+    # A run nobody cancelled gets the error its finisher gives.
+    ended = store.finish_run(killed.id, "failed", exit_code=143, signal=15, error="stopped by SIGTERM")
+    assert (ended.status, ended.error) == ("failed", "stopped by SIGTERM")
+
+
 def test_set_status_only_from_expected(store: Store) -> None:
     experiment = store.create_experiment("e", "r")
     (run,) = store.add_runs(experiment.id, [RunSpec()])

@@ -75,6 +75,16 @@ def test_version_1_file_is_migrated_keeping_its_data(home: Path) -> None:
     assert columns(home / "tuiflow.db") == columns(fresh.path)
 
 
+def test_an_old_store_opened_without_create_is_migrated_too(home: Path) -> None:
+    home.mkdir()
+    shutil.copyfile(FIXTURES / "tuiflow-v1.db", home / "tuiflow.db")
+    with Store.open(home, create=False) as store:
+        assert store.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(
+            SCHEMA_VERSION
+        )
+        assert store.find_experiment("mnist-lr").name == "mnist-lr"
+
+
 def test_failed_migration_leaves_the_file_as_it_was(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home.mkdir()
     shutil.copyfile(FIXTURES / "tuiflow-v1.db", home / "tuiflow.db")

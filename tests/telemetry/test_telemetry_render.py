@@ -1,4 +1,5 @@
-"""The pieces `tuiflow top` draws with, rendered in-process on a real rich console."""
+"""The pieces `tuiflow top` draws with (its gauges, and whole frames), rendered in-process on a real rich
+console."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ import io
 
 import pytest
 
-from tuiflow.cli import top
+from tuiflow.cli import gauges, top
 from tuiflow.lab.telemetry import RunningRun, RunTelemetry, Snapshot
 from tuiflow.monitor.gpus import GpuInfo
 from tuiflow.monitor.host import HostSample
 
 NOW = 1_700_000_000.0
-UNICODE, ASCII = top.Glyphs.pick(False), top.Glyphs.pick(True)
+UNICODE, ASCII = gauges.Glyphs.pick(False), gauges.Glyphs.pick(True)
 
 
 def show(renderable, width: int = 80, height: int = 24) -> list[str]:
@@ -43,7 +44,7 @@ def frame(cores: int = 16, gpus: int = 4, runs: int = 3) -> top.Frame:
 
 @pytest.mark.parametrize("glyphs", [UNICODE, ASCII], ids=["unicode", "ascii"])
 @pytest.mark.parametrize("size", [(80, 24), (100, 30), (60, 20)])
-def test_a_frame_fits_the_terminal(glyphs: top.Glyphs, size: tuple[int, int]) -> None:
+def test_a_frame_fits_the_terminal(glyphs: gauges.Glyphs, size: tuple[int, int]) -> None:
     width, height = size
     lines = show(top.render(frame(cores=64, gpus=4, runs=40), width, height, glyphs), width, height)
     assert len(lines) <= height, "\n".join(lines)
@@ -80,18 +81,18 @@ def test_a_stale_snapshot_says_nobody_is_sampling() -> None:
 
 
 def test_sparkline_places_values_by_time_and_leaves_gaps_blank() -> None:
-    line = top.sparkline([NOW + 0.5, NOW + 9.5], [0.0, 100.0], NOW, NOW + 10, 10, UNICODE)
+    line = gauges.sparkline([NOW + 0.5, NOW + 9.5], [0.0, 100.0], NOW, NOW + 10, 10, UNICODE)
     assert line.plain == "▁        █"
-    assert top.sparkline([], [], NOW, NOW + 10, 5, ASCII).plain == "     "
-    assert top.sparkline([NOW + 5], [None], NOW, NOW + 10, 4, ASCII).plain == "    "
-    assert top.sparkline([NOW + 1, NOW + 3], [20.0, 60.0], NOW, NOW + 10, 2, ASCII).plain == "- "
+    assert gauges.sparkline([], [], NOW, NOW + 10, 5, ASCII).plain == "     "
+    assert gauges.sparkline([NOW + 5], [None], NOW, NOW + 10, 4, ASCII).plain == "    "
+    assert gauges.sparkline([NOW + 1, NOW + 3], [20.0, 60.0], NOW, NOW + 10, 2, ASCII).plain == "- "
 
 
 def test_bar_fills_by_fraction_with_eighths_in_unicode_only() -> None:
-    assert top.bar(0.5, 10, UNICODE).plain == "█████░░░░░"
-    assert top.bar(0.55, 10, UNICODE).plain == "█████▌░░░░"
-    assert top.bar(0.55, 10, ASCII).plain == "######...."
-    assert top.bar(1.7, 4, ASCII).plain == "####" and top.bar(None, 4, ASCII).plain == "...."
+    assert gauges.bar(0.5, 10, UNICODE).plain == "█████░░░░░"
+    assert gauges.bar(0.55, 10, UNICODE).plain == "█████▌░░░░"
+    assert gauges.bar(0.55, 10, ASCII).plain == "######...."
+    assert gauges.bar(1.7, 4, ASCII).plain == "####" and gauges.bar(None, 4, ASCII).plain == "...."
 
 
 def test_ascii_is_chosen_from_the_stream_encoding_and_the_locale(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -101,18 +102,18 @@ def test_ascii_is_chosen_from_the_stream_encoding_and_the_locale(monkeypatch: py
 
     for name in ("LC_ALL", "LC_CTYPE", "LANG"):
         monkeypatch.delenv(name, raising=False)
-    assert top.ascii_terminal(Stream("ascii"))
-    assert not top.ascii_terminal(Stream("utf-8"))
+    assert gauges.ascii_terminal(Stream("ascii"))
+    assert not gauges.ascii_terminal(Stream("utf-8"))
     monkeypatch.setenv("LANG", "en_US.UTF-8")
-    assert not top.ascii_terminal(Stream("UTF-8"))
+    assert not gauges.ascii_terminal(Stream("UTF-8"))
     monkeypatch.setenv("LC_ALL", "C")  # LC_ALL wins over LANG
-    assert top.ascii_terminal(Stream("utf-8"))
+    assert gauges.ascii_terminal(Stream("utf-8"))
     monkeypatch.setenv("LC_ALL", "C.utf8")
-    assert not top.ascii_terminal(Stream("utf-8"))
+    assert not gauges.ascii_terminal(Stream("utf-8"))
 
 
 def test_human_units() -> None:
-    assert top._duration(59) == "59s" and top._duration(3725) == "1h02m" and top._duration(None) == "-"
-    assert top._duration(90061) == "1d01h"
-    assert top._bytes_rate(512) == "512B/s" and top._bytes_rate(1536) == "1.5K/s" and top._bytes_rate(None) == "-"
-    assert top._used_of(512, 1000) == "512/1000M" and top._used_of(2048, 81559) == "2.0/79.6G"
+    assert gauges.duration(59) == "59s" and gauges.duration(3725) == "1h02m" and gauges.duration(None) == "-"
+    assert gauges.duration(90061) == "1d01h"
+    assert gauges.bytes_rate(512) == "512B/s" and gauges.bytes_rate(1536) == "1.5K/s" and gauges.bytes_rate(None) == "-"
+    assert gauges.used_of(512, 1000) == "512/1000M" and gauges.used_of(2048, 81559) == "2.0/79.6G"

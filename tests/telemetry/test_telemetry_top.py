@@ -99,6 +99,7 @@ def test_json_prints_the_newest_snapshot(busy_home: Path) -> None:
 
 def test_no_samples_is_one_line_and_not_an_error(tmp_path: Path) -> None:
     home = tmp_path / "empty"
+    Store.open(home).close()  # a store nothing has sampled into (a home with no store at all is an error)
     for args in (["--once"], []):  # without a daemon the live view has nothing to wait for
         result = run_top(home, *args)
         assert result.returncode == 0, result.stderr.decode()

@@ -47,11 +47,12 @@ HomeOption = typer.Option(None, "--home", help="The tuiflow home (default: $TUIF
                                               "data dir).", show_default=False)
 
 
-def open_store(home: str | None):  # -> tuiflow.store.Store, imported here to keep `--help` fast
-    """The store in ``home``; a missing, foreign or newer database is a user error."""
+def open_store(home: str | None, *, create: bool = False):  # -> tuiflow.store.Store; lazy: `--help` stays fast
+    """The store in ``home``; a foreign or newer database is a user error, and so is a missing one
+    unless ``create``: only commands that start state (``run``, ``daemon start``) create a store."""
     from tuiflow.store import Store
 
-    return Store.open(home)
+    return Store.open(home, create=create)
 
 
 def user_errors() -> tuple[type[BaseException], ...]:

@@ -42,8 +42,8 @@ def run_command(
     catalog = lab.recipe_catalog(recipes or [])
     warn_problems(catalog.problems)
     chosen = catalog.get(recipe)
-    store = open_store(home)
     request = lab.gpu_request(gpus, num_gpus)
+    store = open_store(home, create=True)
     submission = lab.submit(store, chosen, sets=sets or [], grids=grids or [], reps=reps, name=name, seed=seed,
                             yes=yes, priority=priority, gpus=request.count, gpus_allowed=request.allowed,
                             per_gpu=per_gpu, retries=retries)

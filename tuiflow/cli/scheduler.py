@@ -33,7 +33,7 @@ def daemon_start(
         from tuiflow.cli.app import fail
 
         fail(f"--sample-interval must be at least 0.25 s, not {sample_interval}")
-    store = open_store(home)
+    store = open_store(home, create=True)
     extra = ["--sample-interval", str(sample_interval)]
     if min_free_memory is not None:
         extra += ["--min-free-memory", str(min_free_memory)]

@@ -2,16 +2,14 @@
 
 It reads only the store (the daemon's telemetry samples and the runs table), so it shows what the
 daemon records and costs the machine nothing but a few indexed queries per refresh. Bars and
-sparklines use Unicode block characters, or ASCII where the terminal's encoding is not UTF-8.
+sparklines (see `tuiflow.cli.gauges`) use Unicode block characters, or ASCII where the terminal's
+encoding is not UTF-8.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import re
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -19,6 +17,18 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from tuiflow.cli.app import HomeOption, app, fail, open_store
+from tuiflow.cli.gauges import (
+    Glyphs,
+    ascii_terminal,
+    bar,
+    bytes_rate,
+    duration,
+    level_style,
+    mib,
+    percent,
+    sparkline,
+    used_of,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -31,127 +41,6 @@ HISTORY_S = 120.0  # the span of the sparklines
 NO_DAEMON = "no daemon: no telemetry being recorded {dash} start it with `tuiflow daemon start`"
 NO_SAMPLES = "no telemetry samples in {home} yet: start the daemon with `tuiflow daemon start`"
 WAITING = "no telemetry samples in {home} yet: the daemon (pid {pid}) records its first within a second or two"
-
-
-@dataclass(frozen=True)
-class Glyphs:
-    """The characters bars and sparklines are drawn with."""
-
-    levels: str  # sparkline levels, lowest first
-    fill: str
-    partial: str  # eighths of a cell, 1/8 first; empty where the charset has none
-    empty: str
-    dash: str
-    degree: str
-    overflow: str  # rich's overflow mode for cells too narrow: the ellipsis is not ASCII
-    ascii: bool
-
-    @classmethod
-    def pick(cls, ascii_only: bool) -> Glyphs:
-        """Unicode blocks, or plain ASCII."""
-        if ascii_only:
-            return cls("_.:-=+*#", "#", "", ".", "-", "", "crop", True)
-        return cls("▁▂▃▄▅▆▇█", "█", "▏▎▍▌▋▊▉", "░", "—", "°", "ellipsis", False)
-
-
-def ascii_terminal(stream: Any = None) -> bool:
-    """Whether to draw in ASCII: the output's encoding, or the locale the terminal was given, is not UTF-8.
-
-    Python runs in UTF-8 mode under LANG=C, so its stream encoding alone would say UTF-8 even when
-    the terminal at the other end of the SSH session cannot show it; the locale variables can.
-    """
-    encoding = (getattr(stream or sys.stdout, "encoding", None) or "").lower().replace("-", "").replace("_", "")
-    if not encoding.startswith("utf"):
-        return True
-    for name in ("LC_ALL", "LC_CTYPE", "LANG"):
-        value = os.environ.get(name)
-        if value:
-            return re.search(r"utf-?8", value, re.IGNORECASE) is None
-    return False
-
-
-# --- formatting --------------------------------------------------------------------------------------
-def _level_style(percent: float | None) -> str:
-    if percent is None:
-        return "dim"
-    return "green" if percent < 50 else "yellow" if percent < 80 else "red"
-
-
-def _bytes_rate(bps: float | None) -> str:
-    if bps is None:
-        return "-"
-    for unit in ("B", "K", "M", "G"):
-        if bps < 1000 or unit == "G":
-            return f"{bps:.0f}{unit}/s" if unit == "B" or bps >= 100 else f"{bps:.1f}{unit}/s"
-        bps /= 1024
-    return "-"
-
-
-def _mib(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value / 1024:.1f}G" if value >= 1024 else f"{value:.0f}M"
-
-
-def _used_of(used: float | None, total: float | None) -> str:
-    if used is None or total is None:
-        return "-"
-    if total >= 1024:
-        return f"{used / 1024:.1f}/{total / 1024:.1f}G"
-    return f"{used:.0f}/{total:.0f}M"
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None or not math.isfinite(seconds):
-        return "-"
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    if seconds < 86400:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
-
-
-def _percent(value: float | None, width: int = 4) -> str:
-    return "-".rjust(width) if value is None else f"{value:.0f}%".rjust(width)
-
-
-def bar(fraction: float | None, width: int, glyphs: Glyphs) -> Text:
-    """A horizontal bar `width` cells wide, coloured by how full it is."""
-    from rich.text import Text
-
-    if fraction is None:
-        return Text(glyphs.empty * width, style="dim")
-    fraction = min(1.0, max(0.0, fraction))
-    eighths = round(fraction * width * 8) if glyphs.partial else round(fraction * width) * 8
-    full, rest = divmod(eighths, 8)
-    filled = glyphs.fill * full + (glyphs.partial[rest - 1] if rest else "")
-    text = Text(filled, style=_level_style(fraction * 100))
-    text.append(glyphs.empty * (width - len(filled)), style="dim")
-    return text
-
-
-def sparkline(times: list[float], values: list[float | None], start: float, end: float, width: int,
-              glyphs: Glyphs, top: float = 100.0) -> Text:
-    """Values placed by time in `width` columns over [start, end]; a column without samples stays blank."""
-    from rich.text import Text
-
-    columns: list[list[float]] = [[] for _ in range(width)]
-    span = max(end - start, 1e-9)
-    for t, value in zip(times, values):
-        if value is not None:
-            columns[min(width - 1, max(0, int((t - start) / span * width)))].append(value)
-    text = Text()
-    for column in columns:
-        if not column:
-            text.append(" ")
-            continue
-        value = sum(column) / len(column)
-        level = min(len(glyphs.levels) - 1, max(0, int(value / top * len(glyphs.levels))))
-        text.append(glyphs.levels[level], style=_level_style(value / top * 100))
-    return text
 
 
 # --- one frame ---------------------------------------------------------------------------------------
@@ -213,7 +102,7 @@ def _header(frame: Frame, glyphs: Glyphs) -> list[Text]:
     sampled = ""
     if snapshot.time is not None:
         sampled = (f"newest sample {time.strftime('%H:%M:%S', time.localtime(snapshot.time))} "
-                   f"({_duration(snapshot.age_s)} ago)")
+                   f"({duration(snapshot.age_s)} ago)")
     if frame.daemon_pid is None:
         lines = [_line((NO_DAEMON.format(dash=glyphs.dash), "bold yellow"))]
         if sampled:
@@ -235,7 +124,7 @@ def _host_lines(frame: Frame, width: int, glyphs: Glyphs) -> list[Text]:
         return [_line(("CPU  no host sample", "dim"))]
     load = "" if host.load_1 is None else f"  load {host.load_1:.2f} {host.load_5:.2f} {host.load_15:.2f}"
     # Laid out like a GPU line, so the sparklines line up in one column.
-    lines = [_line(("CPU".ljust(5), "bold"), " ", (_percent(host.cpu_percent), _level_style(host.cpu_percent)), " ",
+    lines = [_line(("CPU".ljust(5), "bold"), " ", (percent(host.cpu_percent), level_style(host.cpu_percent)), " ",
                    sparkline(*frame.cpu_history, frame.now - HISTORY_S, frame.now, frame.spark_width, glyphs), load)]
     cores = host.per_core or []
     if cores:
@@ -247,17 +136,17 @@ def _host_lines(frame: Frame, width: int, glyphs: Glyphs) -> list[Text]:
             text = _line(" " + (label if first == 0 else " " * len(label)))
             for value in cores[first:first + per_line]:
                 level = min(len(glyphs.levels) - 1, int((value or 0) / 100 * len(glyphs.levels)))
-                text.append(glyphs.levels[level] + " " * (step - 1), style=_level_style(value))
+                text.append(glyphs.levels[level] + " " * (step - 1), style=level_style(value))
             lines.append(text)
     memory = None if not host.memory_total_mb else (host.memory_used_mb or 0) / host.memory_total_mb
     swap = None if not host.swap_total_mb else (host.swap_used_mb or 0) / host.swap_total_mb
     lines.append(_line(("MEM  ", "bold"), bar(memory, 20, glyphs), " ",
-                       _used_of(host.memory_used_mb, host.memory_total_mb).ljust(12),
+                       used_of(host.memory_used_mb, host.memory_total_mb).ljust(12),
                        ("SWAP ", "bold"), bar(swap, 10, glyphs), " ",
-                       _used_of(host.swap_used_mb, host.swap_total_mb) if host.swap_total_mb else "none"))
-    lines.append(_line(("DISK ", "bold"), f"read {_bytes_rate(host.disk_read_bps)} write "
-                       f"{_bytes_rate(host.disk_write_bps)}   ", ("NET ", "bold"),
-                       f"recv {_bytes_rate(host.net_recv_bps)} sent {_bytes_rate(host.net_sent_bps)}"))
+                       used_of(host.swap_used_mb, host.swap_total_mb) if host.swap_total_mb else "none"))
+    lines.append(_line(("DISK ", "bold"), f"read {bytes_rate(host.disk_read_bps)} write "
+                       f"{bytes_rate(host.disk_write_bps)}   ", ("NET ", "bold"),
+                       f"recv {bytes_rate(host.net_recv_bps)} sent {bytes_rate(host.net_sent_bps)}"))
     return lines
 
 
@@ -268,9 +157,9 @@ def _gpu_line(frame: Frame, gpu: Any, width: int, glyphs: Glyphs) -> Text:
     temperature = "-" if gpu.temperature is None else f"{gpu.temperature:.0f}{glyphs.degree}C"
     power = "-" if gpu.power_w is None else (f"{gpu.power_w:.0f}W" if gpu.power_limit_w is None
                                              else f"{gpu.power_w:.0f}/{gpu.power_limit_w:.0f}W")
-    text = _line((f"GPU{gpu.index}".ljust(5), "bold"), " ", (_percent(gpu.utilization), _level_style(gpu.utilization)),
+    text = _line((f"GPU{gpu.index}".ljust(5), "bold"), " ", (percent(gpu.utilization), level_style(gpu.utilization)),
                  " ", sparkline(times, values, frame.now - HISTORY_S, frame.now, frame.spark_width, glyphs), " ",
-                 bar(memory, 10, glyphs), " ", _used_of(gpu.memory_used_mb, gpu.memory_total_mb).rjust(10), " ",
+                 bar(memory, 10, glyphs), " ", used_of(gpu.memory_used_mb, gpu.memory_total_mb).rjust(10), " ",
                  temperature.rjust(5), " ", power.rjust(9))
     if gpu.name and text.cell_len + 2 + len(gpu.name) <= width:
         text.append("  " + gpu.name, style="dim")
@@ -296,9 +185,9 @@ def _run_cells(run: RunningRun) -> list[str]:
     t = run.telemetry
     progress = run.progress
     done = f"{progress * 100:.0f}%" if progress is not None else (str(run.progress_done or "") or "-")
-    return [str(run.id), run.experiment or "-", run.recipe, done, _duration(run.eta_s),
+    return [str(run.id), run.experiment or "-", run.recipe, done, duration(run.eta_s),
             "-" if t is None or t.cpu_percent is None else f"{t.cpu_percent:.0f}",
-            _mib(None if t is None else t.rss_mb), _mib(None if t is None else t.gpu_memory_mb),
+            mib(None if t is None else t.rss_mb), mib(None if t is None else t.gpu_memory_mb),
             ",".join(map(str, run.gpus)) or "cpu"]
 
 

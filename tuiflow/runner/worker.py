@@ -19,6 +19,7 @@ from typing import Any
 from tuiflow.flow import add_observer, remove_observer
 from tuiflow.recipes import RecipeError, Run, load_file
 from tuiflow.runner.reporter import Reporter
+from tuiflow.store import Run as StoreRun
 from tuiflow.store import Store, StoreError
 
 EXIT_FAILED = 1
@@ -54,7 +55,7 @@ def execute(run_id: int, home: str | None = None) -> int:
     """Run ``run_id`` in this process; returns the exit code for the launcher to see."""
     faulthandler.enable()  # a segfault in native code still leaves a Python traceback in the log
     try:
-        store = Store.open(home)
+        store = Store.open(home, create=False)  # a runner of a wrong home must not leave a store there
     except StoreError as exc:
         print(f"tuiflow runner: {exc}", file=sys.stderr, flush=True)
         return EXIT_BAD_RUN
@@ -112,20 +113,22 @@ def _execute(store: Store, run_id: int) -> int:
         writer.close()
     finally:
         reporter.stop()
-        _finish(store, run_id, status, code, error, text, metrics)
-    print(f"tuiflow runner: run {run_id} {status}", flush=True)
+        ended = _finish(store, run_id, status, code, error, text, metrics)
+    reason = f": {ended.error}" if ended.error and ended.status != "done" else ""
+    print(f"tuiflow runner: run {run_id} {ended.status}{reason}", flush=True)
     return code
 
 
 def _finish(store: Store, run_id: int, status: str, code: int, error: str | None, text: str | None,
-            metrics: dict | None) -> None:
+            metrics: dict | None) -> StoreRun:
     if status == "cancelled":
-        # Cancelled by the user (the canceller marks the run first) or signalled by someone else.
+        # Cancelled through tuiflow (the canceller marks the run cancelled, with its reason, before
+        # it signals: the store keeps that reason over ours) or signalled by someone else (`kill`):
+        # then the run failed, and "stopped by SIGTERM" is all that is known.
         current = store.get_run(run_id).status
         status = "cancelled" if current == "cancelled" else "failed"
-        store.finish_run(run_id, status, exit_code=code, signal=code - 128, error=error)
-        return
-    store.finish_run(run_id, status, exit_code=code, error=error, traceback=text, metrics=metrics)
+        return store.finish_run(run_id, status, exit_code=code, signal=code - 128, error=error)
+    return store.finish_run(run_id, status, exit_code=code, error=error, traceback=text, metrics=metrics)
 
 
 def _record_failure(store: Store, run_id: int, error: str, text: str | None, code: int) -> None:

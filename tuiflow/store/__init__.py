@@ -4,7 +4,7 @@ The only channel between tuiflow's processes. Imports nothing of tuiflow outside
 """
 
 from .db import BUSY_TIMEOUT_S
-from .errors import NotFoundError, StoreError
+from .errors import NoStoreError, NotFoundError, StoreError
 from .home import DB_NAME, HOME_ENV, resolve_home
 from .metrics import MetricWriter
 from .records import (
@@ -34,6 +34,7 @@ __all__ = [
     "MetricSeries",
     "MetricSummary",
     "MetricWriter",
+    "NoStoreError",
     "NotFoundError",
     "ProfileRow",
     "Run",

@@ -6,17 +6,35 @@ import contextlib
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
 from .db import immediate
-from .errors import NotFoundError
+from .errors import NotFoundError, StoreError
+from .records import RUN_STATUSES, Run
 
 if TYPE_CHECKING:
     from .metrics import MetricWriter
+
+RUN_SELECT = f"SELECT {', '.join(Run.COLUMNS)} FROM runs"
+"""A query for whole `Run` records: add the WHERE clause."""
+
+
+def check_statuses(status: str | Iterable[str]) -> list[str]:
+    """One status or several, as a list; StoreError naming the valid ones for a status that is not."""
+    names = [status] if isinstance(status, str) else list(status)
+    for name in names:
+        if name not in RUN_STATUSES:
+            raise StoreError(f"unknown run status {name!r}: use one of {', '.join(RUN_STATUSES)}")
+    return names
+
+
+def marks(n: int) -> str:
+    """`n` SQL placeholders, for an IN (...) list."""
+    return ", ".join("?" * n)
 
 
 class StoreBase:
@@ -71,6 +89,10 @@ class StoreBase:
 
     def _not_found(self, what: str, key: object) -> NotFoundError:
         return NotFoundError(f"no {what} {key} in {self.path}")
+
+    def _run_in(self, conn: sqlite3.Connection, run_id: int) -> Run:
+        """The run as this transaction sees it (it must exist)."""
+        return Run.from_row(conn.execute(f"{RUN_SELECT} WHERE id = ?", (run_id,)).fetchone())
 
     def _require_run(self, conn: sqlite3.Connection, run_id: int) -> str:
         """Return the run's status, or raise NotFoundError."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import schema
 from .errors import StoreError
+from .home import no_store
 
 BUSY_TIMEOUT_S = 30.0
 
@@ -36,11 +37,16 @@ def file_lock(path: Path) -> Iterator[None]:
         os.close(fd)  # closing the descriptor releases the lock
 
 
-def connect(path: Path, timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
-    """Open a connection with the store's settings; the schema is not checked here."""
+def connect(path: Path, timeout: float = BUSY_TIMEOUT_S, *, create: bool = True) -> sqlite3.Connection:
+    """Open a connection with the store's settings; the schema is not checked here.
+
+    With `create` False a missing file is an error rather than a new empty database.
+    """
+    # mode=rw: SQLite itself refuses to create the file, so a check made before cannot race.
+    target = path if create else path.as_uri() + "?mode=rw"
     # isolation_level=None: the driver never opens transactions behind our back, so every write
     # transaction is an explicit BEGIN IMMEDIATE (see `immediate`).
-    conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(target, timeout=timeout, isolation_level=None, check_same_thread=False, uri=not create)
     # WAL makes commits durable against a process crash at synchronous=NORMAL; only a power loss
     # can drop the last transactions, which is the usual trade for experiment logs.
     conn.execute("PRAGMA synchronous = NORMAL")
@@ -68,15 +74,17 @@ def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("COMMIT")
 
 
-def _ensure_schema(conn: sqlite3.Connection, path: Path, lock_path: Path) -> int:
+def _ensure_schema(conn: sqlite3.Connection, path: Path, lock_path: Path, create: bool = True) -> int:
     # Fast path without the lock: a current database is the common case, and a committed
     # version never goes back.
-    if path.stat().st_size > 0:
-        version = schema.read_version(conn, path)
-        if version is not None:
-            schema.check_supported(version, path)
-            if version == schema.SCHEMA_VERSION:
-                return version
+    version = schema.read_version(conn, path) if path.stat().st_size > 0 else None
+    if version is not None:
+        schema.check_supported(version, path)
+        if version == schema.SCHEMA_VERSION:
+            return version
+    elif not create:
+        # An empty file (a creation that never finished, or a `touch`): no store to read yet.
+        raise no_store(path.parent, f"{path.name} is empty")
     # One process creates or migrates; the others wait here and then find it done.
     with file_lock(lock_path):
         # Switching to WAL needs the database to itself; under the lock nobody else is creating it.
@@ -90,15 +98,22 @@ def _ensure_schema(conn: sqlite3.Connection, path: Path, lock_path: Path) -> int
     return version
 
 
-def open_database(path: Path, lock_path: Path, timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
-    """Open (creating or migrating if needed) the store at `path`; errors become one-line StoreErrors."""
+def open_database(
+    path: Path, lock_path: Path, timeout: float = BUSY_TIMEOUT_S, *, create: bool = True
+) -> sqlite3.Connection:
+    """Open (migrating if needed) the store at `path`; errors become one-line StoreErrors.
+
+    With `create` a missing or empty file becomes a new store; without it, that is a NoStoreError
+    and nothing is written (no database, no lock file).
+    """
     conn: sqlite3.Connection | None = None
     try:
         with private_umask():
-            # Created 0600 before SQLite sees it: SQLite gives -wal and -shm the database's mode.
-            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-            conn = connect(path, timeout)
-            _ensure_schema(conn, path, lock_path)
+            if create:
+                # Created 0600 before SQLite sees it: SQLite gives -wal and -shm the database's mode.
+                os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+            conn = connect(path, timeout, create=create)
+            _ensure_schema(conn, path, lock_path, create)
         return conn
     except BaseException as exc:
         if conn is not None:

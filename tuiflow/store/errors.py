@@ -9,3 +9,7 @@ class StoreError(Exception):
 
 class NotFoundError(StoreError):
     """An experiment, run or other record asked for by id or name does not exist."""
+
+
+class NoStoreError(StoreError):
+    """The home holds no tuiflow database, and the caller asked not to create one."""

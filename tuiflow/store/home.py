@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import NoStoreError, StoreError
+
 HOME_ENV = "TUIFLOW_HOME"
 DB_NAME = "tuiflow.db"
 LOCK_NAME = DB_NAME + ".lock"
@@ -42,3 +44,24 @@ def ensure_home(home: Path) -> Path:
 def db_path(home: Path) -> Path:
     """Path of the store's SQLite file inside `home`."""
     return home / DB_NAME
+
+
+def no_store(home: Path, why: str = "nothing has been run there yet") -> NoStoreError:
+    """The one-line error for a home without a tuiflow database."""
+    return NoStoreError(f"no tuiflow store in {home} ({why}; check --home or ${HOME_ENV})")
+
+
+def existing_db(home: Path) -> Path:
+    """The database file of `home`, which must exist already: NoStoreError when it does not.
+
+    Creates nothing, so a mistyped home stays a mistake rather than becoming an empty store.
+    """
+    path = db_path(home)
+    try:
+        if path.is_file():
+            return path
+        if home.exists() and not home.is_dir():
+            raise no_store(home, "it is a file, not a directory")
+    except OSError as exc:
+        raise StoreError(f"cannot open {path}: {exc.strerror or exc}") from None
+    raise no_store(home)
