@@ -383,12 +383,14 @@ def test_loaded_batches_own_their_data_in_order_and_shuffled(shuffle):
     np.testing.assert_array_equal(x, np.arange(40.0).reshape(20, 2))
 
 
-def test_only_in_order_plan_positions_are_taken_as_slices():
-    from tuiflow.flow.sampler import BatchPlan, as_slice
+def test_only_in_order_batches_of_a_root_index_are_slices():
+    from tuiflow.flow.sampler import BatchPlan
 
-    in_order = [p for _, p in BatchPlan.make(10, 4).positions()]
-    assert [as_slice(p) for p in in_order] == [slice(0, 4), slice(4, 8), slice(8, 10)]
-    shuffled = [p for _, p in BatchPlan.make(10, 4, shuffle=1).positions()]
-    assert all(as_slice(p) is None for p in shuffled)
-    assert as_slice(np.arange(4)) is None  # consecutive, but not a plan's: gathered as usual
-    assert as_slice(in_order[0][::2]) is None
+    in_order = list(BatchPlan.make(10, 4).batches())
+    assert [run for _, _, run in in_order] == [slice(0, 4), slice(4, 8), slice(8, 10)]
+    assert all(p.tolist() == list(range(10))[run] for _, p, run in in_order)
+    assert all(run is None for _, _, run in BatchPlan.make(10, 4, shuffle=1).batches())
+    ds = Dataset(10)
+    assert [b.index.root_slice for b in ds.gen_batch(4)] == [slice(0, 4), slice(4, 8), slice(8, 10)]
+    ds.split(0.5)  # a subset's positions in the root are not consecutive in general
+    assert all(b.index.root_slice is None for b in ds.train.gen_batch(2))

@@ -10,7 +10,6 @@ import numpy as np
 from tuiflow.flow.actions import action
 from tuiflow.flow.errors import FlowError
 from tuiflow.flow.index import DatasetIndex
-from tuiflow.flow.sampler import as_slice
 
 
 class Batch:
@@ -120,7 +119,7 @@ class Batch:
             pairs: Iterable[tuple[str, Any]] = zip(self.components, source)  # the common case, checked cheaply
         else:
             pairs = self._pairs(source, dst)
-        run = as_slice(positions)
+        run = self.index.root_slice
         for name, values in pairs:
             if type(values) is not np.ndarray:
                 setattr(self, name, _take(values, positions, name))

@@ -75,9 +75,10 @@ class Dataset:
         """A dataset over ``index`` (a subset of this dataset's index), sharing data and batch class."""
         return type(self)._subset(self, index)
 
-    def create_batch(self, positions: np.ndarray) -> Batch:
-        """A batch of the items at ``positions`` of this dataset's index (not loaded yet)."""
-        return self.batch_class(self.index.subset(positions), dataset=self, preloaded=self.preloaded)
+    def create_batch(self, positions: np.ndarray, run: slice | None = None) -> Batch:
+        """A batch of the items at ``positions`` of this dataset's index (not loaded yet); ``run``:
+        the same positions as a slice, when they are consecutive."""
+        return self.batch_class(self.index.subset(positions, run), dataset=self, preloaded=self.preloaded)
 
     # --- batches without a pipeline -----------------------------------------------------------
     def gen_batch(self, batch_size: int, shuffle: Shuffle = False, n_epochs: int | None = None,
@@ -87,7 +88,7 @@ class Dataset:
         The arguments are checked at the call, not at the first batch.
         """
         plan = self.index.plan(batch_size, shuffle, n_epochs, n_iters, drop_last)
-        return (self.create_batch(positions) for _, positions in plan.positions())
+        return (self.create_batch(positions, run) for _, positions, run in plan.batches())
 
     def next_batch(self, batch_size: int, shuffle: Shuffle = False, n_epochs: int | None = None,
                    n_iters: int | None = None, drop_last: bool = False) -> Batch:

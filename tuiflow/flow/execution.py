@@ -38,10 +38,10 @@ def produce(dataset: Dataset, plan: BatchPlan, steps: list[CompiledStep], ctx: C
 
 def _produce(dataset: Dataset, plan: BatchPlan, steps: list[CompiledStep], ctx: Context,
              stop: threading.Event | None) -> Iterator[Batch]:
-    for number, (epoch, positions) in enumerate(plan.positions()):
+    for number, (epoch, positions, run) in enumerate(plan.batches()):
         if stop is not None and stop.is_set():
             return
-        batch = dataset.create_batch(positions)
+        batch = dataset.create_batch(positions, run)
         batch._random_seed = (ctx.entropy, number)
         ctx.iteration, ctx.epoch = number, epoch
         step = None
@@ -63,10 +63,10 @@ def _produce_profiled(dataset: Dataset, plan: BatchPlan, steps: list[CompiledSte
     stamp, clock = stamps.append, _perf_counter  # locals: each global lookup costs in this loop
     fold_at = FOLD_EVERY * profiler.width
     until_cpu = until_stamp = 0
-    for number, (epoch, positions) in enumerate(plan.positions()):
+    for number, (epoch, positions, run) in enumerate(plan.batches()):
         if stop is not None and stop.is_set():
             return
-        batch = dataset.create_batch(positions)
+        batch = dataset.create_batch(positions, run)
         batch._random_seed = (ctx.entropy, number)
         ctx.iteration, ctx.epoch = number, epoch
         step = None

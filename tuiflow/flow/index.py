@@ -22,6 +22,7 @@ class DatasetIndex:
     """
 
     _arange_ids = False  # whether the ids are exactly 0..n-1
+    _root_slice: slice | None = None  # the root positions as a slice, when they are consecutive
 
     def __init__(self, index: int | Sequence[Any] | np.ndarray | DatasetIndex) -> None:
         if isinstance(index, DatasetIndex):
@@ -62,6 +63,11 @@ class DatasetIndex:
             return np.arange(len(self._ids))
         return self._root_positions
 
+    @property
+    def root_slice(self) -> slice | None:
+        """The root positions as a slice when a plan made them consecutive (batches in order)."""
+        return self._root_slice
+
     def __len__(self) -> int:
         return len(self._ids)
 
@@ -86,8 +92,9 @@ class DatasetIndex:
             raise KeyError(f"{item_id!r} is not in this index") from None
 
     # --- subsets -------------------------------------------------------------------------------
-    def subset(self, positions: np.ndarray) -> DatasetIndex:
-        """A new index of the items at ``positions`` of this one (same class, same root)."""
+    def subset(self, positions: np.ndarray, run: slice | None = None) -> DatasetIndex:
+        """A new index of the items at ``positions`` of this one (same class, same root); ``run``
+        is the same positions as a slice, when the caller knows they are consecutive."""
         # Runs once per batch: one dict for the new object's state, and no copy of ids 0..n-1 of a
         # root, which equal their positions.
         root = self._root_positions
@@ -95,6 +102,7 @@ class DatasetIndex:
         state.update(
             _ids=positions if self._arange_ids and root is None else self._ids[positions],
             _root_positions=positions if root is None else root[positions],
+            _root_slice=run if root is None else None,
             train=None, test=None, validation=None, _positions_by_id=None,
         )
         new = object.__new__(type(self))
@@ -143,7 +151,7 @@ class DatasetIndex:
         The arguments are checked at the call, not at the first batch.
         """
         plan = self.plan(batch_size, shuffle, n_epochs, n_iters, drop_last)
-        return (self.subset(positions) for _, positions in plan.positions())
+        return (self.subset(positions, run) for _, positions, run in plan.batches())
 
     def next_batch(self, batch_size: int, shuffle: Shuffle = False, n_epochs: int | None = None,
                    n_iters: int | None = None, drop_last: bool = False) -> DatasetIndex:
@@ -154,9 +162,9 @@ class DatasetIndex:
         stream = getattr(self, "_stream", None)
         if stream is None or stream[0] != key:
             plan = self.plan(batch_size, shuffle, n_epochs, n_iters, drop_last, default_epochs=None)
-            stream = self._stream = (key, plan.positions())
-        _, positions = next(stream[1])
-        return self.subset(positions)
+            stream = self._stream = (key, plan.batches())
+        _, positions, run = next(stream[1])
+        return self.subset(positions, run)
 
     def reset_iter(self) -> None:
         """Forget the stream of :meth:`next_batch`."""

@@ -8,6 +8,7 @@ from either; adding steps starts a new pipeline with state of its own.
 
 from __future__ import annotations
 
+import collections
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -194,9 +195,8 @@ class Pipeline:
             if self._run_kwargs is None:
                 raise FlowError("run() needs batch_size (or call run_later(...) first)")
             return self.run(**self._run_kwargs)
-        for _ in self.gen_batch(batch_size, shuffle, n_epochs, n_iters, drop_last, prefetch, profile, bar,
-                                seed):
-            pass
+        batches = self.gen_batch(batch_size, shuffle, n_epochs, n_iters, drop_last, prefetch, profile, bar, seed)
+        collections.deque(batches, maxlen=0)  # drains them in C: no Python loop between the batches
         return self
 
     def run_later(self, batch_size: int, **kwargs: Any) -> Pipeline:

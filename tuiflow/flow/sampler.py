@@ -65,6 +65,13 @@ class BatchPlan:
     def positions(self) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(epoch, positions)`` for every batch: positions into the index, each item once
         per epoch."""
+        for epoch, positions, _ in self.batches():
+            yield epoch, positions
+
+    def batches(self) -> Iterator[tuple[int, np.ndarray, slice | None]]:
+        """Yield ``(epoch, positions, run)`` for every batch; ``run`` is the slice the positions
+        are when they are consecutive (batches in order), else None: a slice of an array is
+        cheaper to copy than its items are to gather."""
         total, per_epoch = self.total, self.batches_per_epoch
         if per_epoch == 0 or total == 0:
             return
@@ -76,7 +83,8 @@ class BatchPlan:
         while True:
             order = ordered if rng is None else rng.permutation(size)
             for start in range(0, stop, batch_size):
-                yield epoch, order[start:start + batch_size]
+                end = min(start + batch_size, size)
+                yield epoch, order[start:end], slice(start, end) if rng is None else None
                 produced += 1
                 if total is not None and produced >= total:
                     return
@@ -96,18 +104,6 @@ def _ordered(size: int) -> np.ndarray:
         ordered = _ORDERED[size] = np.arange(size)
         ordered.flags.writeable = False
     return ordered
-
-
-def as_slice(positions: np.ndarray) -> slice | None:
-    """The slice that ``positions`` are when a plan made them in order (a run of consecutive
-    positions), else None: copying a slice of an array is cheaper than gathering its items."""
-    base = positions.base
-    if base is None or len(positions) == 0 or base is not _ORDERED.get(len(base)):
-        return None
-    if positions.strides != base.strides:
-        return None
-    start = int(positions[0])
-    return slice(start, start + len(positions))
 
 
 def _generator(shuffle: Shuffle) -> np.random.Generator | None:
