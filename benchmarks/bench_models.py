@@ -6,11 +6,13 @@ epoch, per framework: a hand-written loop (PyTorch; or a tf.GradientTape step in
 Epochs go in order (the hand loop slices views of the data; the pipeline copies each batch, as
 batches own their data) and shuffled (both sides take a permutation by fancy indexing). The
 pipeline also runs with its per-action profile on, as in a recipe run (for information). Every
-variant fetches the loss of every step as a Python float. The variants of one framework take
-turns, repeat by repeat, and the median epoch time of each gives samples/s. The target: the
-pipeline at >= 0.95 of the hand loop, in order and shuffled.
+variant fetches the loss of every step as a Python float. All variants of a framework train one
+and the same model (so only the driving of the steps differs), with denormals flushed to zero in
+torch. They take turns, in an order that turns each repeat; the median epoch time of each gives
+samples/s, and a ratio is the median over repeats of the ratio within a repeat. The target:
+the pipeline at >= 0.95 of the hand loop, in order and shuffled.
 
-    python benchmarks/bench_models.py [--epochs 3] [--repeats 7] [--frameworks torch,tf] [--device cpu]
+    python benchmarks/bench_models.py [--epochs 3] [--repeats 21] [--frameworks torch,tf] [--device cpu]
 """
 
 from __future__ import annotations
@@ -74,8 +76,8 @@ def epoch_runner(
     return epoch
 
 
-def pipeline_runner(framework: str, inputs: np.ndarray, targets: np.ndarray, device: str,
-                    shuffled: bool = False, profile: bool = False) -> Callable[[], float]:
+def pipeline_runner(model: object, inputs: np.ndarray, targets: np.ndarray, shuffled: bool = False,
+                    profile: bool = False) -> Callable[[], float]:
     """An epoch of the same training driven by a tuiflow pipeline: load, then train_model
     (``profile``: with the per-action profile on, as every pipeline of a recipe run is)."""
     from tuiflow import B, Batch, Dataset, Pipeline
@@ -84,9 +86,11 @@ def pipeline_runner(framework: str, inputs: np.ndarray, targets: np.ndarray, dev
         components = ("images", "labels")
 
     dataset = Dataset(len(inputs), batch_class=DigitsBatch, preloaded=(inputs, targets))
+    # import_model: the pipeline trains the very model the other variants train (init_model would
+    # build its own, and costs the same per batch: one look-up that finds the model there).
     pipeline = dataset >> (Pipeline()
+                           .import_model("mlp", {"mlp": model})
                            .load()
-                           .init_model("mlp", framework, model_config(device))
                            .train_model("mlp", inputs=B("images"), targets=B("labels"), fetches="loss"))
 
     rng = np.random.default_rng(0)
@@ -99,20 +103,28 @@ def pipeline_runner(framework: str, inputs: np.ndarray, targets: np.ndarray, dev
     return epoch
 
 
+def pipeline_variants(framework: str, model: object, inputs: np.ndarray, targets: np.ndarray) -> dict:
+    return {
+        f"{framework}_pipeline": pipeline_runner(model, inputs, targets),
+        f"{framework}_pipeline_profiled": pipeline_runner(model, inputs, targets, profile=True),
+        f"{framework}_pipeline_shuffled": pipeline_runner(model, inputs, targets, shuffled=True),
+    }
+
+
 def torch_variants(inputs: np.ndarray, targets: np.ndarray, device: str) -> dict[str, Callable[[], float]]:
     import torch
     import torch.nn.functional as F
-    from torch import nn
 
     from tuiflow.models import TorchModel
 
+    # Every variant trains this one model, so they differ in how the steps are driven and in
+    # nothing else (two networks of one shape can differ by a few % in speed, by where their
+    # weights happen to lie in memory). Denormal floats are flushed to zero: as the loss falls,
+    # Adam's moments get tiny, and denormal arithmetic would slow whichever variant met it first.
+    torch.set_flush_denormal(True)
     model = TorchModel(model_config(device))
+    network, optimizer = model.network, model.optimizer
     torch_device = model._backend.torch_device
-    torch.manual_seed(0)
-    network = nn.Sequential(
-        nn.Linear(64, UNITS[0]), nn.ReLU(), nn.Linear(UNITS[0], UNITS[1]), nn.ReLU(), nn.Linear(UNITS[1], 10)
-    ).to(torch_device)
-    optimizer = torch.optim.Adam(network.parameters(), lr=LEARNING_RATE)
     network.train()
 
     def hand_step(batch_inputs: np.ndarray, batch_targets: np.ndarray) -> float:
@@ -127,31 +139,18 @@ def torch_variants(inputs: np.ndarray, targets: np.ndarray, device: str) -> dict
     return {
         "torch_hand": epoch_runner(hand_step, inputs, targets),
         "torch_model": epoch_runner(model.train, inputs, targets),
-        "torch_pipeline": pipeline_runner("torch", inputs, targets, device),
-        "torch_pipeline_profiled": pipeline_runner("torch", inputs, targets, device, profile=True),
         "torch_hand_shuffled": epoch_runner(hand_step, inputs, targets, shuffled=True),
-        "torch_pipeline_shuffled": pipeline_runner("torch", inputs, targets, device, shuffled=True),
+        **pipeline_variants("torch", model, inputs, targets),
     }
 
 
 def tf_variants(inputs: np.ndarray, targets: np.ndarray, device: str) -> dict[str, Callable[[], float]]:
     import tensorflow as tf
-    from tensorflow import keras
 
     from tuiflow.models import TFModel
 
-    model = TFModel(model_config(device))
-    keras.utils.set_random_seed(0)
-    with tf.device(model._backend.tf_device):
-        network = keras.Sequential(
-            [
-                keras.Input((64,)),
-                keras.layers.Dense(UNITS[0], activation="relu"),
-                keras.layers.Dense(UNITS[1], activation="relu"),
-                keras.layers.Dense(10),
-            ]
-        )
-        optimizer = keras.optimizers.Adam(LEARNING_RATE)
+    model = TFModel(model_config(device))  # one model for every variant, as with torch
+    network, optimizer = model.network, model.optimizer
 
     @tf.function
     def train_step(batch_inputs: tf.Tensor, batch_targets: tf.Tensor) -> tf.Tensor:
@@ -168,28 +167,36 @@ def tf_variants(inputs: np.ndarray, targets: np.ndarray, device: str) -> dict[st
     return {
         "tf_hand": epoch_runner(hand_step, inputs, targets),
         "tf_model": epoch_runner(model.train, inputs, targets),
-        "tf_pipeline": pipeline_runner("tf", inputs, targets, device),
-        "tf_pipeline_profiled": pipeline_runner("tf", inputs, targets, device, profile=True),
         "tf_hand_shuffled": epoch_runner(hand_step, inputs, targets, shuffled=True),
-        "tf_pipeline_shuffled": pipeline_runner("tf", inputs, targets, device, shuffled=True),
+        **pipeline_variants("tf", model, inputs, targets),
     }
 
 
-def measure(variants: dict[str, Callable[[], float]], epochs: int, repeats: int, samples: int) -> dict[str, float]:
-    """Median samples/s of each variant; the variants take turns so drifts in machine load hit all alike."""
+def measure(variants: dict[str, Callable[[], float]], epochs: int, repeats: int) -> dict[str, list[float]]:
+    """Seconds per epoch of each variant, one value per repeat; the variants take turns, so drifts
+    in machine load hit all alike."""
     for epoch in variants.values():  # warm-up: tracing, allocator, caches
         epoch()
     times: dict[str, list[float]] = {name: [] for name in variants}
-    for _ in range(repeats):
-        for name, epoch in variants.items():
-            times[name].append(sum(epoch() for _ in range(epochs)) / epochs)
-    return {name: samples / statistics.median(seconds) for name, seconds in times.items()}
+    names = list(variants)
+    for repeat in range(repeats):
+        # The order turns each repeat, so that no variant always runs right after the same other.
+        shift = repeat % len(names)
+        for name in names[shift:] + names[:shift]:
+            times[name].append(sum(variants[name]() for _ in range(epochs)) / epochs)
+    return times
+
+
+def paired_ratio(times: dict[str, list[float]], variant: str, baseline: str) -> float:
+    """Speed of ``variant`` over ``baseline``: the median, over repeats, of the ratio within each
+    repeat (both measured within a second of each other, so a slow spell of the machine cancels)."""
+    return round(statistics.median(b / v for b, v in zip(times[baseline], times[variant])), 3)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3, help="epochs per repeat and variant")
-    parser.add_argument("--repeats", type=int, default=7, help="interleaved repeats; the median is reported")
+    parser.add_argument("--repeats", type=int, default=21, help="interleaved repeats; medians are reported")
     parser.add_argument("--frameworks", default="torch,tf", help="comma-separated: torch, tf")
     parser.add_argument("--device", default="cpu", help="cpu, gpu:0, ...")
     args = parser.parse_args()
@@ -210,14 +217,15 @@ def main() -> None:
     variants = {"torch": (torch_variants, "torch"), "tf": (tf_variants, "tensorflow")}
     for name in args.frameworks.split(","):
         make, module = variants[name]
-        speeds = measure(make(inputs, targets, args.device), args.epochs, args.repeats, len(inputs))
-        result.update({f"{variant}_samples_per_s": round(value) for variant, value in speeds.items()})
-        result[f"{name}_ratio"] = round(speeds[f"{name}_model"] / speeds[f"{name}_hand"], 3)
-        result[f"{name}_pipeline_ratio"] = round(speeds[f"{name}_pipeline"] / speeds[f"{name}_hand"], 3)
-        result[f"{name}_shuffled_pipeline_ratio"] = round(
-            speeds[f"{name}_pipeline_shuffled"] / speeds[f"{name}_hand_shuffled"], 3)
-        result[f"{name}_profiled_pipeline_ratio_info"] = round(
-            speeds[f"{name}_pipeline_profiled"] / speeds[f"{name}_hand"], 3)
+        times = measure(make(inputs, targets, args.device), args.epochs, args.repeats)
+        result.update({f"{variant}_samples_per_s": round(len(inputs) / statistics.median(seconds))
+                       for variant, seconds in times.items()})
+        result[f"{name}_ratio"] = paired_ratio(times, f"{name}_model", f"{name}_hand")
+        result[f"{name}_pipeline_ratio"] = paired_ratio(times, f"{name}_pipeline", f"{name}_hand")
+        result[f"{name}_shuffled_pipeline_ratio"] = paired_ratio(
+            times, f"{name}_pipeline_shuffled", f"{name}_hand_shuffled")
+        result[f"{name}_profiled_pipeline_ratio_info"] = paired_ratio(
+            times, f"{name}_pipeline_profiled", f"{name}_hand")
         result[f"{name}_version"] = importlib.import_module(module).__version__
     ratios = [v for k, v in result.items() if k.endswith("_pipeline_ratio")]
     result["target"] = {"pipeline_over_hand_min": 0.95}

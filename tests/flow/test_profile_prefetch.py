@@ -88,7 +88,7 @@ def test_sampled_cpu_time_is_estimated_for_fast_actions():
             until_cpu = profiler.batches_until_cpu(number)
     profiler.fold()
     first, second = profiler.info()
-    assert 4 <= sampled < 30  # fast batches read the CPU clock on a sample only
+    assert 1 <= sampled < 10  # fast batches read the CPU clock on a sample only
     assert first["calls"] == second["calls"] == 1000
     assert first["total_s"] == pytest.approx(1e-3) and second["total_s"] == pytest.approx(2e-3)
     assert first["cpu_s"] == pytest.approx(first["total_s"] / 2)
@@ -98,13 +98,13 @@ def test_sampled_cpu_time_is_estimated_for_fast_actions():
 def test_slow_batches_read_the_cpu_clock_every_time():
     profiler = Profiler(["slow #1"])
     for number in range(200):
-        profiler.add_batch([20e-3], [5e-3])
+        profiler.add_batch([40e-3], [10e-3])
         assert profiler.batches_until_cpu(number) == 0
     (row,) = profiler.info()
-    assert row["cpu_s"] == pytest.approx(1.0)
+    assert row["cpu_s"] == pytest.approx(2.0)
 
 
-def test_batches_of_a_millisecond_read_the_cpu_clock_one_in_ten():
+def test_batches_of_a_millisecond_read_the_cpu_clock_one_in_twenty():
     # A model's training step: reading the CPU clock at every batch would cost it about 1%.
     profiler = Profiler(["train #1"])
     sampled, until_cpu = 0, 0
@@ -118,7 +118,7 @@ def test_batches_of_a_millisecond_read_the_cpu_clock_one_in_ten():
             until_cpu = profiler.batches_until_cpu(number)
     profiler.fold()
     (row,) = profiler.info()
-    assert 100 <= sampled <= 110  # the warm-up batches, then one in 10
+    assert 50 <= sampled <= 52  # the first batch, then one in 20
     assert row["calls"] == 1000
     assert row["total_s"] == pytest.approx(1.0)
     assert row["cpu_s"] == pytest.approx(0.25)

@@ -6,10 +6,10 @@ would slow the run it measures. So the run loop times batches in three ways, and
 picks the cheapest that keeps its cost small:
 
 - the first batches, and then a sample of batches, read both clocks around every step (exact wall
-  and CPU time): one batch in every 10 ms of batch time (every batch from 10 ms a batch, one in
-  18 at 0.56 ms, at most one in 512), so the CPU clock costs under about 0.3% of the run. It
-  matters most between the steps of a model: after a training step the caches are cold and the
-  same Python runs several times slower than in a tight loop;
+  and CPU time): the first batch, then one batch in every 20 ms of batch time (every batch from
+  20 ms a batch, one in 36 at 0.56 ms, at most one in 512), so the CPU clock costs under about
+  0.2% of the run. It matters most between the steps of a model: after a training step the
+  caches are cold and the same Python runs several times slower than in a tight loop;
 - when batches take 50 us or more, every other batch reads the wall clock after every step (exact
   totals, means and maxima);
 - in faster pipelines, one batch in 8 reads the wall clock after every step and the others only
@@ -30,10 +30,10 @@ from typing import Any
 
 import numpy as np
 
-WARMUP_BATCHES = 4  # batches that read the CPU clock before the batch time decides how often
+WARMUP_BATCHES = 1  # batches that read the CPU clock before the batch time decides how often
 SAMPLE_EVERY = 512  # most batches between CPU-clock batches
 STAMP_EVERY = 8  # batches between step-timed batches in very fast pipelines
-_CPU_EVERY_S = 1e-2  # batch time between two CPU-clock batches
+_CPU_EVERY_S = 2e-2  # batch time between two CPU-clock batches
 _STAMP_EVERY_BATCH_S = 5e-5  # batch time from which every batch is timed step by step
 FOLD_EVERY = 1024  # batches; the stamp buffer stays under 8 bytes x (steps + 1) x this
 

@@ -206,6 +206,15 @@ def _arguments(args: tuple, kwargs: dict, parallel: bool) -> Callable[[Context],
     # Only P(...) makes per-item values, and only in-batch-parallel actions split them between items.
     per_item = not parallel and any(isinstance(expr, P) for expr in iter_expressions((args, kwargs)))
 
+    if not dynamic_args and not per_item:
+        def keyword_arguments(ctx: Context) -> tuple[tuple, dict]:  # the usual case: inputs=B(...), ...
+            call_kwargs = kwargs.copy()
+            for key, value in dynamic_kwargs:
+                call_kwargs[key] = value(ctx)
+            return args, call_kwargs
+
+        return keyword_arguments
+
     def arguments(ctx: Context) -> tuple[tuple, dict]:
         call_args: tuple | list = args
         if dynamic_args:

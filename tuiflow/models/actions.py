@@ -34,7 +34,9 @@ def init_model(ctx: Any, name: str, model_class: Any = "torch", config: Mapping[
 
 def train_model(ctx: Any, name: str, inputs: Any, targets: Any, fetches: str | Sequence[str] | None = "loss") -> Any:
     """One optimisation step of model ``name``; returns the fetches (keep them with ``save_to=``)."""
-    return _model(ctx, name).train(inputs, targets, fetches=fetches)
+    models = ctx.state.models
+    model = models[name] if name in models else _model(ctx, name)
+    return model.train(inputs, targets, fetches=fetches)
 
 
 def predict_model(ctx: Any, name: str, inputs: Any) -> Any:

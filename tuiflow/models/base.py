@@ -114,10 +114,12 @@ class Model:
         Fetches: "loss" (a float) and "predictions" (the outputs of the network before the step's
         update, as numpy). Only fetched values are copied off the device.
         """
-        key = fetches if isinstance(fetches, str) or fetches is None else tuple(fetches)
-        plan = self._plans.get(key)
+        plan = self._plans.get(fetches) if type(fetches) is str else None  # the common case, first
         if plan is None:
-            plan = self._plans[key] = _fetch_plan(fetches)
+            key = fetches if isinstance(fetches, str) or fetches is None else tuple(fetches)
+            plan = self._plans.get(key)
+            if plan is None:
+                plan = self._plans[key] = _fetch_plan(fetches)
         names, single = plan
         loss, predictions = self._backend.train(inputs, targets, "loss" in names, "predictions" in names)
         if single:
