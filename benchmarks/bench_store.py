@@ -1,5 +1,8 @@
 """Metric write throughput of the store, alone and with 8 runs at once, against MLflow's SQLite backend.
 
+Beside them, bare SQLite: executemany into a copy of the metrics table, the most that one row per
+value can reach in one file on this machine, whichever number of writers share it.
+
 Run from the repository root: `python benchmarks/bench_store.py [--quick]`. Prints one JSON line.
 MLflow is installed into benchmarks/.venv-mlflow on first use (skipped, with a note, if that fails).
 """
@@ -55,6 +58,31 @@ def write_values(home: Path, run_id: int, values: int) -> tuple[int, int, float]
             except sqlite3.OperationalError as exc:
                 locked += "locked" in str(exc)
         return writer.written, locked, time.perf_counter() - start
+
+
+def sqlite_ceiling(tmp: Path, values: int) -> float:
+    """Values/s of bare executemany into a copy of the store's metrics table and index, with the
+    store's pragmas and the same 5,000-row transactions, rows built before the clock starts: what
+    SQLite itself allows one process, the ceiling for one row per value, however many writers."""
+    conn = sqlite3.connect(tmp / "ceiling.db", isolation_level=None)
+    for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "temp_store = MEMORY", "cache_size = -32000"):
+        conn.execute(f"PRAGMA {pragma}")
+    with Store.open(tmp / "ddl") as store:  # the metrics table exactly as the store makes it
+        ddl = [sql for (sql,) in store.db.execute(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = 'metrics' AND sql IS NOT NULL ORDER BY type DESC")]
+    for sql in ddl:
+        conn.execute(sql.replace("REFERENCES runs(id)", ""))
+    now = time.time()
+    rows = [(1, KEYS[i % len(KEYS)], i // len(KEYS), i * 0.001, now) for i in range(values)]
+    start = time.perf_counter()
+    for first in range(0, values, 5000):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany("INSERT INTO metrics (run_id, key, step, value, time) VALUES (?, ?, ?, ?, ?)",
+                         rows[first : first + 5000])
+        conn.execute("COMMIT")
+    seconds = time.perf_counter() - start
+    conn.close()
+    return values / seconds
 
 
 def write_with_log(home: Path, run_id: int, values: int) -> float:
@@ -212,7 +240,10 @@ def main() -> None:
             "single_writer_log_api_values_per_s": round(log_values / log_seconds),
             "single_writer_locked_errors": locked,
             "concurrent": concurrent(tmp / "many", 8, 500_000 // scale, 0.1),
+            "sqlite_ceiling_values_per_s": round(sqlite_ceiling(tmp, single_values)),
         }
+        report["single_writer_share_of_ceiling"] = round(
+            report["single_writer_values_per_s"] / report["sqlite_ceiling_values_per_s"], 3)
         if args.no_mlflow:
             report["mlflow"] = {"skipped": "--no-mlflow"}
         else:
