@@ -245,3 +245,22 @@ def test_errors_of_expressions_name_the_action():
         make_dataset(4).p.load().shift(by=V("nope")).run(4)
     with pytest.raises(ActionError, match=r"C\('missing'\)"):
         make_dataset(4).p.load().shift(by=C("missing")).run(4)
+
+
+def test_a_run_keeps_no_more_than_the_current_batch_alive():
+    # Batches are made a chunk at a time; the chunk must not hold on to the batches it handed on
+    # (with big images, 32 of them would be gigabytes).
+    import gc
+    import weakref
+
+    alive = []
+
+    def track(batch):
+        alive.append(weakref.ref(batch))
+        gc.collect()
+        live = [ref for ref in alive if ref() is not None]
+        assert len(live) <= 2, f"{len(live)} batches alive at batch {len(alive)}"
+        return batch
+
+    make_dataset(100).p.load().call(track).run(2)
+    assert len(alive) == 50

@@ -53,7 +53,9 @@ def _new_batches(dataset: Dataset, plan: BatchPlan) -> Iterator[tuple[int, int, 
                  for number, (epoch, positions, run) in itertools.islice(numbered, _CHUNK)]
         if not chunk:
             return
-        yield from chunk
+        chunk.reverse()
+        while chunk:
+            yield chunk.pop()  # the chunk lets go of each batch as it is handed on: no batch outlives its turn
 
 
 def _produce(dataset: Dataset, plan: BatchPlan, steps: list[CompiledStep], ctx: Context,
