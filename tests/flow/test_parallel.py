@@ -137,7 +137,7 @@ def test_init_as_callable_and_per_item_length_check():
     batch = Pairs(make_dataset(4).index, preloaded=make_dataset(4).preloaded).load()
     batch.pair_sum()
     assert batch.sums == [0.0, 2.0, 4.0, 3.0]
-    from tuiflow.flow.named_expr import PerItem
+    from tuiflow.flow.random_expr import PerItem
 
     with pytest.raises(ValueError, match="3 values for 4 items"):
         batch.with_value(PerItem([1, 2, 3]))

@@ -16,10 +16,11 @@ from tuiflow.flow.errors import (
     FlowError,
 )
 from tuiflow.flow.index import DatasetIndex, FilesIndex
-from tuiflow.flow.named_expr import B, C, D, F, I, NamedExpression, P, R, V
+from tuiflow.flow.named_expr import B, C, D, F, I, NamedExpression, V
 from tuiflow.flow.observe import add_observer, remove_observer
 from tuiflow.flow.parallel import inbatch_parallel
 from tuiflow.flow.pipeline import Pipeline
+from tuiflow.flow.random_expr import P, R
 from tuiflow.flow.steps import register_pipeline_action
 
 __all__ = [

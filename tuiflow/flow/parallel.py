@@ -20,7 +20,7 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tuiflow.flow.named_expr import PerItem
+from tuiflow.flow.random_expr import PerItem
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor

@@ -16,14 +16,8 @@ from tuiflow.flow import actions
 from tuiflow.flow.batch import Batch
 from tuiflow.flow.context import Context
 from tuiflow.flow.errors import ActionArgumentError
-from tuiflow.flow.named_expr import (
-    NamedExpression,
-    P,
-    contains_expression,
-    evaluate,
-    iter_expressions,
-    unwrap_per_item,
-)
+from tuiflow.flow.named_expr import NamedExpression, contains_expression, evaluate, iter_expressions
+from tuiflow.flow.random_expr import P, unwrap_per_item
 
 
 @dataclass(frozen=True)
