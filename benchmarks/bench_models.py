@@ -2,10 +2,11 @@
 
 On the digits data (1797 x 64 float32, batch 64), an MLP 64-128-64-10 with Adam trains epoch by
 epoch, per framework: a hand-written loop (PyTorch; or a tf.GradientTape step in a tf.function),
-`Model.train` in the same loop, and a tuiflow pipeline (`load` -> `init_model` -> `train_model`).
-Epochs go in order (the hand loop slices views of the data; the pipeline copies each batch, as
-batches own their data) and shuffled (both sides take a permutation by fancy indexing). The
-pipeline also runs with its per-action profile on, as in a recipe run (for information). Every
+`Model.train` in the same loop, and a tuiflow pipeline (`import_model` -> `load` -> `train_model`).
+Epochs go in order (the hand loop slices views of the data; so does the pipeline's `run()`, as
+only model actions follow `load`) and shuffled (both sides take a permutation by fancy indexing).
+The pipeline also runs with its per-action profile on, as in a recipe run, and with
+`load(copy=True)`, which copies in-order batches too (both for information). Every
 variant fetches the loss of every step as a Python float. All variants of a framework train one
 and the same model (so only the driving of the steps differs), with denormals flushed to zero in
 torch. They take turns, in an order that turns each repeat; the median epoch time of each gives
@@ -77,9 +78,10 @@ def epoch_runner(
 
 
 def pipeline_runner(model: object, inputs: np.ndarray, targets: np.ndarray, shuffled: bool = False,
-                    profile: bool = False) -> Callable[[], float]:
+                    profile: bool = False, copy: bool | None = None) -> Callable[[], float]:
     """An epoch of the same training driven by a tuiflow pipeline: load, then train_model
-    (``profile``: with the per-action profile on, as every pipeline of a recipe run is)."""
+    (``profile``: with the per-action profile on, as every pipeline of a recipe run is; ``copy``:
+    given to ``load``, where the default lets ``run()`` take views of in-order batches)."""
     from tuiflow import B, Batch, Dataset, Pipeline
 
     class DigitsBatch(Batch):
@@ -88,10 +90,9 @@ def pipeline_runner(model: object, inputs: np.ndarray, targets: np.ndarray, shuf
     dataset = Dataset(len(inputs), batch_class=DigitsBatch, preloaded=(inputs, targets))
     # import_model: the pipeline trains the very model the other variants train (init_model would
     # build its own, and costs the same per batch: one look-up that finds the model there).
-    pipeline = dataset >> (Pipeline()
-                           .import_model("mlp", {"mlp": model})
-                           .load()
-                           .train_model("mlp", inputs=B("images"), targets=B("labels"), fetches="loss"))
+    loading = Pipeline().import_model("mlp", {"mlp": model})
+    loading = loading.load() if copy is None else loading.load(copy=copy)
+    pipeline = dataset >> loading.train_model("mlp", inputs=B("images"), targets=B("labels"), fetches="loss")
 
     rng = np.random.default_rng(0)
 
@@ -108,6 +109,7 @@ def pipeline_variants(framework: str, model: object, inputs: np.ndarray, targets
         f"{framework}_pipeline": pipeline_runner(model, inputs, targets),
         f"{framework}_pipeline_profiled": pipeline_runner(model, inputs, targets, profile=True),
         f"{framework}_pipeline_shuffled": pipeline_runner(model, inputs, targets, shuffled=True),
+        f"{framework}_pipeline_copies": pipeline_runner(model, inputs, targets, copy=True),
     }
 
 
@@ -226,6 +228,7 @@ def main() -> None:
             times, f"{name}_pipeline_shuffled", f"{name}_hand_shuffled")
         result[f"{name}_profiled_pipeline_ratio_info"] = paired_ratio(
             times, f"{name}_pipeline_profiled", f"{name}_hand")
+        result[f"{name}_copies_pipeline_ratio_info"] = paired_ratio(times, f"{name}_pipeline_copies", f"{name}_hand")
         result[f"{name}_version"] = importlib.import_module(module).__version__
     ratios = [v for k, v in result.items() if k.endswith("_pipeline_ratio")]
     result["target"] = {"pipeline_over_hand_min": 0.95}

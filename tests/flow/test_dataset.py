@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tuiflow.flow import B, Batch, Dataset, DatasetIndex, FilesIndex, FlowError, Pipeline, V, action
+from tuiflow.flow import B, Batch, Dataset, DatasetIndex, F, FilesIndex, FlowError, Pipeline, V, action
 
 N = 20
 
@@ -394,3 +394,60 @@ def test_only_in_order_batches_of_a_root_index_are_slices():
     assert [b.index.root_slice for b in ds.gen_batch(4)] == [slice(0, 4), slice(4, 8), slice(8, 10)]
     ds.split(0.5)  # a subset's positions in the root are not consecutive in general
     assert all(b.index.root_slice is None for b in ds.train.gen_batch(2))
+
+
+def _xy_dataset(n=20):
+    class XY(Batch):
+        components = ("x", "y")
+
+    x, y = np.arange(2.0 * n).reshape(n, 2), np.arange(n)
+    return Dataset(n, batch_class=XY, preloaded=(x, y)), x, y
+
+
+def test_load_copy_false_takes_views_of_in_order_batches_only():
+    ds, x, _ = _xy_dataset()
+    in_order = list(ds.p.load(copy=False).gen_batch(6))
+    assert all(np.shares_memory(b.x, x) for b in in_order)
+    shuffled = list(ds.p.load(copy=False).gen_batch(6, shuffle=1))
+    assert not any(np.shares_memory(b.x, x) for b in shuffled)  # gathered items are copies anyway
+    x.flags.writeable = False  # a memory map, say: batch data stays writable, so it is copied
+    frozen = list(ds.p.load(copy=False).gen_batch(6))
+    assert all(b.x.flags.writeable and not np.shares_memory(b.x, x) for b in frozen)
+
+
+def _sharing_seen(template, ds, x, how):
+    from tuiflow.flow import register_pipeline_action
+
+    seen = []
+
+    def peek(ctx, name):
+        seen.append(np.shares_memory(ctx.batch.x, x))
+
+    register_pipeline_action("peek_reads", peek, reads_batch=True)
+    register_pipeline_action("peek_unsure", peek)
+    ppl = ds >> template
+    if how == "run":
+        ppl.run(6)
+    else:
+        list(ppl.gen_batch(6))
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("build", "how", "views"),
+    [
+        (lambda p: p.load().peek_reads("a"), "run", True),  # only reading steps: views
+        (lambda p: p.load().peek_reads("a").peek_reads("b"), "run", True),
+        (lambda p: p.load().peek_reads("a"), "gen_batch", False),  # batches reach the caller: copies
+        (lambda p: p.load().peek_unsure("a"), "run", False),  # an action that made no promise
+        (lambda p: p.load().peek_reads(F(str)(B("x"))), "run", False),  # a call could change the data
+        (lambda p: p.load(copy=True).peek_reads("a"), "run", False),  # the user's own choice holds
+        (lambda p: p.load().peek_reads("a").update(V("v"), B("x")), "run", False),  # kept in a variable
+    ],
+)
+def test_run_loads_views_only_when_nothing_can_change_or_keep_the_data(build, how, views):
+    ds, x, _ = _xy_dataset()
+    template = build(Pipeline().init_variable("v"))
+    seen = _sharing_seen(template, ds, x, how)
+    assert len(seen) in (4, 8) and all(s == views for s in seen)  # 4 batches, one or two peeks each
+    np.testing.assert_array_equal(x, np.arange(40.0).reshape(20, 2))

@@ -99,13 +99,19 @@ class Batch:
     # --- loading -----------------------------------------------------------------------------------
     @action
     def load(self, src: Any = None, dst: str | Sequence[str] | None = None, fmt: str | None = None,
-             **kwargs: Any) -> Batch:
+             copy: bool = True, **kwargs: Any) -> Batch:
         """Take the batch's items from ``src`` (an array, a tuple or a dict of arrays aligned with
         the dataset's full index), or from the dataset's ``preloaded`` data when ``src`` is None.
 
         ``dst`` names the components to fill (default: the batch's components, in order; a dict
         source fills the components named by its keys). ``fmt`` selects another loader in
         subclasses (``ImagesBatch.load(fmt="image")``).
+
+        A batch owns its data: the items are copied, so an action may change them in place.
+        ``copy=False`` takes views of numpy arrays where the items are consecutive (batches of an
+        in-order epoch); an action that changed such a batch's data in place would change ``src``.
+        ``Pipeline.run`` does this by itself when every step after ``load`` is a model action, which
+        only reads the batch: see ``register_pipeline_action(..., reads_batch=True)``.
         """
         if fmt is not None:
             return self._load_format(fmt, src=src, dst=dst, **kwargs)
@@ -124,7 +130,8 @@ class Batch:
             if type(values) is not np.ndarray:
                 setattr(self, name, _take(values, positions, name))
             elif run is not None:
-                setattr(self, name, values[run].copy())  # a batch owns its data, as with any other positions
+                # Views only of writable arrays: a batch's data is always writable (a memory map stays copied).
+                setattr(self, name, values[run] if not copy and values.flags.writeable else values[run].copy())
             else:
                 setattr(self, name, values[positions])
         return self

@@ -82,8 +82,8 @@ def _fresh(default: Any) -> Any:
 class Context:
     """The state one batch's named expressions are evaluated against."""
 
-    __slots__ = ("_generators", "_rng", "_seed", "batch", "config", "dataset", "entropy", "epoch", "items",
-                 "iteration", "state", "total_iterations", "variables")
+    __slots__ = ("_generators", "_rng", "_seed", "batch", "borrow", "config", "dataset", "entropy", "epoch",
+                 "items", "iteration", "state", "total_iterations", "variables")
 
     def __init__(self, variables: Variables, config: Any, dataset: Any = None,
                  seed: int | np.random.SeedSequence | None = None, total_iterations: int | None = None,
@@ -97,6 +97,7 @@ class Context:
         self.epoch = 0
         self.items: int | None = None  # set while a P(...) is evaluated: R draws one value per item
         self.total_iterations = total_iterations
+        self.borrow = False  # whether batches may hold views of the data: no batch leaves the run (see steps.py)
         # Each batch draws from the child (entropy, batch number) of the run's seed (Batch.random),
         # so augmentations neither consume nor shift the draws of R(...).
         if isinstance(seed, np.random.SeedSequence):

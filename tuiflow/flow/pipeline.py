@@ -139,7 +139,8 @@ class Pipeline:
     # --- running -------------------------------------------------------------------------------
     def _start(self, batch_size: int, shuffle: Shuffle, n_epochs: int | None, n_iters: int | None,
                drop_last: bool, prefetch: int, profile: bool, bar: bool, seed: Any,
-               default_epochs: int | None) -> Iterator[Batch]:
+               default_epochs: int | None, drained: bool = False) -> Iterator[Batch]:
+        # drained: the batches go nowhere but to run(), so they may hold views of the data (steps.py)
         if self.dataset is None:
             raise FlowError("the pipeline has no dataset: bind one with `dataset >> pipeline`")
         if isinstance(prefetch, bool) or not isinstance(prefetch, int) or prefetch < 0:
@@ -156,6 +157,7 @@ class Pipeline:
         profiler = Profiler([s.label for s in steps]) if profile else None
         state.profiler = profiler
         ctx = Context(state.variables, self.config, self.dataset, seed, plan.total, state)
+        ctx.borrow = drained
 
         def make(stop: Any = None) -> Iterator[Batch]:
             return execution.produce(self.dataset, plan, steps, ctx, profiler, stop)
@@ -195,7 +197,8 @@ class Pipeline:
             if self._run_kwargs is None:
                 raise FlowError("run() needs batch_size (or call run_later(...) first)")
             return self.run(**self._run_kwargs)
-        batches = self.gen_batch(batch_size, shuffle, n_epochs, n_iters, drop_last, prefetch, profile, bar, seed)
+        batches = self._start(batch_size, shuffle, n_epochs, n_iters, drop_last, prefetch, profile, bar, seed,
+                              default_epochs=1, drained=True)
         collections.deque(batches, maxlen=0)  # drains them in C: no Python loop between the batches
         return self
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tuiflow.flow import actions
 from tuiflow.flow.batch import Batch
 from tuiflow.flow.context import Context
 from tuiflow.flow.errors import ActionArgumentError
-from tuiflow.flow.named_expr import NamedExpression, contains_expression, evaluate, iter_expressions
+from tuiflow.flow.named_expr import NamedExpression, _Call, contains_expression, evaluate, iter_expressions
 from tuiflow.flow.random_expr import P, unwrap_per_item
 
 
@@ -67,13 +67,23 @@ Step = ActionStep | CallStep | UpdateStep | InitVariableStep
 
 # Actions that work on the pipeline (models, say) rather than on a batch: ``func(ctx, *args, **kw)``.
 _PIPELINE_ACTIONS: dict[str, Callable[..., Any]] = {}
+_READS_BATCH: set[str] = set()  # those that neither change the batch's data nor keep it past the call
 
 
-def register_pipeline_action(name: str, func: Callable[..., Any]) -> None:
+def register_pipeline_action(name: str, func: Callable[..., Any], *, reads_batch: bool = False) -> None:
     """Make ``name`` a pipeline action for every pipeline: ``func(ctx, *args, **kwargs)`` gets the
     :class:`Context` (batch, variables, config, and ``ctx.state`` for models); a returned value is
-    stored by ``save_to=``."""
+    stored by ``save_to=``.
+
+    ``reads_batch=True`` promises that the action neither changes the batch's arrays in place nor
+    keeps them after it returns (a model's train and predict steps): a run whose steps after
+    ``load`` all keep that promise loads in-order batches as views, not copies.
+    """
     _PIPELINE_ACTIONS[name] = func
+    if reads_batch:
+        _READS_BATCH.add(name)
+    else:
+        _READS_BATCH.discard(name)
     actions.registry_version[0] += 1
 
 
@@ -94,13 +104,37 @@ def compile_steps(steps: tuple[Step, ...], batch_class: type[Batch]) -> list[Com
     """Resolve and check every step against ``batch_class``; labels are ``"name #k"``."""
     compiled: list[CompiledStep] = []
     seen: dict[str, int] = {}
-    for step in steps:
-        if isinstance(step, InitVariableStep):
-            continue
+    steps = tuple(step for step in steps if not isinstance(step, InitVariableStep))
+    for i, step in enumerate(steps):
         seen[step.name] = seen.get(step.name, 0) + 1
         label = f"{step.name} #{seen[step.name]}"
-        compiled.append(CompiledStep(label, _compile(step, batch_class)))
+        run = _compile(step, batch_class)
+        if _may_borrow(step, steps[i + 1:], batch_class):
+            run = _borrowing(run, _compile(replace(step, kwargs={**step.kwargs, "copy": False}), batch_class))
+        compiled.append(CompiledStep(label, run))
     return compiled
+
+
+def _may_borrow(step: Step, later: tuple[Step, ...], batch_class: type[Batch]) -> bool:
+    # Copies of a batch's items can be skipped (views taken) when nothing can change or keep the
+    # batch's data: `load` with no `copy=` of the user's, followed only by pipeline actions that
+    # promise to just read the batch, with no calls among their arguments (a call could do anything
+    # to what it is given). Whether the batches themselves leave the run is decided per run.
+    if not isinstance(step, ActionStep) or step.name != "load" or "copy" in step.kwargs or not later:
+        return False
+    if "copy" not in inspect.signature(actions.resolve(batch_class, "load").func).parameters:
+        return False
+    return all(isinstance(other, ActionStep) and other.name in _READS_BATCH
+               and not any(isinstance(expr, _Call) for expr in iter_expressions((other.args, other.kwargs)))
+               for other in later)
+
+
+def _borrowing(copying: Callable[[Batch, Context], Batch],
+               borrowing: Callable[[Batch, Context], Batch]) -> Callable[[Batch, Context], Batch]:
+    def run(batch: Batch, ctx: Context) -> Batch:
+        return borrowing(batch, ctx) if ctx.borrow else copying(batch, ctx)
+
+    return run
 
 
 def _compile(step: Step, batch_class: type[Batch]) -> Callable[[Batch, Context], Batch]:

@@ -65,5 +65,6 @@ def import_model(ctx: Any, name: str, source: Any) -> None:
         ctx.state.models[name] = models[name]
 
 
+# None of them changes a batch's arrays or keeps them: a run may load in-order batches as views.
 for _action in (init_model, train_model, predict_model, save_model, load_model, import_model):
-    register_pipeline_action(_action.__name__, _action)
+    register_pipeline_action(_action.__name__, _action, reads_batch=True)
