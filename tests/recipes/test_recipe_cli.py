@@ -75,12 +75,28 @@ def test_run_foreground_prints_the_outcome():
     (["run", "sleep", "--reps", "0", "--foreground"], "--reps must be a whole number >= 1"),
     (["run", "sleep", "--grid", "steps=" + ",".join(map(str, range(1, 1002))), "--foreground"],
      "expands to 1,001 runs, more than 1,000; add --yes"),
+    (["run", "sleep", "--set", "seconds=inf", "--foreground"], "parameter 'seconds': expected a finite number"),
+    (["run", "sleep", "--name", "42", "--foreground"], "experiment name '42' reads as an id"),
+    (["run", "sleep", "--name", "exp:3", "--foreground"], "experiment name 'exp:3' reads as an id"),
+    # click's own errors, told the same way rather than as a four-line usage block
+    (["run", "sleep", "--sett", "seconds=1"], "tuiflow run: No such option: --sett"),
+    (["run", "sleep", "--reps", "many"], "tuiflow run: Invalid value for '--reps'"),
+    (["run"], "tuiflow run: Missing argument"),
+    (["rn", "sleep"], "No such command 'rn'"),
 ])
-def test_user_errors_are_one_line_and_exit_code_2(args, message):
+def test_user_errors_are_one_line_and_exit_code_2(args, message, home):
     result = tuiflow(*args)
     assert result.returncode == 2
     assert result.stderr.startswith("tuiflow: error: ") and message in result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert not home.exists()  # everything is checked before the home and its store are created
+
+
+def test_a_bare_command_group_still_prints_its_help():
+    for args in ([], ["daemon"]):
+        result = tuiflow(*args)
+        assert result.returncode == 2
+        assert result.stderr.startswith("Usage: ") and "Commands:" in result.stderr and "error" not in result.stderr
 
 
 def test_a_failing_recipe_keeps_its_traceback(home):
@@ -120,6 +136,19 @@ def test_training_recipes_reach_a_real_result(recipe, sets, metric, floor):
     result = tuiflow("run", recipe, *args, "--foreground", "--json")
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout)[0]["metrics"][metric] >= floor
+
+
+def test_a_run_on_simulated_gpus_computes_on_the_cpu(tmp_path, monkeypatch):
+    # TUIFLOW_FAKE_GPUS hands out GPUs no framework can use: with run.device "cuda:0" every
+    # training recipe failed ("gpu:0 is not visible (torch sees 0 GPUs)").
+    (tmp_path / "where.py").write_text("from tuiflow import recipe\n\n@recipe(name='where')\ndef where(run):\n"
+                                       "    return {'device': run.device, 'gpus': run.gpus}\n")
+    monkeypatch.setenv("TUIFLOW_FAKE_GPUS", "2")
+    result = tuiflow("run", "where", "--recipes", str(tmp_path), "--gpus", "1", "--foreground", "--json")
+    assert result.returncode == 0, result.stderr
+    (report,) = json.loads(result.stdout)
+    assert report["gpus"] == [1]
+    assert report["metrics"] == {"device": "cpu", "gpus": [1]}
 
 
 def test_foreground_runs_get_the_gpus_asked_for(monkeypatch):

@@ -68,6 +68,22 @@ def test_broken_files_are_reported_and_the_others_still_load(tmp_path):
     assert str(catalog.problems[0]).startswith(str(folder.resolve()))
 
 
+def test_a_file_that_exits_at_import_is_a_problem_not_the_end_of_the_catalog(tmp_path):
+    # A script turned recipe file often parses its arguments at import: argparse then calls sys.exit,
+    # which used to end `tuiflow recipes` with exit code 2 and argparse's usage of the wrong program.
+    folder = tmp_path / "scripts"
+    write(folder, "good.py", GOOD.format(name="good-one"))
+    write(folder, "script.py", "import argparse\nparser = argparse.ArgumentParser()\nparser.parse_args(['--lr'])\n")
+    write(folder, "quits.py", "import sys\nsys.exit(0)\n")
+    catalog = discover([folder], cwd=tmp_path)
+    assert "good-one" in catalog.recipes
+    problems = {Path(p.path).name: p.message for p in catalog.problems}
+    assert problems == {"script.py": "it calls sys.exit(2) when imported (line 3)",
+                        "quits.py": "it calls sys.exit(0) when imported (line 2)"}
+    with pytest.raises(RecipeError, match=r"quits\.py: it calls sys\.exit\(0\) when imported"):
+        load_file(folder / "quits.py")
+
+
 def test_two_recipes_with_one_name_is_an_error_naming_both_files(tmp_path):
     first = write(tmp_path / "one", "a.py", GOOD.format(name="twin"))
     second = write(tmp_path / "two", "b.py", GOOD.format(name="twin"))

@@ -47,6 +47,9 @@ def test_overrides_are_checked_and_coerced():
     ({"name": 3}, "recipe 'demo', parameter 'name': expected a string, got 3"),
     ({"framework": "jax"}, "recipe 'demo', parameter 'framework': 'jax' is not one of 'torch', 'tf'"),
     ({"hiden": 3}, "recipe 'demo' has no parameter 'hiden' (did you mean 'hidden'?)"),
+    # The store keeps configs as JSON, which has no NaN or infinity (SQLite's json_extract refused them).
+    ({"lr": float("inf")}, "recipe 'demo', parameter 'lr': expected a finite number, got inf"),
+    ({"lr": float("nan")}, "recipe 'demo', parameter 'lr': expected a finite number, got nan"),
 ])
 def test_bad_values_name_the_recipe_and_the_parameter(overrides, message):
     with pytest.raises(ParamError) as info:

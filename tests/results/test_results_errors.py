@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from results_data import tuiflow
+from results_data import populate, tuiflow
 
 from tuiflow.store import Store
 
@@ -67,3 +67,33 @@ def test_a_store_that_cannot_be_read(tmp_path, make, command):
     out = tuiflow(*command, "--home", str(home))
     assert_one_line_error(out, "")
     assert message in out.stderr
+
+
+def test_a_store_damaged_past_its_schema_is_one_line_naming_the_file(tmp_path):
+    # The header and the schema pages read fine, so the store opens; the damage shows only when a
+    # command reads the runs, and that used to end in sqlite3's traceback.
+    home = populate(tmp_path / "home").home
+    path = home / "tuiflow.db"
+    with sqlite3.connect(path) as conn:
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+        (root,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'runs'").fetchone()
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(path.read_bytes())
+    data[(root - 1) * page:(root - 1) * page + 64] = b"\xff" * 64  # the runs table's page, nothing else
+    path.write_bytes(bytes(data))
+    for command in (["results"], ["show", "1"], ["cancel", "1"]):
+        out = tuiflow(*command, "--home", str(home))
+        assert_one_line_error(out, f"{path}: database disk image is malformed: the store is damaged")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["show", "one"], "tuiflow show: Invalid value for 'run_id'"),
+    (["results", "--limit", "0"], "tuiflow results: Invalid value for '--limit'"),
+    (["export"], "tuiflow export: Missing option '--format'"),
+    (["logs", "1", "--tail", "-1"], "tuiflow logs: Invalid value for '--tail'"),
+])  # fmt: skip
+def test_click_usage_errors_are_one_line_too(args, message):
+    out = tuiflow(*args)
+    assert out.returncode == 2 and out.stdout == "" and "Usage:" not in out.stderr
+    assert out.stderr.startswith("tuiflow: error: ") and out.stderr.count("\n") == 1, out.stderr
+    assert message in out.stderr and out.stderr.rstrip().endswith("--help`)")

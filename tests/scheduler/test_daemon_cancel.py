@@ -118,3 +118,17 @@ def test_a_cancelled_run_says_the_user_cancelled_it_and_sigterm_from_elsewhere_s
     assert f"run {cancelled.id} cancelled: cancelled by the user" in home.daemon_log()
     shown = home.cli("show", str(cancelled.id), "--json").stdout
     assert '"error": "cancelled by the user"' in shown
+
+
+def test_cancelling_a_finished_run_by_its_id_is_an_error_and_changes_nothing(home):
+    [run] = home.submit(sets=["seconds=0", "steps=1"], name="over")
+    home.store.start_run(run.id, pid=os.getpid())
+    home.store.finish_run(run.id, "done", exit_code=0, metrics={"steps": 1})
+    result = home.cli("cancel", str(run.id), check=False)
+    assert result.returncode == 2 and result.stdout == "", result.stdout
+    assert result.stderr == (f"tuiflow: error: run {run.id} has already ended (done): only a queued or running run "
+                             "can be cancelled\n")
+    ended = home.run(run.id)
+    assert (ended.status, ended.error, ended.metrics) == ("done", None, {"steps": 1})
+    # An experiment is a set of runs: none left to cancel is nothing to do, not a mistake.
+    assert home.cli("cancel", "over").stdout.strip() == "cancelled 0 runs (nothing was queued or running)"

@@ -82,6 +82,16 @@ def test_gpus_that_do_not_exist_fail_at_submission_with_one_line_and_store_nothi
     assert home.daemon_pid() is None  # nothing to run, so no daemon was started for it
 
 
+@pytest.mark.parametrize("command", [["run", "sleep"], ["gpus"], ["daemon", "start"]])
+def test_a_malformed_fake_gpus_variable_is_one_line_and_starts_nothing(home, command):
+    home.env["TUIFLOW_FAKE_GPUS"] = "four"
+    result = home.cli(*command, check=False, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("tuiflow: error: TUIFLOW_FAKE_GPUS='four': not a count nor valid JSON")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert home.store.list_runs() == [] and home.daemon_pid() is None
+
+
 def test_a_cpu_only_run_sees_no_gpus_and_a_two_gpu_run_sees_both(home):
     home.start_daemon()
     [cpu] = _submit(home, "--set", "seconds=0", "--set", "steps=1", "--gpus", "none")

@@ -17,6 +17,7 @@ import psutil
 import pytest
 from daemon_helpers import REPO, Lab, alive, lab_in
 
+from tuiflow import lab
 from tuiflow.scheduler.identity import LOCK_NAME, read_info
 from tuiflow.store import FINAL_STATUSES
 
@@ -50,6 +51,18 @@ def test_daemon_start_when_one_runs_names_it_and_exits_0(home):
     time.sleep(0.3)
     assert home.daemon_pid() == daemon.pid and daemon.poll() is None
     assert home.daemon_log().count("serving") == 1
+
+
+def test_a_daemon_that_dies_starting_is_reported_at_once_with_its_last_words(home):
+    # It used to be a 15 s wait, then "did not start within 15 s: see daemon.log".
+    started = time.monotonic()
+    with pytest.raises(lab.SchedulerError) as info:
+        lab.start_daemon(home.store, extra_args=["--tick", "soon"])
+    assert time.monotonic() - started < 10
+    message = str(info.value)
+    assert message.startswith("the daemon exited with code 2 before it started: ")
+    assert "argument --tick: invalid float value: 'soon'" in message and str(home.home / "daemon.log") in message
+    assert home.daemon_pid() is None
 
 
 def test_a_client_probing_the_lock_does_not_make_a_starting_daemon_quit(home):

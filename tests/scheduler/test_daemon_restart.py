@@ -120,7 +120,9 @@ def test_a_runner_pid_with_another_start_time_is_not_adopted(home):
     assert f"adopted run {run.id}" not in home.daemon_log()
     time.sleep(0.3)
     assert alive(pid), "a process that merely has the run's old pid must not be signalled"
-    home.cli("cancel", str(run.id))  # a lost run is not cancelled again, and its pid is not signalled
+    # A lost run is not cancelled again (that is an error: it has ended), and its pid is not signalled.
+    refused = home.cli("cancel", str(run.id), check=False)
+    assert refused.returncode == 2 and "has already ended (lost)" in refused.stderr
     assert alive(pid)
     assert home.run(run.id).status == "lost"
 

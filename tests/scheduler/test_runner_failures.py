@@ -8,10 +8,11 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
-from daemon_helpers import REPO, Lab, lab_in, runner_line
+from daemon_helpers import REPO, Lab, alive, lab_in, runner_line, wait_gone
 
 from tuiflow.lab import log_text
 
@@ -66,6 +67,51 @@ def test_a_foreground_runner_killed_mid_run_fails_with_sigkill(home):
     assert "SIGKILL" in ended.error
     assert len(_value_steps(home, run.id)) >= flushed
     assert '"status": "failed"' in out
+
+
+STUBBORN = """
+import signal, time
+from tuiflow import recipe
+
+@recipe(name="stubborn", params={"steps": 600})
+def stubborn(run):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a recipe that will not stop when asked
+    for step in range(run.config["steps"]):
+        run.log(step=step, value=step)
+        time.sleep(0.1)
+"""
+
+
+def test_a_second_ctrl_c_in_the_foreground_kills_a_runner_that_ignores_sigterm(home, tmp_path):
+    """The first Ctrl-C cancels the run and gives it a 10 s grace; a second one used to leave the CLI
+    at once with the runner still alive. Now it cuts the grace short: SIGKILL, then exit."""
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / "recipes" / "stubborn.py").write_text(STUBBORN)
+    command = [sys.executable, "-m", "tuiflow", "run", "stubborn", "--recipes", str(tmp_path / "recipes"),
+               "--reps", "2", "--foreground", "--home", str(home.home)]
+    client = subprocess.Popen(command, env=home.env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        home.wait_until(lambda: home.runs() and home.runs()[0].pid, 30, "the foreground run to start",
+                        process=client)
+        first, second = home.runs()
+        home.wait_metric(first.id, "value", 2)  # past its SIG_IGN
+        client.send_signal(signal.SIGINT)
+        home.wait_status(first.id, "cancelled", 10)
+        time.sleep(0.5)  # into the grace period, SIGTERM sent and ignored
+        assert alive(first.pid)
+        client.send_signal(signal.SIGINT)
+        _, err = client.communicate(timeout=5)  # well inside the 10 s grace
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.wait()
+    assert client.returncode == 130, err
+    assert "Traceback" not in err
+    assert err.strip().endswith("tuiflow: interrupted; the current run was cancelled, the rest were not started")
+    assert wait_gone([first.pid], 5) == []
+    assert [(r.status, r.error) for r in home.runs()] == [("cancelled", "cancelled with Ctrl-C")] * 2
+    assert home.run(second.id).started_at is None
 
 
 def test_an_adopted_runner_killed_mid_run_is_lost_and_keeps_its_flushed_metrics(home):

@@ -58,6 +58,16 @@ def test_home_that_is_a_file_is_a_one_line_error(tmp_path: Path) -> None:
         Store.open(blocker)
 
 
+def test_home_under_a_file_names_the_file(tmp_path: Path) -> None:
+    # mkdir said "File exists" about the home, which did not exist: the file is its parent.
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError) as info:
+        Store.open(blocker / "sub" / "home")
+    assert str(info.value) == f"cannot create tuiflow home {blocker}/sub/home: {blocker} is a file, not a directory"
+    assert blocker.read_text() == "x"
+
+
 NO_STORE = r"no tuiflow store in {} \({}; check --home or \$TUIFLOW_HOME\)"
 
 

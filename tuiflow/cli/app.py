@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 import typer
@@ -47,12 +49,18 @@ HomeOption = typer.Option(None, "--home", help="The tuiflow home (default: $TUIF
                                               "data dir).", show_default=False)
 
 
+_opened: list[Path] = []
+"""The database files this command opened, so an SQLite error met later can name the file."""
+
+
 def open_store(home: str | None, *, create: bool = False):  # -> tuiflow.store.Store; lazy: `--help` stays fast
     """The store in ``home``; a foreign or newer database is a user error, and so is a missing one
     unless ``create``: only commands that start state (``run``, ``daemon start``) create a store."""
     from tuiflow.store import Store
 
-    return Store.open(home, create=create)
+    store = Store.open(home, create=create)
+    _opened.append(store.path)
+    return store
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
@@ -63,12 +71,42 @@ def user_errors() -> tuple[type[BaseException], ...]:
     return (UserError, RecipeError, StoreError)
 
 
+def _database_error(exc: sqlite3.DatabaseError) -> str:
+    """One line for an SQLite error met after the store opened (a page damaged deep in the file, a
+    lock held too long): the file, SQLite's words, and what to do when the file is damaged."""
+    path = str(_opened[-1]) if _opened else "the store"
+    text = str(exc)
+    if "malformed" in text or "not a database" in text:
+        return (f"{path}: {text}: the store is damaged; check it with `sqlite3 {path} 'PRAGMA integrity_check'`, "
+                "or move it away to start a new one")
+    return f"{path}: {text}"
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: user errors, usage errors and SQLite errors end as one line on
+    stderr and exit code 2; only a bug in tuiflow shows a traceback."""
     import tuiflow.cli  # noqa: F401 - registers the commands
 
     try:
-        app(standalone_mode=True)
+        # Not standalone: click's own usage errors come here, to be told in one line like ours.
+        code = app(standalone_mode=False)
     except user_errors() as exc:
         typer.echo(f"tuiflow: error: {exc}", err=True)
         sys.exit(2)
+    except sqlite3.DatabaseError as exc:
+        typer.echo(f"tuiflow: error: {_database_error(exc)}", err=True)
+        sys.exit(2)
+    except typer.TyperException as exc:
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare `tuiflow` or `tuiflow daemon`: the help
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)
+        command = ctx.command_path if ctx is not None else "tuiflow"
+        where = f"{command}: " if ctx is not None and ctx.parent is not None else ""
+        message = exc.format_message().rstrip(".")
+        typer.echo(f"tuiflow: error: {where}{message} (see `{command} --help`)", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("tuiflow: aborted", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -43,6 +43,8 @@ def run_command(
     warn_problems(catalog.problems)
     chosen = catalog.get(recipe)
     request = lab.gpu_request(gpus, num_gpus)
+    # Checked before the store opens: a mistyped value must not create a home.
+    lab.plan(chosen, sets=sets or [], grids=grids or [], reps=reps, name=name, seed=seed, yes=yes)
     store = open_store(home, create=True)
     submission = lab.submit(store, chosen, sets=sets or [], grids=grids or [], reps=reps, name=name, seed=seed,
                             yes=yes, priority=priority, gpus=request.count, gpus_allowed=request.allowed,

@@ -5,7 +5,7 @@ foreground), results and exports (read what runs left in the store), scheduler (
 queue), telemetry (what the daemon samples).
 """
 
-from tuiflow.lab.experiments import Submission, run_foreground, submit
+from tuiflow.lab.experiments import Plan, Submission, plan, run_foreground, submit
 from tuiflow.lab.exports import Exported, export
 from tuiflow.lab.recipes import recipe_catalog
 from tuiflow.lab.results import (
@@ -35,9 +35,9 @@ from tuiflow.lab.scheduler import (
 from tuiflow.lab.telemetry import RunningRun, RunTelemetry, Snapshot, history, latest, running_runs, series
 
 __all__ = [
-    "Exported", "GpuRequest", "ResultsError", "RunTelemetry", "RunningRun", "SchedulerError", "Snapshot",
+    "Exported", "GpuRequest", "Plan", "ResultsError", "RunTelemetry", "RunningRun", "SchedulerError", "Snapshot",
     "Submission", "cancel", "count_results", "daemon_info", "daemon_status", "export", "follow_log",
-    "gpu_request", "gpus", "history", "iter_results", "latest", "list_results", "log_text", "pause", "queue",
+    "gpu_request", "gpus", "history", "iter_results", "latest", "list_results", "log_text", "pause", "plan", "queue",
     "recipe_catalog", "retry", "run_details", "run_foreground", "running_runs", "series", "set_priority",
     "start_daemon", "stop_daemon", "submit",
 ]

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from tuiflow.recipes import DEFAULT_LIMIT, Recipe, expand, parse_grid
-from tuiflow.store import Experiment, Run, RunSpec, Store
+from tuiflow.recipes import DEFAULT_LIMIT, PlannedRun, Recipe, expand, parse_grid
+from tuiflow.store import Experiment, Run, RunSpec, Store, StoreError
 
 
 @dataclass(frozen=True)
@@ -20,19 +20,38 @@ class Submission:
     runs: list[Run]
 
 
+@dataclass(frozen=True)
+class Plan:
+    """An experiment checked but not stored: its base config and every run's config, rep and seed."""
+
+    base: dict[str, Any]
+    runs: list[PlannedRun]
+
+
+def plan(recipe: Recipe, *, sets: Iterable[str] = (), grids: Iterable[str] = (), reps: int = 1,
+         name: str | None = None, seed: int = 0, yes: bool = False) -> Plan:
+    """Check an experiment without touching any store: ``sets`` (``key=value``) over the defaults,
+    the product of ``grids`` (``key=v1,v2``), ``reps`` repetitions; a grid over the limit needs ``yes``."""
+    if name is not None and (name.strip().isdigit() or name.startswith("exp:")):
+        # `tuiflow cancel 42` means run 42, and `exp:42` experiment 42: such a name could not be told apart.
+        raise StoreError(f"experiment name {name!r} reads as an id (`cancel 42` is run 42, `exp:42` experiment "
+                         "42): choose a name that is not a number")
+    base = recipe.parse(list(sets))
+    grid = parse_grid(recipe, list(grids))
+    return Plan(base, expand(recipe, base, grid, reps, seed, limit=None if yes else DEFAULT_LIMIT))
+
+
 def submit(store: Store, recipe: Recipe, *, sets: Iterable[str] = (), grids: Iterable[str] = (), reps: int = 1,
            name: str | None = None, seed: int = 0, yes: bool = False, priority: int = 0, gpus: int = 0,
            gpus_allowed: list[int] | None = None, per_gpu: int = 1, retries: int = 0) -> Submission:
-    """Check and store an experiment: ``sets`` (``key=value``) over the defaults, the product of
-    ``grids`` (``key=v1,v2``), ``reps`` repetitions. Every config is validated before anything is
-    written; a grid over the limit needs ``yes``."""
-    base = recipe.parse(list(sets))
-    grid = parse_grid(recipe, list(grids))
-    planned = expand(recipe, base, grid, reps, seed, limit=None if yes else DEFAULT_LIMIT)
+    """Check (see `plan`) and store an experiment and its queued runs. Every config is validated
+    before anything is written."""
+    sets, grids = list(sets), list(grids)
+    checked = plan(recipe, sets=sets, grids=grids, reps=reps, name=name, seed=seed, yes=yes)
     specs = [RunSpec(config=p.config, rep=p.rep, seed=p.seed, priority=priority, gpus_requested=gpus,
-                     retries=retries, gpus_allowed=gpus_allowed, per_gpu=per_gpu) for p in planned]
+                     retries=retries, gpus_allowed=gpus_allowed, per_gpu=per_gpu) for p in checked.runs]
     experiment = store.create_experiment(
-        name, recipe.name, config=base, grid={"sets": list(sets), "grid": list(grids)}, reps=reps, seed=seed,
+        name, recipe.name, config=checked.base, grid={"sets": sets, "grid": grids}, reps=reps, seed=seed,
         recipe_file=recipe.file, runs=specs,
     )
     return Submission(experiment, store.list_runs(experiment=experiment.id))
@@ -63,11 +82,13 @@ def run_foreground(store: Store, runs: list[Run], on_update: ProgressCallback | 
                     on_update(store.get_run(run.id))
                 time.sleep(poll_s)
         except KeyboardInterrupt:
-            store.set_run_status(run.id, "cancelled", expect="running", error="cancelled with Ctrl-C")
-            _stop(process)
-            record_exit(store, run.id, process.returncode)
-            for rest in runs[index + 1:]:
-                store.set_run_status(rest.id, "cancelled", expect="queued", error="cancelled with Ctrl-C")
+            try:
+                store.set_run_status(run.id, "cancelled", expect="running", error="cancelled with Ctrl-C")
+            finally:  # even when a second Ctrl-C lands here: the runner must not outlive us
+                _stop(process)
+                record_exit(store, run.id, process.wait())
+                for rest in runs[index + 1:]:
+                    store.set_run_status(rest.id, "cancelled", expect="queued", error="cancelled with Ctrl-C")
             finished.append(store.get_run(run.id))
             raise
         record_exit(store, run.id, process.returncode)
@@ -79,10 +100,12 @@ def run_foreground(store: Store, runs: list[Run], on_update: ProgressCallback | 
 
 
 def _stop(process: Any, grace_s: float = 10.0) -> None:
-    """SIGTERM to the runner's process group, SIGKILL after a grace period."""
+    """SIGTERM to the runner's process group, SIGKILL after a grace period, or at once on a second
+    Ctrl-C: the runner never outlives the command that started it."""
     import os
+    import subprocess
 
-    for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+    for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, None)):
         try:
             os.killpg(process.pid, sig)
         except ProcessLookupError:
@@ -90,5 +113,5 @@ def _stop(process: Any, grace_s: float = 10.0) -> None:
         try:
             process.wait(wait)
             break
-        except Exception:
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):
             continue

@@ -37,10 +37,13 @@ def start_daemon(store: Store, wait_s: float = 15.0, extra_args: Iterable[str] =
     info = daemon_info(store)
     if info is not None:
         return info, False
-    log = os.open(store.home / LOG_NAME, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    _read_gpus()  # a malformed TUIFLOW_FAKE_GPUS is said here, not only in the daemon's log
+    log_file = store.home / LOG_NAME
+    log = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
-        subprocess.Popen([sys.executable, "-m", "tuiflow.scheduler", "--home", str(store.home), *extra_args],
-                         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tuiflow.scheduler", "--home", str(store.home), *extra_args],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True)
     finally:
         os.close(log)
     deadline = time.monotonic() + wait_s
@@ -48,8 +51,26 @@ def start_daemon(store: Store, wait_s: float = 15.0, extra_args: Iterable[str] =
         info = daemon_info(store)
         if info is not None:
             return info, True
+        if process.poll():
+            # It died before serving (exit code 0: it found another daemon, which the loop will see).
+            info = daemon_info(store)
+            if info is not None:
+                return info, False
+            raise SchedulerError(f"the daemon exited with code {process.returncode} before it started: "
+                                 f"{_last_line(log_file)} (see {log_file})")
         time.sleep(0.05)
-    raise SchedulerError(f"the daemon did not start within {wait_s:g} s: see {store.home / LOG_NAME}")
+    raise SchedulerError(f"the daemon did not start within {wait_s:g} s: see {log_file}")
+
+
+def _last_line(path: os.PathLike[str] | str) -> str:
+    """The last non-empty line of a log (its error, for a daemon that died starting)."""
+    try:
+        with open(path, "rb") as log:
+            log.seek(max(0, os.fstat(log.fileno()).st_size - 4096))
+            lines = [line.strip() for line in log.read().decode("utf-8", "replace").splitlines()]
+    except OSError:
+        return "no log"
+    return next((line for line in reversed(lines) if line), "no output")
 
 
 def stop_daemon(store: Store, wait_s: float = 15.0) -> DaemonInfo | None:
@@ -83,6 +104,14 @@ def daemon_status(store: Store) -> dict[str, Any]:
 
 
 # --- submitting ---------------------------------------------------------------------------------------
+def _read_gpus() -> Any:
+    """The GPU report; a malformed TUIFLOW_FAKE_GPUS (the monitor's ValueError) is the user's to fix."""
+    try:
+        return read_gpus()
+    except ValueError as exc:
+        raise SchedulerError(str(exc)) from None
+
+
 @dataclass(frozen=True)
 class GpuRequest:
     """How many GPUs each run asks for, and which it may be given (None: any)."""
@@ -100,7 +129,7 @@ class GpuRequest:
 def gpu_request(spec: str | None, count: int | None) -> GpuRequest:
     """Check ``--gpus SPEC`` and ``--num-gpus N`` against this machine's GPUs, before anything is
     stored. Default: one GPU where GPUs exist, none otherwise."""
-    report = read_gpus()
+    report = _read_gpus()
     available = [gpu.index for gpu in report.gpus]
     allowed = None
     if spec is not None:
@@ -155,7 +184,12 @@ def cancel(store: Store, target: str, grace_s: float = CANCEL_GRACE_S, wait: boo
     ones get SIGTERM on their process group and SIGKILL after ``grace_s``. Returns the runs cancelled."""
     cancelled = []
     signalled: list[Run] = []
-    for run in target_runs(store, target):
+    runs = target_runs(store, target)
+    if target.strip().isdigit() and runs[0].is_final:
+        # One run named by its id: a finished one is a mistake to say, not nothing to do.
+        raise SchedulerError(f"run {runs[0].id} has already ended ({runs[0].status}): only a queued or "
+                             "running run can be cancelled")
+    for run in runs:
         if run.status not in ACTIVE_STATUSES:
             continue
         if store.set_run_status(run.id, "cancelled", expect=run.status, error="cancelled by the user"):
@@ -193,7 +227,7 @@ def pause(store: Store, paused: bool = True) -> None:
 
 def gpus(store: Store) -> dict[str, Any]:
     """The GPUs as the GPU layer sees them, with the runs holding each."""
-    report = read_gpus()
+    report = _read_gpus()
     holders: dict[int, list[int]] = {}
     for run in store.list_runs(status="running"):
         for index in run.gpus or []:

@@ -115,7 +115,7 @@ def load_file(path: str | os.PathLike, problems: list[Problem] | None = None) ->
         except BaseException:
             sys.modules.pop(module_name, None)
             raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a file that calls sys.exit (argparse, say) must not end tuiflow
         message = _describe(exc, path)
         if problems is None:
             raise RecipeError(f"{path}: {message}") from exc
@@ -138,4 +138,6 @@ def _describe(exc: BaseException, path: Path) -> str:
         if Path(frame.filename).resolve() == path:
             line = frame.lineno
     where = f" (line {line})" if line else ""
+    if isinstance(exc, SystemExit):
+        return f"it calls sys.exit({exc.code!r}) when imported{where}"
     return f"{type(exc).__name__}: {exc}{where}"

@@ -92,8 +92,8 @@ def coerce(recipe: str, name: str, param: Param, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ParamError(f"{where}: expected a number, got {value!r}")
         result = float(value)
-        if math.isnan(result):
-            raise ParamError(f"{where}: expected a number, got NaN")
+        if not math.isfinite(result):  # the store keeps configs as JSON, which has no NaN or infinity
+            raise ParamError(f"{where}: expected a finite number, got {result!r}")
     else:
         if not isinstance(value, str):
             raise ParamError(f"{where}: expected a string, got {value!r}")

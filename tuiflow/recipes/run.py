@@ -66,8 +66,9 @@ class Run:
 
     @property
     def device(self) -> str:
-        """``"cuda:0"`` when the run has a GPU (the first visible one), else ``"cpu"``."""
-        return "cuda:0" if self.gpus else "cpu"
+        """``"cuda:0"`` when the run has a GPU (the first visible one), else ``"cpu"``; also ``"cpu"``
+        on simulated GPUs (TUIFLOW_FAKE_GPUS), which the scheduler hands out but no framework can use."""
+        return "cuda:0" if self.gpus and not os.environ.get("TUIFLOW_FAKE_GPUS") else "cpu"
 
     def progress(self, done: int, total: int | None = None) -> None:
         """Say how far the run has got (steps done of total): shown with an ETA instead of the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -32,6 +33,12 @@ def ensure_home(home: Path) -> Path:
     """Create the home directory if it is missing, private to the user (mode 0700)."""
     # An existing directory keeps its mode: a shared TUIFLOW_HOME is the user's choice to make.
     # Parents such as ~/.local/share get the default mode, like any other tool would create them.
+    for folder in (home, *home.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                # mkdir would say "File exists" about the home even when a parent is the file.
+                raise NotADirectoryError(errno.ENOTDIR, f"{folder} is a file, not a directory", str(folder))
+            break
     home.parent.mkdir(parents=True, exist_ok=True)
     try:
         home.mkdir(mode=0o700)
