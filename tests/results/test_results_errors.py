@@ -23,6 +23,8 @@ def assert_one_line_error(out, message: str) -> None:
     (["results", "--experiment", "nope"], "no experiment 'nope' in "),
     (["results", "--status", "finished"], "unknown run status 'finished': use one of queued, running, done,"),
     (["results", "--json", "--csv"], "choose one of --json and --csv"),
+    (["results", "--sort", "acuracy"], "no run selected has a final metric 'acuracy': sort by one of acc, loss,"),
+    (["results", "--sort", "-acuracy", "--json"], "no run selected has a final metric 'acuracy': sort by one of acc,"),
 ])  # fmt: skip
 def test_what_is_not_there(populated, args, message):
     assert_one_line_error(tuiflow(*args, "--home", str(populated.home)), message)

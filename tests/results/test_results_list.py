@@ -42,7 +42,7 @@ def test_json_has_one_object_per_run_with_every_field(populated):
     failed = by_id[ids["failed"]]
     assert failed["status"] == "failed" and failed["exit_code"] == 1 and "lr [too] small" in failed["error"]
     cancelled = by_id[ids["cancelled"]]
-    assert cancelled["signal"] == 15 and cancelled["metrics"] == {"acc": None}  # NaN is not JSON: null
+    assert cancelled["signal"] == 15 and cancelled["metrics"] == {"acc": "nan"}  # NaN is not JSON: as the store has it
     queued = by_id[ids["queued"]]
     assert queued["status"] == "queued" and queued["started_at"] is None and queued["duration_s"] is None
     assert queued["gpus"] is None and queued["metrics"] == {} and queued["attempt"] == 0
@@ -71,6 +71,20 @@ def test_sort_by_a_final_metric_puts_runs_without_it_last(populated):
     assert asc[:2] == [ids["good"], ids["best"]] and asc[2:] == desc[2:]
     page = results_json(populated, "--sort", "acc", "--asc", "--limit", "2", "--offset", "1")
     assert [row["id"] for row in page] == asc[1:3]
+
+
+def test_sort_by_a_metric_of_only_some_selected_runs_works_and_one_of_none_is_refused(populated):
+    ids = populated.runs
+    # 'steps' is a final metric of beta's runs only: every alpha run goes last, in submission order.
+    rows = results_json(populated, "--sort", "steps")
+    assert [row["id"] for row in rows[:2]] == [ids["beta5"], ids["beta3"]]
+    assert [row["id"] for row in rows[2:]] == sorted(set(ids.values()) - {ids["beta3"], ids["beta5"]})
+    # Runs with no final metric at all have nothing to sort by, so any key will do; but a key that none
+    # of the selected runs has, while they have others, is a typo.
+    assert len(results_json(populated, "-s", "queued", "--sort", "acc")) == 1
+    out = tuiflow("results", "--home", str(populated.home), "-e", "beta", "--sort", "acc")
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr == "tuiflow: error: no run selected has a final metric 'acc': sort by one of steps\n"
 
 
 def test_limit_and_offset_page_in_submission_order(populated):
@@ -130,7 +144,8 @@ def test_lab_pages_and_counts_without_loading_everything(populated):
         assert [r["id"] for r in first + second] == sorted(populated.runs.values())[:8]
         assert [r["id"] for r in lab.iter_results(store, page_size=2)] == sorted(populated.runs.values())
         assert lab.list_results(store, sort="acc", limit=1)[0]["id"] == populated.runs["best"]
-        assert lab.list_results(store, sort="no-such-metric", limit=2) == first[:2]
+        with pytest.raises(lab.ResultsError, match="no run selected has a final metric 'no-such-metric'"):
+            lab.list_results(store, sort="no-such-metric", limit=2)
         assert tuple(first[0]) == lab.RESULT_FIELDS
 
 

@@ -12,8 +12,9 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
-from daemon_helpers import Lab, alive, lab_in
+from daemon_helpers import Lab, alive, lab_in, wait_gone
 
 from tuiflow.store import FINAL_STATUSES
 
@@ -105,26 +106,38 @@ def test_a_run_without_retries_whose_runner_died_is_lost_and_stays_lost(home):
 
 def test_a_runner_pid_with_another_start_time_is_not_adopted(home):
     """The daemon cannot tell a reused pid from its runner by the pid alone: a start time that does
-    not match means another process, so the run is lost, and that process is left alone."""
+    not match means another process, so the run is lost, and that process is left alone.
+
+    The runner dies while no daemon runs and an unrelated process stands in for the one that reused
+    its pid: the run's record points at it, with the runner's (earlier) start time."""
     daemon = home.start_daemon()
     [run] = home.submit(sets=["seconds=60", "steps=60"])
     home.wait_until(lambda: _running_with_pid(home, [run.id]), 20, "the run to start")
-    pid = home.run(run.id).pid
     home.kill_daemon(daemon)
-    with home.store.transaction() as conn:
-        conn.execute("UPDATE runs SET pid_start_time = pid_start_time - 3600 WHERE id = ?", (run.id,))
+    runner = home.run(run.id).pid
+    os.killpg(runner, signal.SIGKILL)
+    assert wait_gone([runner]) == []
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+    try:
+        started = psutil.Process(stranger.pid).create_time()
+        with home.store.transaction() as conn:
+            conn.execute("UPDATE runs SET pid = ?, pid_start_time = ? WHERE id = ?",
+                         (stranger.pid, started - 3600, run.id))
 
-    home.start_daemon()
-    ended = home.wait_status(run.id, FINAL, 10)
-    assert ended.status == "lost"
-    assert f"adopted run {run.id}" not in home.daemon_log()
-    time.sleep(0.3)
-    assert alive(pid), "a process that merely has the run's old pid must not be signalled"
-    # A lost run is not cancelled again (that is an error: it has ended), and its pid is not signalled.
-    refused = home.cli("cancel", str(run.id), check=False)
-    assert refused.returncode == 2 and "has already ended (lost)" in refused.stderr
-    assert alive(pid)
-    assert home.run(run.id).status == "lost"
+        home.start_daemon()
+        ended = home.wait_status(run.id, FINAL, 10)
+        assert ended.status == "lost"
+        assert f"adopted run {run.id}" not in home.daemon_log()
+        time.sleep(0.3)
+        assert stranger.poll() is None, "a process that merely has the run's old pid must not be signalled"
+        # A lost run is not cancelled again (that is an error: it has ended), and its pid is not signalled.
+        refused = home.cli("cancel", str(run.id), check=False)
+        assert refused.returncode == 2 and "has already ended (lost)" in refused.stderr
+        assert stranger.poll() is None
+        assert home.run(run.id).status == "lost"
+    finally:
+        stranger.kill()
+        stranger.wait()
 
 
 def test_adopted_runs_keep_their_gpus_after_a_restart(home):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -10,9 +12,12 @@ from hypothesis import strategies as st
 from store_helpers import result, spawn
 
 from tuiflow.store import NotFoundError, RunSpec, Store, StoreError
+from tuiflow.store.records import NON_FINITE
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**62), 2**62) | st.floats(allow_nan=False) | st.text(),
+    # Final metrics read the strings "nan", "inf" and "-inf" back as floats: the store's spelling of them.
+    st.none() | st.booleans() | st.integers(-(2**62), 2**62) | st.floats(allow_nan=False)
+    | st.text().filter(lambda text: text not in NON_FINITE),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
     max_leaves=12,
 )
@@ -33,6 +38,21 @@ def test_numpy_values_are_stored_as_plain_json(store: Store) -> None:
     np = pytest.importorskip("numpy")
     experiment = store.create_experiment("e", "r", config={"lr": np.float32(0.5), "sizes": np.arange(3)})
     assert experiment.config == {"lr": 0.5, "sizes": [0, 1, 2]}
+
+
+def test_non_finite_final_metrics_are_strict_json_and_read_back_as_floats(store: Store) -> None:
+    np = pytest.importorskip("numpy")
+    run = store.create_experiment("e", "r", runs=[RunSpec({})]).id
+    (run,) = store.list_runs(run)
+    metrics = {"loss": float("nan"), "big": np.float32("inf"), "low": np.float64("-inf"), "acc": 0.5,
+               "curve": [1.0, float("nan")]}
+    back = store.finish_run(run.id, metrics=metrics).metrics
+    assert back is not None and math.isnan(back["loss"]) and back["big"] == math.inf and back["low"] == -math.inf
+    assert back["acc"] == 0.5 and back["curve"][0] == 1.0 and math.isnan(back["curve"][1])
+    with sqlite3.connect(store.path) as conn:  # SQLite's own JSON functions read the column
+        row = conn.execute("SELECT json_valid(metrics), json_extract(metrics, '$.acc'), json_extract(metrics, "
+                           "'$.loss'), json_extract(metrics, '$.low') FROM runs WHERE id = ?", (run.id,)).fetchone()
+    assert row == (1, 0.5, "nan", "-inf")
 
 
 def test_non_json_config_is_refused(store: Store) -> None:

@@ -12,6 +12,7 @@ import typer
 from tuiflow import lab
 from tuiflow.cli.app import HomeOption, app, fail, open_store
 from tuiflow.cli.recipes import RecipesOption, warn_problems
+from tuiflow.lab.results import json_safe
 
 
 @app.command("run")
@@ -59,7 +60,7 @@ def run_command(
             finished = _watch(store, experiment.id, quiet=as_json)
         else:
             if as_json:
-                typer.echo(json.dumps([_outcome(r) for r in runs], indent=2, default=str))
+                typer.echo(json.dumps(json_safe([_outcome(r) for r in runs]), indent=2, default=str))
             else:
                 typer.echo(f"queued for the daemon (pid {info.pid}{', just started' if started else ''}); "
                            f"follow with `tuiflow queue`, `tuiflow results --experiment {experiment.id}`")
@@ -67,7 +68,7 @@ def run_command(
     else:
         finished = _run_with_progress(store, runs, quiet=as_json, gpus=request.first())
     if as_json:
-        typer.echo(json.dumps([_outcome(r) for r in finished], indent=2, default=str))
+        typer.echo(json.dumps(json_safe([_outcome(r) for r in finished]), indent=2, default=str))
     else:
         _print_summary(finished)
     if any(r.status != "done" for r in finished):

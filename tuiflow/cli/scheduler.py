@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from typing import Any
 
 import typer
 
-from tuiflow.cli.app import HomeOption, app, open_store
+from tuiflow.cli.app import HomeOption, app, fail, open_store
 
 daemon_app = typer.Typer(help="Start, stop or look at the scheduler daemon of a home.", no_args_is_help=True)
 app.add_typer(daemon_app, name="daemon")
@@ -29,10 +30,11 @@ def daemon_start(
     """Start the daemon, detached: it survives logout. A running one is left alone (exit 0)."""
     from tuiflow import lab
 
-    if sample_interval < 0.25:
-        from tuiflow.cli.app import fail
-
+    # Checked here: the daemon runs detached, and would only say so in its log.
+    if not math.isfinite(sample_interval) or sample_interval < 0.25:
         fail(f"--sample-interval must be at least 0.25 s, not {sample_interval}")
+    if min_free_memory is not None and not (math.isfinite(min_free_memory) and min_free_memory >= 0):
+        fail(f"--min-free-memory must be 0 MiB or more, not {min_free_memory:g}")
     store = open_store(home, create=True)
     extra = ["--sample-interval", str(sample_interval)]
     if min_free_memory is not None:
@@ -49,8 +51,9 @@ def daemon_stop(home: str = HomeOption) -> None:
     """Stop the daemon; runs in progress go on and the next daemon adopts them."""
     from tuiflow import lab
 
-    info = lab.stop_daemon(open_store(home))
-    typer.echo(f"daemon {info.pid} stopped" if info else "no daemon was running")
+    store = open_store(home)
+    info = lab.stop_daemon(store)
+    typer.echo(f"daemon {info.pid} stopped" if info else f"no daemon was running in {store.home}")
 
 
 @daemon_app.command("status")
@@ -106,6 +109,8 @@ def cancel_command(
     """Cancel a run or every unfinished run of an experiment (SIGTERM to its process group, then SIGKILL)."""
     from tuiflow import lab
 
+    if not (math.isfinite(grace) and grace >= 0):
+        fail(f"--grace must be 0 s or more, not {grace:g}")
     runs = lab.cancel(open_store(home), target, grace_s=grace)
     typer.echo(f"cancelled {len(runs)} run{'s' if len(runs) != 1 else ''}"
                + (": " + ", ".join(str(r.id) for r in runs) if runs else " (nothing was queued or running)"))

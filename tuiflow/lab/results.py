@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict
 from typing import Any, TextIO
 
-from tuiflow.store import RUN_STATUSES, NotFoundError, Run, Store
+from tuiflow.store import RUN_STATUSES, NotFoundError, Run, Store, metrics_from_json, spell_non_finite
 
 RESULT_FIELDS = (
     "id", "experiment", "experiment_id", "recipe", "status", "config", "metrics", "gpus", "rep", "seed",
@@ -52,14 +52,9 @@ def result_row(run: Run, experiment: str | None) -> dict[str, Any]:
 
 
 def json_safe(value: Any) -> Any:
-    """`value` with NaN and infinities as None, so that it encodes as strict JSON."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {key: json_safe(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(item) for item in value]
-    return value
+    """`value` with NaN and the infinities as "nan", "inf" and "-inf", as the store keeps them in final
+    metrics, so that it encodes as strict JSON and still says what the value was."""
+    return spell_non_finite(value)
 
 
 def _marks(values: Sequence[Any]) -> str:
@@ -101,6 +96,12 @@ def _metric_key(value: Any) -> float | None:
     return None
 
 
+def _some(names: Sequence[str], most: int = 8) -> str:
+    """Names for a one-line message: the first `most`, then how many more."""
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
 def list_results(
     store: Store,
     experiment: int | str | None = None,
@@ -113,8 +114,9 @@ def list_results(
 ) -> list[dict[str, Any]]:
     """A page of results rows, in submission order or by the final metric `sort`.
 
-    Sorting is descending unless `ascending`; runs without that metric (or with a non-number) come
-    last either way. NotFoundError for an unknown experiment (name or id), ResultsError for a bad status.
+    Sorting is descending unless `ascending`; runs without that metric (or with NaN or a non-number)
+    come last either way. NotFoundError for an unknown experiment (name or id); ResultsError for a bad
+    status, and for a `sort` that no selected run has as a final metric while some have final metrics.
     """
     where, params = _filters(store, experiment, status)
     if sort is None:
@@ -122,13 +124,19 @@ def list_results(
         return _rows(
             store, f"{_RUN_JOIN}{where} ORDER BY r.id{page}", [*params, -1 if limit is None else limit, offset]
         )
-    # Final metrics live in a JSON column that may hold NaN, which SQLite's JSON functions refuse:
-    # order the (id, metrics) pairs here, then read only the page's runs.
+    # Order the (id, metrics) pairs here, then read only the page's runs: stores written before
+    # tuiflow spelled NaN as "nan" hold bare NaN in that column, which SQLite's JSON functions refuse.
     keyed = []
+    known: set[str] = set()
     for run_id, text in _query(store, f"SELECT r.id, r.metrics FROM runs r{where}", params):
-        metrics = json.loads(text) if text else None
-        value = _metric_key(metrics.get(sort)) if isinstance(metrics, dict) else None
+        metrics = metrics_from_json(text)
+        value = None
+        if isinstance(metrics, dict):
+            known.update(metrics)
+            value = _metric_key(metrics.get(sort))
         keyed.append((value is None, 0.0 if value is None else (value if ascending else -value), run_id))
+    if known and sort not in known:
+        raise ResultsError(f"no run selected has a final metric {sort!r}: sort by one of {_some(sorted(known))}")
     keyed.sort()
     ids = [run_id for *_, run_id in keyed[offset : None if limit is None else offset + limit]]
     found = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from tuiflow.scheduler.daemon import TICK_S, main
@@ -17,6 +18,13 @@ def cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-free-memory", type=float, default=None,
                         help="MiB other users may hold on a GPU before it counts as busy")
     args = parser.parse_args(argv)
+    # A bad value would only end in a traceback in daemon.log: say it here, where it was given.
+    if not (math.isfinite(args.tick) and args.tick > 0):
+        parser.error(f"--tick must be more than 0 s, not {args.tick}")
+    if not (math.isfinite(args.sample_interval) and args.sample_interval >= 0.25):
+        parser.error(f"--sample-interval must be at least 0.25 s, not {args.sample_interval}")
+    if args.min_free_memory is not None and not (math.isfinite(args.min_free_memory) and args.min_free_memory >= 0):
+        parser.error(f"--min-free-memory must be 0 MiB or more, not {args.min_free_memory}")
     return main(args.home, args.tick, args.sample_interval, args.min_free_memory)
 
 

@@ -18,6 +18,8 @@ from .records import (
     Run,
     RunSpec,
     Sample,
+    metrics_from_json,
+    spell_non_finite,
 )
 from .schema import SCHEMA_VERSION
 from .store import Store
@@ -42,5 +44,7 @@ __all__ = [
     "Sample",
     "Store",
     "StoreError",
+    "metrics_from_json",
     "resolve_home",
+    "spell_non_finite",
 ]

@@ -11,7 +11,7 @@ from typing import Any
 
 from .base import RUN_SELECT, StoreBase, check_statuses, marks
 from .errors import StoreError
-from .records import ACTIVE_STATUSES, FINAL_STATUSES, Run, from_json, to_json
+from .records import ACTIVE_STATUSES, FINAL_STATUSES, Run, from_json, metrics_to_json, to_json
 
 # What a run forgets when it goes back to the queue: everything about the attempt that ended.
 # Statements put their own assignments after it: SQLite keeps the rightmost of repeated columns.
@@ -179,7 +179,7 @@ class QueueStore(StoreBase):
                    traceback = coalesce(?, traceback), metrics = coalesce(?, metrics) WHERE id = ?""",
                 (
                     status if active else current, now, exit_code, signal, error, traceback,
-                    None if metrics is None else to_json(metrics, "run metrics"), run_id,
+                    None if metrics is None else metrics_to_json(metrics), run_id,
                 ),
             )  # fmt: skip
             return self._run_in(conn, run_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -39,6 +40,49 @@ def to_json(value: Any, what: str = "value") -> str:
 def from_json(text: str | None, default: Any = None) -> Any:
     """Decode a JSON TEXT column; NULL gives `default`."""
     return default if text is None else json.loads(text)
+
+
+NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+"""How final metrics keep NaN and the infinities: as these JSON strings, since SQLite's JSON functions
+refuse the bare `NaN` and `Infinity` that Python's json writes."""
+
+
+def spell_non_finite(value: Any) -> Any:
+    """`value` (a float, or dicts and lists of them) with NaN and the infinities as "nan", "inf", "-inf"."""
+    if isinstance(value, float):  # numpy's float64 too: it is a float
+        if math.isfinite(value):
+            return value
+        return "nan" if math.isnan(value) else "inf" if value > 0 else "-inf"
+    if isinstance(value, dict):
+        return {key: spell_non_finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [spell_non_finite(item) for item in value]
+    if not isinstance(value, (str, bytes, int)) and (hasattr(value, "tolist") or hasattr(value, "item")):
+        try:
+            return spell_non_finite(_json_default(value))  # numpy float32 scalars and arrays
+        except (TypeError, ValueError):
+            return value  # not numpy after all: the JSON encoder says what it makes of it
+    return value
+
+
+def _read_non_finite(value: Any) -> Any:
+    if isinstance(value, str):
+        return NON_FINITE.get(value, value)
+    if isinstance(value, dict):
+        return {key: _read_non_finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_read_non_finite(item) for item in value]
+    return value
+
+
+def metrics_to_json(metrics: Any) -> str:
+    """Encode final metrics as strict JSON: NaN and the infinities become "nan", "inf" and "-inf"."""
+    return to_json(spell_non_finite(metrics), "run metrics")
+
+
+def metrics_from_json(text: str | None) -> Any:
+    """Decode final metrics, the strings "nan", "inf" and "-inf" back to floats; NULL gives None."""
+    return None if text is None else _read_non_finite(json.loads(text))
 
 
 @dataclass(frozen=True)
@@ -130,7 +174,7 @@ class Run:
         values = dict(zip(cls.COLUMNS, row))
         values["config"] = from_json(values["config"], {})
         values["gpus"] = from_json(values["gpus"])
-        values["metrics"] = from_json(values["metrics"])
+        values["metrics"] = metrics_from_json(values["metrics"])
         values["gpus_allowed"] = from_json(values["gpus_allowed"])
         return cls(**values)
 
