@@ -19,7 +19,17 @@ from pathlib import Path
 from tuiflow.recipes.params import RecipeError
 from tuiflow.recipes.recipe import Recipe, recipe_of
 
-SHIPPED = Path(__file__).resolve().parents[2] / "recipes"
+
+def _shipped() -> Path:
+    """The shipped recipes: tuiflow/_recipes in an installed wheel, else recipes/ beside the package."""
+    package = Path(__file__).resolve().parents[1]
+    # A wheel puts the top-level recipes/ inside the package (pyproject.toml maps it); a checkout,
+    # editable or not, has no tuiflow/_recipes and keeps them in the repository root.
+    installed = package / "_recipes"
+    return installed if installed.is_dir() else package.parent / "recipes"
+
+
+SHIPPED = _shipped()
 
 
 @dataclass(frozen=True)
