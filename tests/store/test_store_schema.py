@@ -25,7 +25,7 @@ def columns(path: Path) -> dict[str, dict[str, str]]:
 
 
 def test_fresh_store_has_every_table_at_the_current_version(store: Store) -> None:
-    assert SCHEMA_VERSION == 3 == len(MIGRATIONS) + 1
+    assert SCHEMA_VERSION == 4 == len(MIGRATIONS) + 1
     assert set(store.db.table_names()) == TABLES
     assert dict(store.db.execute("SELECT key, value FROM meta").fetchall()) == {
         "app": "tuiflow",
@@ -110,7 +110,7 @@ def test_newer_schema_is_refused_with_an_upgrade_hint(home: Path) -> None:
     with pytest.raises(StoreError) as caught:
         Store.open(home)
     assert str(caught.value) == (
-        f"database {home / 'tuiflow.db'} has schema version 7, newer than this tuiflow supports (3): upgrade tuiflow"
+        f"database {home / 'tuiflow.db'} has schema version 7, newer than this tuiflow supports (4): upgrade tuiflow"
     )
 
 

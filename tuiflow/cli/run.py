@@ -49,7 +49,7 @@ def run_command(
     store = open_store(home, create=True)
     submission = lab.submit(store, chosen, sets=sets or [], grids=grids or [], reps=reps, name=name, seed=seed,
                             yes=yes, priority=priority, gpus=request.count, gpus_allowed=request.allowed,
-                            per_gpu=per_gpu, retries=retries)
+                            per_gpu=per_gpu, retries=retries, foreground=foreground)
     experiment, runs = submission.experiment, submission.runs
     if not as_json:
         typer.echo(f"experiment {experiment.name!r} (id {experiment.id}): {len(runs)} run"
@@ -78,7 +78,8 @@ def run_command(
 def _outcome(run: Any) -> dict[str, Any]:
     return {"id": run.id, "experiment_id": run.experiment_id, "recipe": run.recipe, "status": run.status,
             "config": run.config, "rep": run.rep, "seed": run.seed, "metrics": run.metrics, "gpus": run.gpus,
-            "exit_code": run.exit_code, "signal": run.signal, "error": run.error, "log_path": run.log_path}
+            "exit_code": run.exit_code, "signal": run.signal, "error": run.error, "log_path": run.log_path,
+            "executor": run.executor}
 
 
 def _watch(store: Any, experiment_id: int, quiet: bool) -> list:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from collections.abc import Callable, Iterable
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tuiflow.recipes import DEFAULT_LIMIT, PlannedRun, Recipe, expand, parse_grid
-from tuiflow.store import Experiment, Run, RunSpec, Store, StoreError
+from tuiflow.store import Experiment, Run, RunSpec, Store, StoreError, process_identity
 
 
 @dataclass(frozen=True)
@@ -43,13 +44,21 @@ def plan(recipe: Recipe, *, sets: Iterable[str] = (), grids: Iterable[str] = (),
 
 def submit(store: Store, recipe: Recipe, *, sets: Iterable[str] = (), grids: Iterable[str] = (), reps: int = 1,
            name: str | None = None, seed: int = 0, yes: bool = False, priority: int = 0, gpus: int = 0,
-           gpus_allowed: list[int] | None = None, per_gpu: int = 1, retries: int = 0) -> Submission:
+           gpus_allowed: list[int] | None = None, per_gpu: int = 1, retries: int = 0,
+           foreground: bool = False) -> Submission:
     """Check (see `plan`) and store an experiment and its queued runs. Every config is validated
-    before anything is written."""
+    before anything is written.
+
+    The runs are the daemon's to run, or with ``foreground`` this process's (see `run_foreground`):
+    the daemon leaves them alone unless this process ends before it has run them.
+    """
     sets, grids = list(sets), list(grids)
     checked = plan(recipe, sets=sets, grids=grids, reps=reps, name=name, seed=seed, yes=yes)
+    owner_pid, owner_start_time = process_identity() if foreground else (None, None)
     specs = [RunSpec(config=p.config, rep=p.rep, seed=p.seed, priority=priority, gpus_requested=gpus,
-                     retries=retries, gpus_allowed=gpus_allowed, per_gpu=per_gpu) for p in checked.runs]
+                     retries=retries, gpus_allowed=gpus_allowed, per_gpu=per_gpu,
+                     executor="foreground" if foreground else "daemon", owner_pid=owner_pid,
+                     owner_start_time=owner_start_time) for p in checked.runs]
     experiment = store.create_experiment(
         name, recipe.name, config=checked.base, grid={"sets": sets, "grid": grids}, reps=reps, seed=seed,
         recipe_file=recipe.file, runs=specs,
@@ -62,8 +71,8 @@ ProgressCallback = Callable[[Run], Any]
 
 def run_foreground(store: Store, runs: list[Run], on_update: ProgressCallback | None = None,
                    poll_s: float = 0.2, gpus: list[int] | None = None) -> list[Run]:
-    """Execute ``runs`` one after another, each in its own runner process, here and now, on
-    ``gpus`` (none: CPU only).
+    """Execute ``runs`` (submitted with ``foreground`` by this process) one after another, each in
+    its own runner process, here and now, on ``gpus`` (none: CPU only).
 
     ``on_update`` gets the run's record every ``poll_s`` while it goes and once when it ends. Ctrl-C
     stops the current run (it ends as cancelled) and cancels the ones not started.
@@ -72,8 +81,8 @@ def run_foreground(store: Store, runs: list[Run], on_update: ProgressCallback | 
 
     finished: list[Run] = []
     for index, run in enumerate(runs):
-        if not store.set_run_status(run.id, "running", expect="queued"):
-            finished.append(store.get_run(run.id))  # someone else took it, or it was cancelled
+        if store.claim_run(run.id, owner_pid=os.getpid()) is None:
+            finished.append(store.get_run(run.id))  # cancelled meanwhile (the daemon leaves our runs be)
             continue
         process = spawn(store, run.id, gpus=list(gpus or []))
         try:
@@ -102,7 +111,6 @@ def run_foreground(store: Store, runs: list[Run], on_update: ProgressCallback | 
 def _stop(process: Any, grace_s: float = 10.0) -> None:
     """SIGTERM to the runner's process group, SIGKILL after a grace period, or at once on a second
     Ctrl-C: the runner never outlives the command that started it."""
-    import os
     import subprocess
 
     for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, None)):

@@ -15,7 +15,7 @@ from typing import Any
 from tuiflow.monitor import read_gpus
 from tuiflow.scheduler.allocator import parse_gpu_spec
 from tuiflow.scheduler.executor import stop_group
-from tuiflow.scheduler.identity import LOG_NAME, DaemonInfo, read_info
+from tuiflow.scheduler.identity import LOG_NAME, DaemonInfo, is_running, read_info
 from tuiflow.store import ACTIVE_STATUSES, Run, Store, StoreError
 
 CANCEL_GRACE_S = 10.0
@@ -33,33 +33,45 @@ def daemon_info(store: Store) -> DaemonInfo | None:
 
 def start_daemon(store: Store, wait_s: float = 15.0, extra_args: Iterable[str] = ()) -> tuple[DaemonInfo, bool]:
     """Start the home's daemon detached from this terminal, unless one runs; returns it and whether
-    this call started it."""
+    this call started it. Many clients may start it at once: the lock picks one daemon, and each
+    call returns only when the daemon it spawned has served or given way, so none of them is left
+    to take the home later (after a `stop`, say)."""
     info = daemon_info(store)
     if info is not None:
         return info, False
     _read_gpus()  # a malformed TUIFLOW_FAKE_GPUS is said here, not only in the daemon's log
     log_file = store.home / LOG_NAME
+    deadline = time.monotonic() + wait_s
+    while True:
+        process = _spawn_daemon(store, log_file, extra_args)
+        while True:
+            info = daemon_info(store)
+            if info is not None and info.pid == process.pid:
+                return info, True
+            code = process.poll()
+            if code is not None:
+                if info is None:
+                    info = daemon_info(store)
+                if info is not None:
+                    return info, False  # it gave way to the daemon that holds the home
+                if code != 0:
+                    raise SchedulerError(f"the daemon exited with code {code} before it started: "
+                                         f"{_last_line(log_file)} (see {log_file})")
+                break  # it gave way to a daemon that has stopped since: start one again
+            if time.monotonic() > deadline:
+                raise SchedulerError(f"the daemon did not start within {wait_s:g} s: see {log_file}")
+            time.sleep(0.05)
+
+
+def _spawn_daemon(store: Store, log_file: os.PathLike[str], extra_args: Iterable[str]) -> subprocess.Popen:
+    """``python -m tuiflow.scheduler --home H`` in a session of its own, its output in the log."""
     log = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
-        process = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-m", "tuiflow.scheduler", "--home", str(store.home), *extra_args],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True)
     finally:
         os.close(log)
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
-        info = daemon_info(store)
-        if info is not None:
-            return info, True
-        if process.poll():
-            # It died before serving (exit code 0: it found another daemon, which the loop will see).
-            info = daemon_info(store)
-            if info is not None:
-                return info, False
-            raise SchedulerError(f"the daemon exited with code {process.returncode} before it started: "
-                                 f"{_last_line(log_file)} (see {log_file})")
-        time.sleep(0.05)
-    raise SchedulerError(f"the daemon did not start within {wait_s:g} s: see {log_file}")
 
 
 def _last_line(path: os.PathLike[str] | str) -> str:
@@ -74,20 +86,21 @@ def _last_line(path: os.PathLike[str] | str) -> str:
 
 
 def stop_daemon(store: Store, wait_s: float = 15.0) -> DaemonInfo | None:
-    """Stop the home's daemon (its runners keep running); None when none was running."""
-    info = daemon_info(store)
-    if info is None:
-        return None
-    try:
-        os.kill(info.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return info
+    """Stop the home's daemon (its runners keep running); None when none was running. Returns
+    when its process is gone, and stops any daemon that took the home meanwhile, so none is left."""
+    first = info = daemon_info(store)
     deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
-        if daemon_info(store) is None:
-            return info
-        time.sleep(0.05)
-    raise SchedulerError(f"the daemon (pid {info.pid}) did not stop within {wait_s:g} s")
+    while info is not None:
+        try:
+            os.kill(info.pid, signal.SIGTERM)  # the record was checked: the pid is still that daemon's
+        except ProcessLookupError:
+            pass
+        while is_running(info):
+            if time.monotonic() > deadline:
+                raise SchedulerError(f"the daemon (pid {info.pid}) did not stop within {wait_s:g} s")
+            time.sleep(0.05)
+        info = daemon_info(store)
+    return first
 
 
 def daemon_status(store: Store) -> dict[str, Any]:
@@ -157,12 +170,16 @@ def queue(store: Store) -> list[dict[str, Any]]:
     running = store.list_runs(status="running")
     names = {e.id: e.name for e in store.list_experiments()}
     rows = []
-    for position, run in enumerate(running + store.queued_runs()):
+    daemon_queue = store.queued_runs(executor="daemon")  # foreground runs left behind included
+    waiting = {run.id for run in daemon_queue}
+    for run in running + daemon_queue + store.queued_runs(executor="foreground"):
         rows.append({
             "id": run.id, "experiment": names.get(run.experiment_id), "experiment_id": run.experiment_id,
-            "recipe": run.recipe, "status": run.status, "position": None if run.status == "running" else
-            position - len(running) + 1, "priority": run.priority, "gpus_requested": run.gpus_requested,
-            "gpus_allowed": run.gpus_allowed, "per_gpu": run.per_gpu, "gpus": run.gpus, "pid": run.pid,
+            "recipe": run.recipe, "status": run.status, "executor": run.executor,
+            # the place in the daemon's queue; a foreground command runs its own runs in its order
+            "position": len(rows) - len(running) + 1 if run.id in waiting else None,
+            "priority": run.priority, "gpus_requested": run.gpus_requested, "gpus_allowed": run.gpus_allowed,
+            "per_gpu": run.per_gpu, "gpus": run.gpus, "pid": run.pid,
             "attempt": run.attempt, "retries": run.retries, "started_at": run.started_at,
             "progress_done": run.progress_done, "progress_total": run.progress_total, "eta_s": run.eta_s,
             "config": run.config,

@@ -14,7 +14,6 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from tuiflow._version import __version__
@@ -23,7 +22,7 @@ from tuiflow.monitor.fake_gpus import assign_fake_process, release_fake_process
 from tuiflow.monitor.retention import apply_retention
 from tuiflow.scheduler.allocator import Allocator, UnsatisfiableRequest
 from tuiflow.scheduler.executor import process_start_time, record_exit, spawn, stop_group
-from tuiflow.scheduler.identity import DaemonInfo, try_lock, write_info
+from tuiflow.scheduler.identity import DaemonInfo, clear_info, read_info, try_lock, write_info
 from tuiflow.store import Sample, Store
 
 TICK_S = 0.1
@@ -100,6 +99,8 @@ class Daemon:
         for run in self.store.list_runs(status="running"):
             if run.host not in (None, self.host):
                 continue
+            if run.executor == "foreground" and run.owner_pid and _alive(run.owner_pid, run.owner_start_time):
+                continue  # its foreground command watches it
             if run.pid is None:
                 # Claimed by a daemon that died before it recorded a runner. The runner may be
                 # starting still (it records itself): wait a little before calling it never started.
@@ -220,7 +221,7 @@ class Daemon:
 
     def schedule(self) -> None:
         """Start every queued run that fits now, in priority then submission order."""
-        queued = self.store.queued_runs(limit=256)
+        queued = self.store.queued_runs(limit=256, executor="daemon")  # and foreground runs left behind
         if not queued:
             return
         report = self.gpu_report()
@@ -284,27 +285,33 @@ def main(home: str | None = None, tick_s: float = TICK_S, sample_interval: float
     store = Store.open(home)
     lock = try_lock(store.home)
     if lock is None:
-        from tuiflow.scheduler.identity import read_info
-
         info = read_info(store.home)
         log(f"another daemon runs for {store.home}" + (f" (pid {info.pid})" if info else ""))
+        store.close()
         return 0
-    daemon = Daemon(store, tick_s=tick_s, sample_interval=sample_interval, foreign_memory_mb=foreign_memory_mb)
-    write_info(store.home, DaemonInfo(os.getpid(), str(store.home), "local", time.time(), daemon.host,
-                                      __version__))
+    stopping = threading.Event()
 
     def stop(signum: int, frame: Any) -> None:
-        daemon.stop_event.set()
+        stopping.set()
 
+    # Before the record names this process: a `stop` that reads it must find it ready to clean up.
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the terminal that started us may close
-    report = daemon.gpu_report()
-    log(f"daemon {os.getpid()} serving {store.home}: {report.status}")
     try:
-        daemon.serve()
+        # At once after the lock: a daemon that lost it waits for this record, not for our start-up.
+        write_info(store.home, DaemonInfo(os.getpid(), str(store.home), "local", time.time(), socket.gethostname(),
+                                          __version__, process_start_time(os.getpid())))
+        daemon = Daemon(store, tick_s=tick_s, sample_interval=sample_interval, foreign_memory_mb=foreign_memory_mb)
+        daemon.stop_event = stopping
+        report = daemon.gpu_report()
+        log(f"daemon {os.getpid()} serving {store.home}: {report.status}")
+        if stopping.is_set():
+            log("stopped before it served")  # stopped while starting: serve() would adopt runs for nothing
+        else:
+            daemon.serve()
     finally:
-        (Path(store.home) / "daemon.json").unlink(missing_ok=True)
+        clear_info(store.home)  # before the lock goes: a record always names the lock's holder
         store.close()
         lock.close()
     return 0

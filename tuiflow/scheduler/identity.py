@@ -26,15 +26,18 @@ class DaemonInfo:
     started_at: float
     host: str
     version: str
+    pid_start_time: float | None = None  # when its process began: a reused pid has another
 
 
 LOCK_WAIT_S = 1.0  # clients probe the lock (is_locked) by holding it shared for an instant
+RECORD_WAIT_S = 1.0  # a daemon that just took the lock writes its record a moment later
 
 
 def try_lock(home: Path, wait_s: float = LOCK_WAIT_S) -> IO[Any] | None:
     """Take the home's daemon lock (kept while the returned file stays open); None when another
-    daemon holds it. A client's probe holds it for an instant only, so trying for ``wait_s`` tells
-    the two apart."""
+    daemon holds it. A client's probe holds it for an instant only, so a lock held with no live
+    daemon's record beside it is tried again for ``wait_s``; a lock held by the daemon the record
+    names is given up at once, or this loser would take the home the moment that daemon stops."""
     handle = open(home / LOCK_NAME, "a+")  # noqa: SIM115 - held open for the daemon's whole life
     deadline = time.monotonic() + wait_s
     while True:
@@ -42,7 +45,7 @@ def try_lock(home: Path, wait_s: float = LOCK_WAIT_S) -> IO[Any] | None:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return handle
         except OSError:
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline or _live_record(home) is not None:
                 handle.close()
                 return None
             time.sleep(0.01)
@@ -62,19 +65,51 @@ def is_locked(home: Path) -> bool:
 
 
 def write_info(home: Path, info: DaemonInfo) -> None:
-    """Record the daemon's identity (atomically: readers never see half a file)."""
+    """Record the daemon's identity (atomically: readers never see half a file). Only the holder
+    of the lock writes it, right after taking the lock."""
     temporary = home / f".{INFO_NAME}.{os.getpid()}"
     temporary.write_text(json.dumps(asdict(info)))
     os.replace(temporary, home / INFO_NAME)
 
 
+def clear_info(home: Path) -> None:
+    """Remove the daemon's record, before its lock is let go (so a record always has its holder)."""
+    (home / INFO_NAME).unlink(missing_ok=True)
+
+
 def read_info(home: Path) -> DaemonInfo | None:
-    """The running daemon's identity, or None when no daemon holds the lock."""
-    if not is_locked(home):
-        return None
-    for _ in range(50):  # a daemon that just took the lock writes its record a moment later
-        try:
-            return DaemonInfo(**json.loads((home / INFO_NAME).read_text()))
-        except (OSError, ValueError, TypeError):
-            time.sleep(0.02)
+    """The running daemon's identity, or None when no daemon holds the lock. A record left by a
+    daemon that was killed (SIGKILL leaves it) is not believed: its process is gone, or its pid now
+    belongs to a process that started later."""
+    deadline = time.monotonic() + RECORD_WAIT_S
+    while is_locked(home):
+        info = _live_record(home)
+        if info is not None or time.monotonic() >= deadline:
+            return info
+        time.sleep(0.02)  # the lock's new holder has not written its record yet
     return None
+
+
+def _live_record(home: Path) -> DaemonInfo | None:
+    """The record beside the lock when the process it names is alive and is the one that wrote it."""
+    try:
+        info = DaemonInfo(**json.loads((home / INFO_NAME).read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+    return info if is_running(info) else None
+
+
+def is_running(info: DaemonInfo) -> bool:
+    """Whether the process a record names is alive (not a zombie) and is the one that wrote it."""
+    import psutil
+
+    try:
+        process = psutil.Process(info.pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        began = process.create_time()
+    except psutil.Error:
+        return False
+    if info.pid_start_time is not None:
+        return abs(began - info.pid_start_time) <= 1.0
+    return began <= info.started_at + 1.0  # an older record: its writer began before it wrote it

@@ -7,8 +7,10 @@ from .db import BUSY_TIMEOUT_S
 from .errors import NoStoreError, NotFoundError, StoreError
 from .home import DB_NAME, HOME_ENV, resolve_home
 from .metrics import MetricWriter
+from .owners import process_identity
 from .records import (
     ACTIVE_STATUSES,
+    EXECUTORS,
     FINAL_STATUSES,
     RUN_STATUSES,
     Experiment,
@@ -28,6 +30,7 @@ __all__ = [
     "ACTIVE_STATUSES",
     "BUSY_TIMEOUT_S",
     "DB_NAME",
+    "EXECUTORS",
     "FINAL_STATUSES",
     "HOME_ENV",
     "RUN_STATUSES",
@@ -45,6 +48,7 @@ __all__ = [
     "Store",
     "StoreError",
     "metrics_from_json",
+    "process_identity",
     "resolve_home",
     "spell_non_finite",
 ]

@@ -46,6 +46,8 @@ class StoreBase:
         # thread's statements: all access goes through this lock.
         self._lock = threading.RLock()
         self._writers: weakref.WeakSet[MetricWriter] = weakref.WeakSet()
+        # Owners of foreground runs seen alive, and until when to believe it (see QueueStore).
+        self._owners_alive: dict[tuple[int, float | None], float] = {}
         self.path = path
         """The SQLite file."""
         self.home = home

@@ -11,7 +11,8 @@ from typing import Any
 
 from .base import RUN_SELECT, StoreBase, check_statuses, marks
 from .errors import StoreError
-from .records import ACTIVE_STATUSES, FINAL_STATUSES, Run, from_json, metrics_to_json, to_json
+from .owners import process_alive
+from .records import ACTIVE_STATUSES, EXECUTORS, FINAL_STATUSES, Run, from_json, metrics_to_json, to_json
 
 # What a run forgets when it goes back to the queue: everything about the attempt that ended.
 # Statements put their own assignments after it: SQLite keeps the rightmost of repeated columns.
@@ -21,29 +22,90 @@ ATTEMPT_RESET = (
     "progress_done = NULL, progress_total = NULL, eta_s = NULL"
 )
 
+# A run the daemon claims or gets back is the daemon's from then on, whoever it was queued for.
+TO_DAEMON = "executor = 'daemon', owner_pid = NULL, owner_start_time = NULL"
+
+Owner = tuple[int, "float | None"]
+"""The process of a foreground command: its pid and start time."""
+
+OWNER_CHECK_S = 1.0
+"""How long an owner seen alive is believed to be: the daemon asks about the same owner for each of
+its queued runs on every tick, and a command that dies is taken over a second later at most."""
+
+
+def _for_daemon(gone: Sequence[Owner]) -> tuple[str, list[Any]]:
+    """A WHERE term for the queued runs the daemon may start: its own, and those of foreground
+    commands that have gone (killed before they ran them all), so that a queued run is never lost."""
+    term = "executor = 'daemon'"
+    params: list[Any] = []
+    for pid, start_time in gone:
+        term += " OR (executor = 'foreground' AND owner_pid IS ? AND owner_start_time IS ?)"
+        params += [pid, start_time]
+    return f"({term})", params
+
 
 class QueueStore(StoreBase):
     """Claiming queued runs and recording each run's life; see `Store` for the whole API."""
 
     # -- the queue --------------------------------------------------------------------------------
 
-    def queued_runs(self, *, limit: int | None = None) -> list[Run]:
-        """Queued runs in the order the scheduler considers them: highest priority, then oldest."""
-        sql = f"{RUN_SELECT} WHERE status = 'queued' ORDER BY priority DESC, id"
-        params: list[Any] = []
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
-        return [Run.from_row(r) for r in self._read(sql, params)]
+    def queued_runs(self, *, limit: int | None = None, executor: str | None = None) -> list[Run]:
+        """Queued runs in the order they will start: first the daemon's, highest priority then oldest,
+        then those foreground commands will run themselves, oldest first.
+
+        A foreground command that has gone (killed before it ran all its runs) leaves its runs to the
+        daemon: they count as the daemon's here, and the daemon's claim takes them over. `executor`
+        "daemon" or "foreground" gives only that part of the queue.
+        """
+        if executor is not None and executor not in EXECUTORS:
+            raise StoreError(f"unknown executor {executor!r}: use one of {', '.join(EXECUTORS)}")
+        gone = self._gone_owners()
+        term, params = _for_daemon(gone)
+        parts = []
+        if executor in (None, "daemon"):
+            parts.append((f"{term} ORDER BY priority DESC, id", params))
+        if executor in (None, "foreground"):
+            parts.append((f"executor != 'daemon' AND NOT {term} ORDER BY id", params))
+        runs: list[Run] = []
+        for where, values in parts:
+            left = None if limit is None else limit - len(runs)
+            if left is not None and left <= 0:
+                break
+            sql = f"{RUN_SELECT} WHERE status = 'queued' AND {where}" + ("" if left is None else " LIMIT ?")
+            runs += [Run.from_row(r) for r in self._read(sql, [*values, *([] if left is None else [left])])]
+        return runs
+
+    def _gone_owners(self) -> list[Owner]:
+        """The owners of queued foreground runs whose process has ended."""
+        owners = self._read(
+            "SELECT DISTINCT owner_pid, owner_start_time FROM runs WHERE status = 'queued' AND executor = 'foreground'"
+        )
+        return [(pid, start_time) for pid, start_time in owners if not self._owner_alive(pid, start_time)]
+
+    def _owner_alive(self, pid: int | None, start_time: float | None) -> bool:
+        if pid is None:
+            return False
+        now = time.monotonic()
+        if self._owners_alive.get((pid, start_time), 0.0) > now:
+            return True
+        if not process_alive(pid, start_time):
+            self._owners_alive.pop((pid, start_time), None)
+            return False
+        if len(self._owners_alive) > 1000:  # owners come and go: forget the stale ones
+            self._owners_alive = {k: t for k, t in self._owners_alive.items() if t > now}
+        self._owners_alive[(pid, start_time)] = now + OWNER_CHECK_S
+        return True
 
     def claim_next_run(self, *, host: str | None = None, max_gpus: int | None = None) -> Run | None:
-        """Atomically move the next queued run to running and return it; None when nothing fits.
+        """For the daemon: atomically move the next queued run it may start to running and return it;
+        None when nothing fits.
 
-        Next means highest priority, then earliest submitted. With `max_gpus`, runs asking for more
-        GPUs than that are passed over. Two processes claiming at once never get the same run.
+        Next means highest priority, then earliest submitted; runs a live foreground command will run
+        are not the daemon's to take. With `max_gpus`, runs asking for more GPUs than that are passed
+        over. Two processes claiming at once never get the same run.
         """
-        sql = "SELECT id FROM runs WHERE status = 'queued'"
-        params: list[Any] = []
+        term, params = _for_daemon(self._gone_owners())
+        sql = f"SELECT id FROM runs WHERE status = 'queued' AND {term}"
         if max_gpus is not None:
             sql += " AND gpus_requested <= ?"
             params.append(max_gpus)
@@ -54,20 +116,42 @@ class QueueStore(StoreBase):
             if row is None:
                 return None
             conn.execute(
-                f"""UPDATE runs SET {ATTEMPT_RESET}, status = 'running', started_at = ?, heartbeat_at = ?,
-                    host = ?, attempt = attempt + 1 WHERE id = ?""",
+                f"""UPDATE runs SET {ATTEMPT_RESET}, {TO_DAEMON}, status = 'running', started_at = ?,
+                    heartbeat_at = ?, host = ?, attempt = attempt + 1 WHERE id = ?""",
                 (now, now, host or socket.gethostname(), row[0]),
             )
             return self._run_in(conn, row[0])
 
-    def claim_run(self, run_id: int, *, host: str | None = None) -> Run | None:
-        """Atomically move this queued run to running (a new attempt); None if it is not queued."""
+    def claim_run(self, run_id: int, *, host: str | None = None, owner_pid: int | None = None) -> Run | None:
+        """Atomically move this queued run to running (a new attempt); None if it is not queued, or
+        not the claimer's to run.
+
+        The daemon (no `owner_pid`) may claim its own runs and those of foreground commands that have
+        gone, which become its own; a foreground command (`owner_pid`: its pid) only the runs it owns.
+        """
+        if owner_pid is not None:
+            term, params, assign = "executor = 'foreground' AND owner_pid = ?", [owner_pid], ""
+        else:
+            # Read first, without the write lock: the daemon tries the queued runs of live foreground
+            # commands on every tick, and must not take the lock each time to learn they are not its.
+            rows = self._read("SELECT status, executor, owner_pid, owner_start_time FROM runs WHERE id = ?", (run_id,))
+            if not rows or rows[0][0] != "queued":
+                return None
+            _, executor, pid, start_time = rows[0]
+            if executor == "daemon":
+                term, params = "executor = 'daemon'", []
+            elif executor == "foreground" and not self._owner_alive(pid, start_time):
+                # The UPDATE takes it only if it still has this gone owner.
+                term, params = _for_daemon([(pid, start_time)])
+            else:
+                return None
+            assign = f", {TO_DAEMON}"
         now = time.time()
         with self._write() as conn:
             cursor = conn.execute(
-                f"""UPDATE runs SET {ATTEMPT_RESET}, status = 'running', started_at = ?, heartbeat_at = ?,
-                    host = ?, attempt = attempt + 1 WHERE id = ? AND status = 'queued'""",
-                (now, now, host or socket.gethostname(), run_id),
+                f"""UPDATE runs SET {ATTEMPT_RESET}{assign}, status = 'running', started_at = ?, heartbeat_at = ?,
+                    host = ?, attempt = attempt + 1 WHERE id = ? AND status = 'queued' AND {term}""",
+                (now, now, host or socket.gethostname(), run_id, *params),
             )
             if cursor.rowcount == 0:
                 return None
@@ -185,10 +269,14 @@ class QueueStore(StoreBase):
             return self._run_in(conn, run_id)
 
     def requeue_run(self, run_id: int) -> Run:
-        """Send a run back to the queue in its original place, forgetting its last attempt."""
+        """Send a run back to the queue in its original place, forgetting its last attempt.
+
+        It goes back to the daemon, whoever ran it: a foreground command does not wait for runs
+        that come back (a retry comes after it has returned).
+        """
         with self._write() as conn:
             self._require_run(conn, run_id)
-            conn.execute(f"UPDATE runs SET {ATTEMPT_RESET}, status = 'queued' WHERE id = ?", (run_id,))
+            conn.execute(f"UPDATE runs SET {ATTEMPT_RESET}, {TO_DAEMON}, status = 'queued' WHERE id = ?", (run_id,))
             return self._run_in(conn, run_id)
 
     def heartbeat(self, run_id: int) -> None:

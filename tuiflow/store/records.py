@@ -14,6 +14,9 @@ from .errors import StoreError
 RUN_STATUSES = ("queued", "running", "done", "failed", "cancelled", "lost")
 ACTIVE_STATUSES = ("queued", "running")
 FINAL_STATUSES = ("done", "failed", "cancelled", "lost")
+EXECUTORS = ("daemon", "foreground")
+"""Who executes a queued run: the home's scheduler daemon, or the foreground command that submitted it
+(`tuiflow run --foreground`), its owner."""
 
 
 def _json_default(obj: Any) -> Any:
@@ -30,10 +33,20 @@ def _json_default(obj: Any) -> Any:
 
 
 def to_json(value: Any, what: str = "value") -> str:
-    """Encode `value` as JSON text for a TEXT column; anything JSON can't hold is a StoreError."""
+    """Encode `value` as JSON text for a TEXT column; anything JSON can't hold is a StoreError.
+
+    NaN and the infinities are refused too: Python's json would write them as bare `NaN` and
+    `Infinity`, which SQLite's JSON functions (and every strict reader) reject. Final metrics spell
+    them as strings first (`metrics_to_json`).
+    """
     try:
-        return json.dumps(value, default=_json_default, separators=(",", ":"))
-    except (TypeError, ValueError) as exc:
+        return json.dumps(value, default=_json_default, separators=(",", ":"), allow_nan=False)
+    except ValueError as exc:
+        if "Out of range float" in str(exc):
+            raise StoreError(f"{what} holds NaN or an infinity, which JSON has no number for: "
+                             "use a finite number") from None
+        raise StoreError(f"{what} must be JSON (numbers, strings, lists, dicts): {exc}") from None
+    except TypeError as exc:
         raise StoreError(f"{what} must be JSON (numbers, strings, lists, dicts): {exc}") from None
 
 
@@ -80,6 +93,27 @@ def metrics_to_json(metrics: Any) -> str:
     return to_json(spell_non_finite(metrics), "run metrics")
 
 
+def _finite_or_none(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite_or_none(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(item) for item in value]
+    if not isinstance(value, (str, bytes, int)) and (hasattr(value, "tolist") or hasattr(value, "item")):
+        try:
+            return _finite_or_none(_json_default(value))  # numpy scalars and arrays
+        except (TypeError, ValueError):
+            return value
+    return value
+
+
+def samples_to_json(values: Any) -> str:
+    """Encode telemetry values: NaN and the infinities become null, what the monitor writes for a
+    reading it has not got (the telemetry readers expect a number or None, never a string)."""
+    return to_json(_finite_or_none(values), "sample values")
+
+
 def metrics_from_json(text: str | None) -> Any:
     """Decode final metrics, the strings "nan", "inf" and "-inf" back to floats; NULL gives None."""
     return None if text is None else _read_non_finite(json.loads(text))
@@ -124,6 +158,9 @@ class RunSpec:
     recipe: str | None = None  # None: the experiment's recipe
     gpus_allowed: list[int] | None = None  # the GPUs the run may be given; None: any
     per_gpu: int = 1  # how many runs may share one of its GPUs
+    executor: str = "daemon"  # one of EXECUTORS
+    owner_pid: int | None = None  # a foreground run's owner: the pid of the command that will run it
+    owner_start_time: float | None = None  # ... and that process's start time (None: unknown)
 
 
 @dataclass(frozen=True)
@@ -160,12 +197,16 @@ class Run:
     metrics: dict[str, Any] | None
     gpus_allowed: list[int] | None
     per_gpu: int
+    executor: str
+    owner_pid: int | None
+    owner_start_time: float | None
 
     COLUMNS = (
         "id", "experiment_id", "recipe", "config", "rep", "seed", "status", "priority", "gpus_requested",
         "gpus", "pid", "pid_start_time", "host", "created_at", "started_at", "ended_at", "heartbeat_at",
         "exit_code", "signal", "error", "traceback", "log_path", "attempt", "retries", "progress_done",
-        "progress_total", "eta_s", "metrics", "gpus_allowed", "per_gpu",
+        "progress_total", "eta_s", "metrics", "gpus_allowed", "per_gpu", "executor", "owner_pid",
+        "owner_start_time",
     )  # fmt: skip
 
     @classmethod

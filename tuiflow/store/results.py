@@ -8,7 +8,7 @@ from typing import Any
 
 from .base import StoreBase
 from .errors import StoreError
-from .records import MetricSeries, MetricSummary, ProfileRow, Sample, to_json
+from .records import MetricSeries, MetricSummary, ProfileRow, Sample, samples_to_json
 
 MetricRow = tuple[int, str, int, "float | None", float]
 """One metric value as stored: (run_id, key, step, value, time)."""
@@ -102,7 +102,7 @@ class ResultsStore(StoreBase):
 
     def add_samples(self, samples: Iterable[Sample]) -> int:
         """Insert telemetry samples in one transaction; return how many."""
-        params = [(s.time, s.device, s.kind, to_json(s.values, "sample values")) for s in samples]
+        params = [(s.time, s.device, s.kind, samples_to_json(s.values)) for s in samples]
         if params:
             with self._write() as conn:
                 conn.executemany('INSERT INTO samples (time, device, kind, "values") VALUES (?, ?, ?, ?)', params)

@@ -6,13 +6,16 @@ in order. So the path that upgrades a user's file is the path every test databas
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .errors import StoreError
+from .records import metrics_to_json, samples_to_json
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APP_NAME = "tuiflow"
 
 # Version 1 is frozen: it is what the first release wrote to users' disks. Change the schema by
@@ -154,8 +157,77 @@ def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
+def _migrate_3_to_4(conn: sqlite3.Connection) -> None:
+    """Say who executes each run: the daemon, or the foreground command that submitted it (its owner,
+    by pid and start time, so the daemon can take over the runs of a command that died). And repair
+    JSON that older versions wrote with bare NaN and Infinity, which SQLite's JSON functions refuse."""
+    # 'daemon' rather than NULL for the daemon's runs: every run says who runs it, in SQL and in JSON
+    # output alike, and NULL stays free to mean "unknown". No CHECK constraint: a new executor (Ray)
+    # then needs no rebuild of the table; the store checks the values it writes.
+    conn.execute("ALTER TABLE runs ADD COLUMN executor TEXT NOT NULL DEFAULT 'daemon'")
+    conn.execute("ALTER TABLE runs ADD COLUMN owner_pid INTEGER")
+    conn.execute("ALTER TABLE runs ADD COLUMN owner_start_time REAL")
+    # The scheduler asks on every tick which owners of queued foreground runs are still alive.
+    conn.execute(
+        "CREATE INDEX runs_foreground ON runs(owner_pid, owner_start_time) "
+        "WHERE status = 'queued' AND executor = 'foreground'"
+    )
+    repair_json(conn)
+
+
+# The TEXT columns holding JSON that could hold a float (runs.gpus and gpus_allowed hold GPU indices),
+# and how a repaired value is written: metrics, configs and grids spell NaN and the infinities as
+# "nan", "inf" and "-inf", as final metrics are written now (`metrics_to_json`).
+JSON_COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
+    ("runs", "metrics", metrics_to_json),
+    ("runs", "config", metrics_to_json),
+    ("experiments", "config", metrics_to_json),
+    ("experiments", "grid", metrics_to_json),
+    ("settings", "value", metrics_to_json),
+    ("samples", "values", samples_to_json),
+)
+
+
+def _strictly_json(text: Any) -> int | None:
+    """json_valid for an SQLite built without its JSON functions: RFC 8259, no NaN or Infinity."""
+    if text is None:
+        return None
+
+    def refuse(name: str) -> Any:
+        raise ValueError(name)
+
+    try:
+        json.loads(text, parse_constant=refuse)
+    except (TypeError, ValueError):
+        return 0
+    return 1
+
+
+def repair_json(conn: sqlite3.Connection) -> int:
+    """Rewrite the JSON values that are not strict JSON (bare NaN, Infinity, -Infinity, which older
+    versions wrote) with today's encoders; return how many were rewritten.
+
+    A value Python's json cannot read either is damaged in some other way: it is left as it is.
+    """
+    try:
+        conn.execute("SELECT json_valid('{}')")
+    except sqlite3.OperationalError:
+        conn.create_function("json_valid", 1, _strictly_json, deterministic=True)
+    repaired = 0
+    for table, column, encode in JSON_COLUMNS:
+        rows = conn.execute(f'SELECT rowid, "{column}" FROM {table} WHERE NOT json_valid("{column}")').fetchall()
+        for rowid, text in rows:
+            try:
+                value = json.loads(text)
+            except (TypeError, ValueError):
+                continue
+            conn.execute(f'UPDATE {table} SET "{column}" = ? WHERE rowid = ?', (encode(value), rowid))
+            repaired += 1
+    return repaired
+
+
 # MIGRATIONS[i] takes a database from version i + 1 to version i + 2.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_1_to_2, _migrate_2_to_3]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_1_to_2, _migrate_2_to_3, _migrate_3_to_4]
 assert len(MIGRATIONS) == SCHEMA_VERSION - 1
 
 

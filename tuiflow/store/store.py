@@ -17,7 +17,7 @@ from .errors import StoreError
 from .home import LOCK_NAME, db_path, ensure_home, existing_db, resolve_home
 from .metrics import MetricWriter
 from .queue import QueueStore
-from .records import RUN_STATUSES, Experiment, Run, RunSpec, to_json
+from .records import EXECUTORS, RUN_STATUSES, Experiment, Run, RunSpec, to_json
 from .results import ResultsStore
 
 _EXPERIMENT_SELECT = f"SELECT {', '.join(Experiment.COLUMNS)} FROM experiments"
@@ -165,14 +165,16 @@ class Store(QueueStore, ResultsStore):
         now = time.time()
         ids = []
         for spec in specs:
+            _check_executor(spec)
             cursor = conn.execute(
                 """INSERT INTO runs (experiment_id, recipe, config, rep, seed, priority, gpus_requested,
-                   retries, status, created_at, gpus_allowed, per_gpu)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)""",
+                   retries, status, created_at, gpus_allowed, per_gpu, executor, owner_pid, owner_start_time)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)""",
                 (
                     experiment_id, spec.recipe or recipe, to_json(spec.config, "run config"), spec.rep,
                     spec.seed, spec.priority, spec.gpus_requested, spec.retries, now,
                     None if spec.gpus_allowed is None else to_json(list(spec.gpus_allowed)), spec.per_gpu,
+                    spec.executor, spec.owner_pid, spec.owner_start_time,
                 ),
             )  # fmt: skip
             ids.append(cursor.lastrowid)
@@ -216,3 +218,14 @@ class Store(QueueStore, ResultsStore):
         writer = MetricWriter(self, run_id, batch_size=batch_size, interval_s=interval_s)
         self._writers.add(writer)
         return writer
+
+
+def _check_executor(spec: RunSpec) -> None:
+    """StoreError for a run spec whose executor is unknown, or whose owner does not fit it."""
+    if spec.executor not in EXECUTORS:
+        raise StoreError(f"unknown executor {spec.executor!r}: use one of {', '.join(EXECUTORS)}")
+    if spec.executor == "foreground" and spec.owner_pid is None:
+        # Without an owner nobody could tell that its command has gone, and the run would wait forever.
+        raise StoreError("a foreground run needs its owner's pid (owner_pid): the command that will run it")
+    if spec.executor != "foreground" and (spec.owner_pid is not None or spec.owner_start_time is not None):
+        raise StoreError(f"only a foreground run has an owner, not one for the {spec.executor}")
