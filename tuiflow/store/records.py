@@ -60,22 +60,31 @@ NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 refuse the bare `NaN` and `Infinity` that Python's json writes."""
 
 
-def spell_non_finite(value: Any) -> Any:
-    """`value` (a float, or dicts and lists of them) with NaN and the infinities as "nan", "inf", "-inf"."""
+def _map_floats(value: Any, leaf: Any) -> Any:
+    """`value` (a float, or dicts and lists of them, numpy included) with each float passed to `leaf`."""
     if isinstance(value, float):  # numpy's float64 too: it is a float
-        if math.isfinite(value):
-            return value
-        return "nan" if math.isnan(value) else "inf" if value > 0 else "-inf"
+        return leaf(value)
     if isinstance(value, dict):
-        return {key: spell_non_finite(item) for key, item in value.items()}
+        return {key: _map_floats(item, leaf) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [spell_non_finite(item) for item in value]
+        return [_map_floats(item, leaf) for item in value]
     if not isinstance(value, (str, bytes, int)) and (hasattr(value, "tolist") or hasattr(value, "item")):
         try:
-            return spell_non_finite(_json_default(value))  # numpy float32 scalars and arrays
+            return _map_floats(_json_default(value), leaf)  # numpy float32 scalars and arrays
         except (TypeError, ValueError):
             return value  # not numpy after all: the JSON encoder says what it makes of it
     return value
+
+
+def _spell(number: float) -> Any:
+    if math.isfinite(number):
+        return number
+    return "nan" if math.isnan(number) else "inf" if number > 0 else "-inf"
+
+
+def spell_non_finite(value: Any) -> Any:
+    """`value` (a float, or dicts and lists of them) with NaN and the infinities as "nan", "inf", "-inf"."""
+    return _map_floats(value, _spell)
 
 
 def _read_non_finite(value: Any) -> Any:
@@ -94,18 +103,8 @@ def metrics_to_json(metrics: Any) -> str:
 
 
 def _finite_or_none(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {key: _finite_or_none(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite_or_none(item) for item in value]
-    if not isinstance(value, (str, bytes, int)) and (hasattr(value, "tolist") or hasattr(value, "item")):
-        try:
-            return _finite_or_none(_json_default(value))  # numpy scalars and arrays
-        except (TypeError, ValueError):
-            return value
-    return value
+    """`value` with NaN and the infinities as None (telemetry readers expect a number or None)."""
+    return _map_floats(value, lambda number: number if math.isfinite(number) else None)
 
 
 def samples_to_json(values: Any) -> str:
