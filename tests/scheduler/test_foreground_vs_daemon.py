@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -21,11 +23,19 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     yield from lab_in(tmp_path, monkeypatch, cpu_slots=2)
 
 
-def foreground(home: Lab, *args: str) -> subprocess.Popen:
-    """``tuiflow run sleep ARGS --foreground`` in a process of its own, output piped."""
-    return subprocess.Popen([sys.executable, "-m", "tuiflow", "run", "sleep", *args, "--foreground",
-                             "--home", str(home.home)], env=home.env, cwd=REPO, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+@contextmanager
+def foreground(home: Lab, *args: str) -> Iterator[subprocess.Popen]:
+    """``tuiflow run sleep ARGS --foreground`` in a process of its own, output piped; killed at the
+    end of the block if it still runs."""
+    client = subprocess.Popen([sys.executable, "-m", "tuiflow", "run", "sleep", *args, "--foreground",
+                               "--home", str(home.home)], env=home.env, cwd=REPO, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        yield client
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.wait()
 
 
 def children_until_exit(client: subprocess.Popen, timeout: float) -> set[int]:
@@ -43,6 +53,12 @@ def children_until_exit(client: subprocess.Popen, timeout: float) -> set[int]:
     return seen
 
 
+def wait_first_started(home: Lab, client: subprocess.Popen, count: int) -> None:
+    """Wait until the foreground command has stored its ``count`` runs and started the first."""
+    home.wait_until(lambda: len(home.runs()) == count and home.runs()[0].pid, 30, "the first foreground run",
+                    process=client)
+
+
 def started_by_daemon(home: Lab, run_id: int) -> bool:
     return f"run {run_id} started:" in home.daemon_log()
 
@@ -50,16 +66,11 @@ def started_by_daemon(home: Lab, run_id: int) -> bool:
 def test_a_foreground_command_runs_all_its_runs_itself_beside_a_daemon(home):
     home.start_daemon()
     # The simulated GPUs make each foreground run ask for one: the daemon's allocator sees them too.
-    client = foreground(home, "--set", "seconds=0.6", "--set", "steps=2", "--reps", "3", "--json")
-    try:
+    with foreground(home, "--set", "seconds=0.6", "--set", "steps=2", "--reps", "3", "--json") as client:
         home.wait_until(lambda: len(home.runs()) == 3, 30, "the foreground runs to be stored", process=client)
         [control] = home.submit(sets=["seconds=0", "steps=1"], name="for-the-daemon")  # the daemon is at work
         children = children_until_exit(client, 60)
         out, err = client.communicate(timeout=10)
-    finally:
-        if client.poll() is None:
-            client.kill()
-            client.wait()
     assert client.returncode == 0, err
     outcome = json.loads(out)
     ids = [run["id"] for run in outcome]
@@ -81,20 +92,14 @@ def test_a_foreground_command_runs_all_its_runs_itself_beside_a_daemon(home):
 
 def test_ctrl_c_in_the_foreground_leaves_the_rest_unstarted_beside_a_daemon(home):
     home.start_daemon()
-    client = foreground(home, "--set", "seconds=30", "--set", "steps=60", "--reps", "3", "--gpus", "none")
-    try:
-        home.wait_until(lambda: len(home.runs()) == 3 and home.runs()[0].pid, 30, "the first foreground run",
-                        process=client)
+    with foreground(home, "--set", "seconds=30", "--set", "steps=60", "--reps", "3", "--gpus", "none") as client:
+        wait_first_started(home, client, 3)
         first, *rest = home.runs()
         home.wait_metric(first.id, "value", 1)
         time.sleep(0.3)  # several daemon ticks with the other two queued
         assert [home.run(r.id).status for r in rest] == ["queued", "queued"]
         client.send_signal(signal.SIGINT)
         _, err = client.communicate(timeout=20)
-    finally:
-        if client.poll() is None:
-            client.kill()
-            client.wait()
     assert client.returncode == 130, err
     assert err.strip().endswith("tuiflow: interrupted; the current run was cancelled, the rest were not started")
     runs = home.runs()
@@ -105,16 +110,13 @@ def test_ctrl_c_in_the_foreground_leaves_the_rest_unstarted_beside_a_daemon(home
 
 def test_the_daemon_takes_over_the_queued_runs_of_a_foreground_command_killed_with_9(home):
     home.start_daemon()
-    client = foreground(home, "--set", "seconds=3", "--set", "steps=6", "--reps", "3", "--gpus", "none")
-    try:
-        home.wait_until(lambda: len(home.runs()) == 3 and home.runs()[0].pid, 30, "the first foreground run",
-                        process=client)
+    with foreground(home, "--set", "seconds=3", "--set", "steps=6", "--reps", "3", "--gpus", "none") as client:
+        wait_first_started(home, client, 3)
         first, *rest = home.runs()
         assert [home.run(r.id).status for r in rest] == ["queued", "queued"]
         assert not any(started_by_daemon(home, r.id) for r in rest)
-    finally:
-        client.kill()  # kill -9: no Ctrl-C handler runs, its queued runs stay queued as its own
-        client.communicate(timeout=10)
+    # Leaving the block killed it with -9: no Ctrl-C handler ran, its queued runs stayed queued as its own.
+    assert client.returncode == -signal.SIGKILL
     # Never lost: `tuiflow queue` shows them (queued, or running already under the daemon).
     listed = {row["id"] for row in json.loads(home.cli("queue", "--json").stdout)}
     assert {r.id for r in rest} <= listed
@@ -128,10 +130,8 @@ def test_the_daemon_takes_over_the_queued_runs_of_a_foreground_command_killed_wi
 
 
 def test_a_daemon_started_during_a_foreground_command_neither_adopts_nor_queues_its_runs(home):
-    client = foreground(home, "--set", "seconds=2", "--set", "steps=4", "--reps", "2", "--gpus", "none")
-    try:
-        home.wait_until(lambda: len(home.runs()) == 2 and home.runs()[0].pid, 30, "the first foreground run",
-                        process=client)
+    with foreground(home, "--set", "seconds=2", "--set", "steps=4", "--reps", "2", "--gpus", "none") as client:
+        wait_first_started(home, client, 2)
         first, second = home.runs()
         home.start_daemon()
         [control] = home.submit(sets=["seconds=20", "steps=20"], name="for-the-daemon")
@@ -142,10 +142,6 @@ def test_a_daemon_started_during_a_foreground_command_neither_adopts_nor_queues_
         assert rows[first.id]["status"] == "running" and rows[control.id]["status"] == "running"
         _, err = client.communicate(timeout=60)
         assert client.returncode == 0, err
-    finally:
-        if client.poll() is None:
-            client.kill()
-            client.wait()
     assert [r.status for r in home.runs([first.id, second.id])] == ["done", "done"]
     log = home.daemon_log()
     assert f"adopted run {first.id}" not in log, "the foreground command watches its own running run"
