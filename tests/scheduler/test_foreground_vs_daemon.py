@@ -140,6 +140,10 @@ def test_a_daemon_started_during_a_foreground_command_neither_adopts_nor_queues_
         # The foreground's queued run has no place in the daemon's queue; the daemon's run is running.
         assert (rows[second.id]["executor"], rows[second.id]["position"]) == ("foreground", None)
         assert rows[first.id]["status"] == "running" and rows[control.id]["status"] == "running"
+        cells = [[c.strip() for c in line.split("│")] for line in home.cli("queue").stdout.splitlines()]
+        table = {row[1]: row[3] for row in cells if len(row) > 3}  # id: status
+        assert table[str(second.id)] == "queued (foreground)" and table[str(first.id)] == "running (foreground)"
+        assert table[str(control.id)] == "running"
         _, err = client.communicate(timeout=60)
         assert client.returncode == 0, err
     assert [r.status for r in home.runs([first.id, second.id])] == ["done", "done"]

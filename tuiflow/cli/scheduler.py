@@ -96,7 +96,10 @@ def queue_command(home: str = HomeOption, as_json: bool = typer.Option(False, "-
         done, total = row["progress_done"], row["progress_total"]
         progress = f"{done}/{total}" if total else (str(done) if done else "")
         eta = f"{row['eta_s']:.0f}s" if row["eta_s"] is not None else ""
-        table.add_row(str(row["id"]), str(row["experiment"]), row["status"], str(row["priority"]), gpus, progress, eta)
+        # A live foreground command's runs (the daemon runs the queued ones of a dead one)
+        mine = row["executor"] == "foreground" and (row["status"] == "running" or row["position"] is None)
+        status = row["status"] + (" (foreground)" if mine else "")
+        table.add_row(str(row["id"]), str(row["experiment"]), status, str(row["priority"]), gpus, progress, eta)
     Console().print(table)
 
 
