@@ -85,6 +85,18 @@ def test_only_the_tui_imports_textual():
     assert offenders == {}
 
 
+def test_only_the_gpu_layer_knows_whether_gpus_are_simulated():
+    """DESIGN.md: everything above the GPU layer works the same on real and simulated GPUs, so only
+    tuiflow/monitor reads TUIFLOW_FAKE_GPUS (docstrings may mention it)."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in _modules(PACKAGE) if "monitor" not in path.relative_to(PACKAGE).parts
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant) and node.value == "TUIFLOW_FAKE_GPUS"
+    ]
+    assert offenders == []
+
+
 def test_flow_imports_no_framework_at_import_time():
     heavy = {"torch", "tensorflow", "textual", "ray", "sqlite3", "sqlite_utils"}
     offenders = {}

@@ -4,7 +4,15 @@
 store's `samples` table once per tick; `apply_retention` keeps that table small.
 """
 
-from tuiflow.monitor.gpus import GpuInfo, GpuProcess, GpuReport, read_gpus
+from tuiflow.monitor.gpus import (
+    GpuInfo,
+    GpuProcess,
+    GpuReport,
+    forget_run_process,
+    gpus_simulated,
+    read_gpus,
+    show_run_process,
+)
 from tuiflow.monitor.host import HostSample, HostSampler
 from tuiflow.monitor.procs import ProcessTreeSampler, TreeSample
 from tuiflow.monitor.retention import RetentionStep, apply_retention, retention_plan
@@ -23,6 +31,9 @@ __all__ = [
     "Sink",
     "TreeSample",
     "apply_retention",
+    "forget_run_process",
+    "gpus_simulated",
     "read_gpus",
     "retention_plan",
+    "show_run_process",
 ]

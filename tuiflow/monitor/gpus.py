@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
@@ -118,3 +119,26 @@ def read_gpus(now: float | None = None) -> GpuReport:
     from tuiflow.monitor.nvml import read_nvml
 
     return read_nvml()
+
+
+def gpus_simulated() -> bool:
+    """Whether this process's GPUs are simulated (TUIFLOW_FAKE_GPUS): handed out, but no framework can
+    compute on them."""
+    return bool(os.environ.get(FAKE_GPUS_ENV, "").strip())
+
+
+def show_run_process(pid: int, gpus: Sequence[int]) -> None:
+    """Tell the GPU layer a run's process `pid` was started on `gpus`. Real GPUs list their processes
+    through NVML by themselves; simulated ones add it to their registry, so telemetry sees it too."""
+    if gpus and gpus_simulated():
+        from tuiflow.monitor.fake_gpus import assign_fake_process
+
+        assign_fake_process(pid, gpus)
+
+
+def forget_run_process(pid: int) -> None:
+    """The run's process `pid` ended: simulated GPUs drop it from their registry (real ones need nothing)."""
+    if gpus_simulated():
+        from tuiflow.monitor.fake_gpus import release_fake_process
+
+        release_fake_process(pid)

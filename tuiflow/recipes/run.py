@@ -66,9 +66,10 @@ class Run:
 
     @property
     def device(self) -> str:
-        """``"cuda:0"`` when the run has a GPU (the first visible one), else ``"cpu"``; also ``"cpu"``
-        on simulated GPUs (TUIFLOW_FAKE_GPUS), which the scheduler hands out but no framework can use."""
-        return "cuda:0" if self.gpus and not os.environ.get("TUIFLOW_FAKE_GPUS") else "cpu"
+        """What the recipe should compute on: the device its launcher chose (``TUIFLOW_DEVICE``, set by
+        the scheduler for every run: ``"cpu"`` on simulated GPUs, which no framework can use), else
+        ``"cuda:0"`` when the run has a GPU (the first visible one), else ``"cpu"``."""
+        return os.environ.get("TUIFLOW_DEVICE") or ("cuda:0" if self.gpus else "cpu")
 
     def progress(self, done: int, total: int | None = None) -> None:
         """Say how far the run has got (steps done of total): shown with an ETA instead of the
@@ -98,8 +99,6 @@ class Run:
 
 def _gpu_count() -> int:
     # Outside the scheduler nothing restricts the GPUs: count what NVML sees (0 without a driver).
-    if os.environ.get("TUIFLOW_FAKE_GPUS"):
-        return 0  # simulated GPUs exist for the scheduler's sake; no framework can use them
     try:
         import pynvml
 

@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tuiflow._version import __version__
-from tuiflow.monitor import Sampler, read_gpus
-from tuiflow.monitor.fake_gpus import assign_fake_process, release_fake_process
+from tuiflow.monitor import Sampler, forget_run_process, read_gpus, show_run_process
 from tuiflow.monitor.retention import apply_retention
 from tuiflow.scheduler.allocator import Allocator, UnsatisfiableRequest
 from tuiflow.scheduler.executor import process_start_time, record_exit, spawn, stop_group
@@ -176,8 +175,7 @@ class Daemon:
                 continue
             del self.tracked[run_id]
             self.allocator.release(run_id)
-            if os.environ.get("TUIFLOW_FAKE_GPUS"):
-                release_fake_process(tracked.pid)
+            forget_run_process(tracked.pid)
             if code == _UNKNOWN:
                 run = self.store.get_run(run_id)
                 if not run.is_final:
@@ -260,8 +258,7 @@ class Daemon:
             log(f"run {run_id} failed to start: {exc}")
             return
         self.tracked[run_id] = Tracked(run_id, process.pid, process_start_time(process.pid), gpus, process)
-        if gpus and os.environ.get("TUIFLOW_FAKE_GPUS"):
-            assign_fake_process(process.pid, gpus)
+        show_run_process(process.pid, gpus)
         log(f"run {run_id} started: pid {process.pid}, GPUs {gpus or 'none'}")
 
     # --- telemetry -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from tuiflow.monitor import gpus_simulated
 from tuiflow.store import Store
 
 
@@ -27,6 +28,8 @@ def runner_env(gpus: Sequence[int], home: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
     env["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in gpus)  # empty: CPU only
+    # What the recipe computes on (run.device): simulated GPUs are handed out, but compute on the CPU.
+    env["TUIFLOW_DEVICE"] = "cuda:0" if gpus and not gpus_simulated() else "cpu"
     env["TUIFLOW_HOME"] = str(home)
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
