@@ -101,3 +101,18 @@ def test_a_cpu_only_run_sees_no_gpus_and_a_two_gpu_run_sees_both(home):
     assert cpu_run.gpus == [] and both_run.gpus == [0, 1]
     assert "CUDA_VISIBLE_DEVICES=''" in runner_line(home.log(cpu))
     assert "CUDA_VISIBLE_DEVICES='0,1'" in runner_line(home.log(both))
+
+
+def test_tuiflow_gpus_sees_the_daemons_runs_on_simulated_gpus_without_a_state_folder(home):
+    """Simulated GPUs keep their registry of run processes in the home, so `tuiflow gpus` (another
+    process) shows the memory and pid of a run the daemon started, as nvidia-smi would."""
+    del home.env["TUIFLOW_FAKE_GPUS_STATE"]
+    home.start_daemon()
+    [run_id] = _submit(home, "--set", "seconds=30", "--set", "steps=30", "--gpus", "1")
+    home.wait_metric(run_id, "value", 1)
+    pid = home.run(run_id).pid
+    report = json.loads(home.cli("gpus", "--json").stdout)
+    gpu0, gpu1 = report["gpus"]
+    assert gpu1["runs"] == [run_id] and [p[0] for p in gpu1["processes"]] == [pid]  # (pid, memory_mb)
+    assert gpu1["memory_used_mb"] > 0 and gpu0["processes"] == [] and gpu0["memory_used_mb"] == 0
+    home.cli("cancel", str(run_id))

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from tuiflow.monitor import read_gpus
+from tuiflow.monitor import keep_gpu_state_in, read_gpus
 from tuiflow.scheduler.allocator import parse_gpu_spec
 from tuiflow.scheduler.executor import stop_group
 from tuiflow.scheduler.identity import LOG_NAME, DaemonInfo, is_running, read_info
@@ -244,6 +244,7 @@ def pause(store: Store, paused: bool = True) -> None:
 
 def gpus(store: Store) -> dict[str, Any]:
     """The GPUs as the GPU layer sees them, with the runs holding each."""
+    keep_gpu_state_in(store.home)  # what the home's daemon put on them
     report = _read_gpus()
     holders: dict[int, list[int]] = {}
     for run in store.list_runs(status="running"):

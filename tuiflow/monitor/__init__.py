@@ -10,6 +10,7 @@ from tuiflow.monitor.gpus import (
     GpuReport,
     forget_run_process,
     gpus_simulated,
+    keep_gpu_state_in,
     read_gpus,
     show_run_process,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "apply_retention",
     "forget_run_process",
     "gpus_simulated",
+    "keep_gpu_state_in",
     "read_gpus",
     "retention_plan",
     "show_run_process",

@@ -139,9 +139,13 @@ _registry_lock = threading.Lock()
 _file_cache: tuple[Path, int, int, int, list[FakeProcess]] | None = None
 
 
+default_state_dir: Path | None = None  # set by `tuiflow.monitor.keep_gpu_state_in` (the tuiflow home)
+
+
 def state_path(state_dir: str | os.PathLike[str] | None = None) -> Path | None:
-    """The registry file: `state_dir`/fake_gpus.json, else under $TUIFLOW_FAKE_GPUS_STATE, else None (in memory)."""
-    folder = state_dir if state_dir is not None else os.environ.get(STATE_ENV) or None
+    """The registry file: `state_dir`/fake_gpus.json, else under $TUIFLOW_FAKE_GPUS_STATE, else under
+    the folder given to `keep_gpu_state_in`, else None (in this process's memory)."""
+    folder = state_dir if state_dir is not None else os.environ.get(STATE_ENV) or default_state_dir
     return None if folder is None else Path(folder) / STATE_FILE
 
 

@@ -127,6 +127,17 @@ def gpus_simulated() -> bool:
     return bool(os.environ.get(FAKE_GPUS_ENV, "").strip())
 
 
+def keep_gpu_state_in(folder: str | os.PathLike[str]) -> None:
+    """Where the GPU layer may keep what every process of one tuiflow home must share: simulated GPUs
+    keep there the registry of the run processes on them, so `tuiflow gpus` sees the daemon's runs.
+    Real GPUs keep nothing ($TUIFLOW_FAKE_GPUS_STATE, when set, wins)."""
+    from pathlib import Path
+
+    from tuiflow.monitor import fake_gpus
+
+    fake_gpus.default_state_dir = Path(folder)
+
+
 def show_run_process(pid: int, gpus: Sequence[int]) -> None:
     """Tell the GPU layer a run's process `pid` was started on `gpus`. Real GPUs list their processes
     through NVML by themselves; simulated ones add it to their registry, so telemetry sees it too."""

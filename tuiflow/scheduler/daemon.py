@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tuiflow._version import __version__
-from tuiflow.monitor import Sampler, forget_run_process, read_gpus, show_run_process
+from tuiflow.monitor import Sampler, forget_run_process, keep_gpu_state_in, read_gpus, show_run_process
 from tuiflow.monitor.retention import apply_retention
 from tuiflow.scheduler.allocator import Allocator, UnsatisfiableRequest
 from tuiflow.scheduler.executor import process_start_time, record_exit, spawn, stop_group
@@ -85,6 +85,7 @@ class Daemon:
         self.host = socket.gethostname()
         self.stop_event = threading.Event()
         self.sampler = Sampler(runs=self._sampled_runs, sink=self._store_samples, interval=sample_interval)
+        keep_gpu_state_in(store.home)
         self._gpu_report = read_gpus()
         self._gpus_read_at = time.monotonic()
         self._retained_at = 0.0
