@@ -35,6 +35,7 @@ def test_json_has_one_object_per_run_with_every_field(populated):
     assert best["config"] == {"epochs": 3, "lr": 0.1, "hidden": 32}
     assert best["metrics"] == {"acc": 0.9, "loss": 0.2, "val/loss": 0.25}
     assert best["gpus"] == [0, 1] and best["rep"] == 0 and best["seed"] == 0 and best["attempt"] == 1
+    assert best["executor"] == "daemon"
     assert best["exit_code"] == 0 and best["signal"] is None and best["error"] is None
     assert best["ended_at"] >= best["started_at"] and best["duration_s"] == pytest.approx(
         best["ended_at"] - best["started_at"]

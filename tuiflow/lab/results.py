@@ -21,6 +21,7 @@ from tuiflow.store import RUN_STATUSES, NotFoundError, Run, Store, metrics_from_
 RESULT_FIELDS = (
     "id", "experiment", "experiment_id", "recipe", "status", "config", "metrics", "gpus", "rep", "seed",
     "host", "created_at", "started_at", "ended_at", "duration_s", "exit_code", "signal", "error", "attempt",
+    "executor",
 )  # fmt: skip
 """The keys of a results row, in order."""
 
