@@ -20,7 +20,7 @@ from tuiflow.flow import add_observer, remove_observer
 from tuiflow.recipes import RecipeError, Run, load_file
 from tuiflow.runner.reporter import Reporter
 from tuiflow.store import Run as StoreRun
-from tuiflow.store import Store, StoreError
+from tuiflow.store import Store, StoreError, process_start_time
 
 EXIT_FAILED = 1
 EXIT_BAD_RUN = 2
@@ -73,7 +73,7 @@ def _execute(store: Store, run_id: int) -> int:
         if run.status == "queued" or run.pid is None:
             # Started by hand (queued), or by a launcher that has not recorded us yet, perhaps never
             # will (a daemon that died right after starting us): say who runs this run.
-            store.start_run(run_id, pid=os.getpid(), pid_start_time=_start_time(), gpus=_visible_gpus())
+            store.start_run(run_id, pid=os.getpid(), pid_start_time=process_start_time(), gpus=_visible_gpus())
         experiment = store.get_experiment(run.experiment_id)
         recipe = _find_recipe(experiment.recipe_file, run.recipe)
         config = recipe.config(run.config)
@@ -154,12 +154,3 @@ def _visible_gpus() -> list[int] | None:
     if visible is None:
         return None
     return [int(part) for part in visible.split(",") if part.strip().isdigit()]
-
-
-def _start_time() -> float | None:
-    try:
-        import psutil
-
-        return psutil.Process().create_time()
-    except Exception:
-        return None

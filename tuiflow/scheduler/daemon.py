@@ -20,9 +20,9 @@ from tuiflow._version import __version__
 from tuiflow.monitor import Sampler, forget_run_process, keep_gpu_state_in, read_gpus, show_run_process
 from tuiflow.monitor.retention import apply_retention
 from tuiflow.scheduler.allocator import Allocator, UnsatisfiableRequest
-from tuiflow.scheduler.executor import process_start_time, record_exit, spawn, stop_group
+from tuiflow.scheduler.executor import record_exit, spawn, stop_group
 from tuiflow.scheduler.identity import DaemonInfo, clear_info, read_info, try_lock, write_info
-from tuiflow.store import Sample, Store
+from tuiflow.store import Sample, Store, process_alive, process_start_time
 
 TICK_S = 0.1
 CANCEL_GRACE_S = 10.0
@@ -51,24 +51,12 @@ class Tracked:
         """None while alive; else the exit code (negative: killed by that signal), or -0 if unknown."""
         if self.process is not None:
             return self.process.poll()
-        if _alive(self.pid, self.start_time):
+        if process_alive(self.pid, self.start_time):
             return None
         return _UNKNOWN
 
 
 _UNKNOWN = 1 << 30  # an adopted process ended: its exit code is not ours to see
-
-
-def _alive(pid: int, start_time: float | None) -> bool:
-    import psutil
-
-    try:
-        process = psutil.Process(pid)
-        if start_time is not None and abs(process.create_time() - start_time) > 1.0:
-            return False  # the pid was reused by another process
-        return process.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
 
 
 class Daemon:
@@ -99,14 +87,14 @@ class Daemon:
         for run in self.store.list_runs(status="running"):
             if run.host not in (None, self.host):
                 continue
-            if run.executor == "foreground" and run.owner_pid and _alive(run.owner_pid, run.owner_start_time):
+            if run.executor == "foreground" and process_alive(run.owner_pid, run.owner_start_time):
                 continue  # its foreground command watches it
             if run.pid is None:
                 # Claimed by a daemon that died before it recorded a runner. The runner may be
                 # starting still (it records itself): wait a little before calling it never started.
                 self.unrecorded[run.id] = time.monotonic() + UNRECORDED_GRACE_S
                 continue
-            if run.pid is not None and _alive(run.pid, run.pid_start_time):
+            if run.pid is not None and process_alive(run.pid, run.pid_start_time):
                 self.tracked[run.id] = Tracked(run.id, run.pid, run.pid_start_time, list(run.gpus or []))
                 self.allocator.reserve(run.id, run.gpus or [], per_gpu=run.per_gpu)
                 log(f"adopted run {run.id} (pid {run.pid}, GPUs {run.gpus or []})")
@@ -156,7 +144,7 @@ class Daemon:
                 del self.unrecorded[run_id]
             elif run.pid is not None:
                 del self.unrecorded[run_id]
-                if _alive(run.pid, run.pid_start_time):
+                if process_alive(run.pid, run.pid_start_time):
                     self.tracked[run.id] = Tracked(run.id, run.pid, run.pid_start_time, list(run.gpus or []))
                     self.allocator.reserve(run.id, run.gpus or [], per_gpu=run.per_gpu)
                     log(f"adopted run {run.id} (pid {run.pid}), which had started without a record")

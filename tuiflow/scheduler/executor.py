@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tuiflow.monitor import gpus_simulated
-from tuiflow.store import Store
+from tuiflow.store import Store, process_start_time
 
 
 def log_path(home: Path, run_id: int) -> Path:
@@ -49,16 +49,6 @@ def spawn(store: Store, run_id: int, gpus: Sequence[int] = ()) -> subprocess.Pop
     store.start_run(run_id, pid=process.pid, pid_start_time=process_start_time(process.pid), gpus=list(gpus),
                     log_path=str(path), host=socket.gethostname())
     return process
-
-
-def process_start_time(pid: int) -> float | None:
-    """When process ``pid`` started (to tell it from a later process that reuses the pid)."""
-    try:
-        import psutil
-
-        return psutil.Process(pid).create_time()
-    except Exception:
-        return None
 
 
 def stop_group(pid: int, sig: int) -> bool:

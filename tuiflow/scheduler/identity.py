@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from tuiflow.store import process_alive, process_start_time
+
 LOCK_NAME = "daemon.lock"
 INFO_NAME = "daemon.json"
 LOG_NAME = "daemon.log"
@@ -101,15 +103,8 @@ def _live_record(home: Path) -> DaemonInfo | None:
 
 def is_running(info: DaemonInfo) -> bool:
     """Whether the process a record names is alive (not a zombie) and is the one that wrote it."""
-    import psutil
-
-    try:
-        process = psutil.Process(info.pid)
-        if process.status() == psutil.STATUS_ZOMBIE:
-            return False
-        began = process.create_time()
-    except psutil.Error:
-        return False
     if info.pid_start_time is not None:
-        return abs(began - info.pid_start_time) <= 1.0
-    return began <= info.started_at + 1.0  # an older record: its writer began before it wrote it
+        return process_alive(info.pid, info.pid_start_time)
+    # An older record, without the start time: its writer began before it wrote it.
+    began = process_start_time(info.pid)
+    return began is not None and began <= info.started_at + 1.0 and process_alive(info.pid, began)

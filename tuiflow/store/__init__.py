@@ -7,7 +7,7 @@ from .db import BUSY_TIMEOUT_S
 from .errors import NoStoreError, NotFoundError, StoreError
 from .home import DB_NAME, HOME_ENV, resolve_home
 from .metrics import MetricWriter
-from .owners import process_identity
+from .owners import process_alive, process_identity, process_start_time
 from .records import (
     ACTIVE_STATUSES,
     EXECUTORS,
@@ -48,7 +48,9 @@ __all__ = [
     "Store",
     "StoreError",
     "metrics_from_json",
+    "process_alive",
     "process_identity",
+    "process_start_time",
     "resolve_home",
     "spell_non_finite",
 ]

@@ -1,8 +1,7 @@
-"""The owners of foreground runs: the process of the command that will run them, and whether it lives.
-
-A process is named by its pid and start time, so a later process that reuses the pid is not taken
-for it. Every process sharing a store is on one host (SQLite's WAL needs shared memory, so the file
-cannot be shared over a network), so a pid read from the store names a process here.
+"""Processes named by pid and start time: runners, daemons, and the owners of foreground runs (the
+command that will run them). The start time tells a process from a later one that reuses its pid.
+Every process sharing a store is on one host (SQLite's WAL needs shared memory, so the file cannot
+be shared over a network), so a pid read from the store names a process here.
 """
 
 from __future__ import annotations
@@ -12,15 +11,20 @@ import os
 START_TIME_SLACK_S = 1.0  # create_time is rounded to clock ticks; a reused pid starts much later
 
 
-def process_identity(pid: int | None = None) -> tuple[int, float | None]:
-    """The pid (default: this process) and its start time (None when it cannot be read)."""
+def process_start_time(pid: int | None = None) -> float | None:
+    """When process `pid` (default: this process) started; None when it cannot be read."""
     import psutil
 
-    pid = os.getpid() if pid is None else pid
     try:
-        return pid, psutil.Process(pid).create_time()
+        return psutil.Process(pid).create_time()
     except psutil.Error:
-        return pid, None
+        return None
+
+
+def process_identity(pid: int | None = None) -> tuple[int, float | None]:
+    """The pid (default: this process) and its start time (None when it cannot be read)."""
+    pid = os.getpid() if pid is None else pid
+    return pid, process_start_time(pid)
 
 
 def process_alive(pid: int | None, start_time: float | None) -> bool:
