@@ -60,7 +60,8 @@ def run_demo(items: int = 20_000, batch_size: int = 64, epochs: int = 2, bar: bo
     ) << {"noise": 0.05}
     (dataset.train >> pipeline).run(batch_size, shuffle=True, n_epochs=epochs, prefetch=2, profile=True, bar=bar)
     console = Console()
-    console.print(f"[bold]tuiflow demo[/]: {pipeline.v('seen'):,} items in {len(pipeline.v('means')):,} batches "
-                  f"over {epochs} epoch{'s' if epochs != 1 else ''}")
+    batches = len(pipeline.v("means"))
+    console.print(f"[bold]tuiflow demo[/]: {pipeline.v('seen'):,} items in {batches:,} "
+                  f"batch{'es' if batches != 1 else ''} over {epochs} epoch{'s' if epochs != 1 else ''}")
     pipeline.show_profile_info(console)
     return pipeline

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tuiflow import recipe
-from tuiflow.recipes import GridTooLarge, RecipeError, expand, parse_grid, recipe_of, rep_seed
+from tuiflow.recipes import (
+    DEFAULT_LIMIT,
+    MAX_RUNS,
+    Grid,
+    GridTooLarge,
+    RecipeError,
+    expand,
+    parse_grid,
+    recipe_of,
+    rep_seed,
+)
 
 
 @recipe(name="grid-demo", params={"lr": 1e-3, "hidden": 64, "mode": ["a", "b"], "seed": 0})
@@ -67,6 +79,46 @@ def test_limits():
         expand(DEMO, {}, big, reps=2)
     assert len(expand(DEMO, {}, big, reps=2, limit=None)) == 1200
     with pytest.raises(RecipeError, match="the grid is empty"):
-        expand(DEMO, {}, parse_grid(DEMO, []) * __import__("tuiflow").Domain(lr=[]))
+        expand(DEMO, {}, __import__("tuiflow").Domain(lr=[]))  # a Domain from the library is taken too
     with pytest.raises(RecipeError, match="--reps must be"):
         expand(DEMO, {}, None, reps=0)
+
+
+def test_a_grid_is_counted_before_it_is_built_whatever_its_size():
+    values = ",".join(map(str, range(1, 10_001)))
+    started = time.monotonic()
+    grid = parse_grid(DEMO, [f"lr={values}", f"hidden={values}", f"seed={values}"])
+    assert grid.size == 10**12 and grid.parameters() == ["lr", "hidden", "seed"]
+    for limit in (DEFAULT_LIMIT, None):  # --yes lifts the limit, not the ceiling
+        with pytest.raises(GridTooLarge, match=f"10,000,000,000,000 runs \\(1,000,000,000,000 configs x 10 reps\\); "
+                                               f"one experiment holds at most {MAX_RUNS:,}, even with --yes"):
+            expand(DEMO, {}, grid, reps=10, limit=limit)
+    assert time.monotonic() - started < 1.0
+    # Beyond what len() can return (sys.maxsize), still a number to compare, not an OverflowError
+    assert Grid({f"p{i}": list(range(1000)) for i in range(8)}).size == 10**24
+    with pytest.raises(GridTooLarge, match=f"{MAX_RUNS + 1:,} runs; one experiment holds at most {MAX_RUNS:,}"):
+        expand(NO_SEED, {}, Grid({"x": list(range(MAX_RUNS + 1))}), limit=None)
+
+
+def test_a_grid_keeps_the_order_of_its_product():
+    grid = parse_grid(DEMO, ["lr=0.1,0.2", "mode=a,b"])
+    assert list(grid) == [{"lr": 0.1, "mode": "a"}, {"lr": 0.1, "mode": "b"}, {"lr": 0.2, "mode": "a"},
+                          {"lr": 0.2, "mode": "b"}]
+
+
+@pytest.mark.parametrize("seed", [-1, 2**63, True, 1.5])
+def test_the_experiment_seed_must_fit_the_store(seed):
+    with pytest.raises(RecipeError, match=r"--seed must be a whole number from 0 to 2\*\*63 - 1"):
+        expand(DEMO, {}, None, seed=seed)
+    assert expand(DEMO, {}, None, seed=2**63 - 1)[0].seed == rep_seed(2**63 - 1, 0)
+
+
+@pytest.mark.parametrize("text", ["9223372036854775808", "-9223372036854775809"])
+def test_an_int_parameter_must_fit_in_64_bits(text):
+    with pytest.raises(RecipeError, match=rf"parameter 'hidden': {text} is outside the 64-bit range"):
+        DEMO.parse([f"hidden={text}"])
+    with pytest.raises(RecipeError, match="outside the 64-bit range"):
+        parse_grid(DEMO, [f"hidden=1,{text}"])
+    with pytest.raises(RecipeError, match="outside the 64-bit range"):
+        DEMO.config({"hidden": float(text) * 2})  # from Python: a whole float is taken as an int, if it fits
+    assert DEMO.parse(["hidden=9223372036854775807", "hidden=-9223372036854775808"]) == {"hidden": -(2**63)}

@@ -8,6 +8,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from claiming import claim_next
+
 from tuiflow.store import RunSpec, Store
 
 REPO = Path(__file__).resolve().parents[2]
@@ -75,7 +77,7 @@ def populate(home: Path) -> Populated:
         out.runs = {name: run.id for name, run in zip(names, runs)}
         ids = out.runs
 
-        claimed = store.claim_next_run(host="gpu-box")
+        claimed = claim_next(store, host="gpu-box")
         assert claimed is not None and claimed.id == ids["best"]
         out.log = home / "logs" / f"{ids['best']}.log"
         out.log.parent.mkdir(parents=True, exist_ok=True)

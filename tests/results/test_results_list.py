@@ -121,7 +121,9 @@ def test_table_fits_80_columns_and_shows_what_varies(populated):
     everything = tuiflow("results", "--home", str(populated.home))
     lines = everything.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80
-    assert "experiment" in lines[2] and "beta" in everything.stdout and "cancelled" in everything.stdout
+    # Two header lines: the groups (parameters, final metrics) over the columns' names.
+    assert lines[2].split() == ["params", "metrics"] and "experiment" in lines[3]
+    assert "beta" in everything.stdout and "cancelled" in everything.stdout
     assert "more columns: use --json or --csv" in everything.stdout
 
 

@@ -15,7 +15,7 @@ FIXTURES = Path(__file__).with_name("fixtures")
 
 def spawn(command: str, *args: object) -> subprocess.Popen[str]:
     """Start `store_procs.py COMMAND ARGS...` in a new Python process."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])}
     return subprocess.Popen(
         [sys.executable, str(PROCS), command, *map(str, args)],
         stdout=subprocess.PIPE,
@@ -30,3 +30,4 @@ def result(proc: subprocess.Popen[str], timeout: float = 60) -> dict:
     out, err = proc.communicate(timeout=timeout)
     assert proc.returncode == 0, f"worker failed ({proc.returncode}):\n{err}"
     return json.loads(out.strip().splitlines()[-1])
+

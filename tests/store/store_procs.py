@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from claiming import claim_next
+
 from tuiflow.store import Store
 
 
@@ -66,7 +68,7 @@ def cmd_claim(home: str, folder: str, parties: str) -> dict:
     store = Store.open(home)
     barrier(folder, int(parties))
     claimed = []
-    while (run := store.claim_next_run(host="test")) is not None:
+    while (run := claim_next(store, host="test")) is not None:
         claimed.append(run.id)
     store.close()
     return {"claimed": claimed}

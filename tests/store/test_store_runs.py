@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from claiming import claim_next
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from store_helpers import result, spawn
@@ -109,19 +110,11 @@ def test_claim_takes_highest_priority_then_oldest(store: Store) -> None:
     experiment = store.create_experiment("e", "r")
     store.add_runs(experiment.id, [RunSpec({"n": n}, priority=p) for n, p in enumerate([0, 5, 0, 5, 9])])
     order = []
-    while (run := store.claim_next_run(host="box")) is not None:
+    while (run := claim_next(store, host="box")) is not None:
         assert run.status == "running" and run.host == "box" and run.attempt == 1
         assert run.started_at is not None and run.heartbeat_at is not None
         order.append(run.config["n"])
     assert order == [4, 1, 3, 0, 2]
-
-
-def test_claim_passes_over_runs_needing_more_gpus(store: Store) -> None:
-    experiment = store.create_experiment("e", "r")
-    big, small = store.add_runs(experiment.id, [RunSpec(gpus_requested=4, priority=1), RunSpec(gpus_requested=1)])
-    assert store.claim_next_run(max_gpus=2).id == small.id
-    assert store.claim_next_run(max_gpus=2) is None
-    assert store.claim_next_run().id == big.id
 
 
 def test_no_run_is_claimed_twice_across_processes(home: Path, tmp_path: Path) -> None:
@@ -139,7 +132,7 @@ def test_no_run_is_claimed_twice_across_processes(home: Path, tmp_path: Path) ->
 def test_a_run_from_claim_to_end(store: Store) -> None:
     experiment = store.create_experiment("e", "r")
     (run,) = store.add_runs(experiment.id, [RunSpec(gpus_requested=2)])
-    store.claim_next_run()
+    claim_next(store)
     started = store.start_run(run.id, pid=4242, pid_start_time=123.5, gpus=[1, 3], log_path=Path("/logs/1.log"))
     assert (started.status, started.pid, started.pid_start_time, started.gpus) == ("running", 4242, 123.5, [1, 3])
     assert started.log_path == "/logs/1.log" and started.attempt == 1
@@ -159,7 +152,7 @@ def test_a_run_from_claim_to_end(store: Store) -> None:
 def test_finish_keeps_a_cancel_that_came_first(store: Store) -> None:
     experiment = store.create_experiment("e", "r")
     (run,) = store.add_runs(experiment.id, [RunSpec()])
-    store.claim_next_run()
+    claim_next(store)
     assert store.set_run_status(run.id, "cancelled", expect=("queued", "running"))
     ended = store.finish_run(run.id, "failed", signal=15)
     assert (ended.status, ended.signal) == ("cancelled", 15)
@@ -168,8 +161,8 @@ def test_finish_keeps_a_cancel_that_came_first(store: Store) -> None:
 def test_finish_keeps_the_reason_of_a_cancel_that_came_first(store: Store) -> None:
     experiment = store.create_experiment("e", "r")
     cancelled, killed = store.add_runs(experiment.id, [RunSpec(), RunSpec()])
-    store.claim_next_run()
-    store.claim_next_run()
+    claim_next(store)
+    claim_next(store)
     assert store.set_run_status(cancelled.id, "cancelled", expect="running", error="cancelled by the user")
     ended = store.finish_run(cancelled.id, "cancelled", exit_code=143, signal=15, error="stopped by SIGTERM")
     assert (ended.status, ended.error, ended.exit_code, ended.signal) == ("cancelled", "cancelled by the user", 143, 15)
@@ -194,11 +187,11 @@ def test_set_status_only_from_expected(store: Store) -> None:
 def test_requeue_forgets_the_attempt_but_keeps_its_place(store: Store) -> None:
     experiment = store.create_experiment("e", "r")
     first, _second = store.add_runs(experiment.id, [RunSpec(retries=1), RunSpec()])
-    store.claim_next_run()
+    claim_next(store)
     store.start_run(first.id, pid=10, gpus=[0])
     store.set_run_status(first.id, "lost", error="worker vanished")
     again = store.requeue_run(first.id)
     assert (again.status, again.pid, again.gpus, again.error, again.ended_at) == ("queued", None, None, None, None)
     assert again.attempt == 1 and again.retries == 1
-    assert store.claim_next_run().id == first.id
+    assert claim_next(store).id == first.id
     assert store.get_run(first.id).attempt == 2

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
+from claiming import claim_next
 from store_helpers import FIXTURES, result, spawn
 
 from tuiflow.store import SCHEMA_VERSION, Store, StoreError, schema
 from tuiflow.store.schema import MIGRATIONS
 
-TABLES = {"meta", "experiments", "runs", "metrics", "profile", "samples", "settings"}
+TABLES = {"meta", "experiments", "runs", "metrics", "profile", "samples", "settings", "gpu_holds", "attempts",
+          "run_params", "final_metrics"}
 
 
 def columns(path: Path) -> dict[str, dict[str, str]]:
@@ -25,7 +27,7 @@ def columns(path: Path) -> dict[str, dict[str, str]]:
 
 
 def test_fresh_store_has_every_table_at_the_current_version(store: Store) -> None:
-    assert SCHEMA_VERSION == 4 == len(MIGRATIONS) + 1
+    assert SCHEMA_VERSION == 5 == len(MIGRATIONS) + 1
     assert set(store.db.table_names()) == TABLES
     assert dict(store.db.execute("SELECT key, value FROM meta").fetchall()) == {
         "app": "tuiflow",
@@ -63,7 +65,7 @@ def test_version_1_file_is_migrated_keeping_its_data(home: Path) -> None:
         assert store.metrics_summary(1)["loss"].count == 50
         # What version 2 brought works on the migrated file.
         assert store.set_run_status(2, "lost")
-        assert store.claim_next_run().id == 3
+        assert claim_next(store).id == 3
         store.write_profile(1, 0, [dict(action="train", calls=1, total_s=1, mean_s=1, max_s=1, cpu_s=1)])
         # And what version 3 brought.
         assert runs[2].per_gpu == 1 and runs[2].gpus_allowed is None
@@ -110,7 +112,8 @@ def test_newer_schema_is_refused_with_an_upgrade_hint(home: Path) -> None:
     with pytest.raises(StoreError) as caught:
         Store.open(home)
     assert str(caught.value) == (
-        f"database {home / 'tuiflow.db'} has schema version 7, newer than this tuiflow supports (4): upgrade tuiflow"
+        f"database {home / 'tuiflow.db'} has schema version 7, newer than this tuiflow supports "
+        f"({SCHEMA_VERSION}): upgrade tuiflow"
     )
 
 

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import psutil
 import pytest
+from claiming import claim_next
 from store_helpers import FIXTURES
 
-from tuiflow.store import RunSpec, Sample, Store, StoreError, process_identity, schema
+from tuiflow.store import SCHEMA_VERSION, RunSpec, Sample, Store, StoreError, process_identity, schema
 from tuiflow.store.queue import OWNER_CHECK_S
 
 T0 = 1_700_000_000.0
@@ -69,7 +70,7 @@ def test_a_version_3_store_is_migrated_and_its_bare_nan_repaired(home: Path) -> 
 
     with Store.open(home) as store:
         version = store.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
-        assert version == "4"
+        assert version == str(SCHEMA_VERSION)
         run = store.get_run(ids["done"])
         assert math.isnan(run.metrics["loss"]) and run.metrics["best"] == math.inf
         assert run.metrics["acc"] == 0.5 and run.metrics["curve"] == [1.0, -math.inf]
@@ -83,8 +84,8 @@ def test_a_version_3_store_is_migrated_and_its_bare_nan_repaired(home: Path) -> 
         assert {r.executor for r in store.list_runs(status=["done", "queued"])} == {"daemon"}
         assert store.db.execute("SELECT DISTINCT executor FROM runs").fetchall() == [("daemon",)]
         assert store.get_run(ids["queued"]).owner_pid is None
-        assert store.claim_next_run().id == 3  # the fixture's queued run comes first, then ours
-        assert store.claim_next_run().id == ids["queued"]
+        assert claim_next(store).id == 3  # the fixture's queued run comes first, then ours
+        assert claim_next(store).id == ids["queued"]
 
     with sqlite3.connect(path) as conn:
         row = conn.execute("SELECT json_valid(metrics), json_extract(metrics, '$.acc'), "
@@ -173,8 +174,8 @@ def test_the_daemon_leaves_a_live_foreground_commands_runs_alone(store: Store) -
         store.queued_runs(executor="ray")
 
     assert store.claim_run(mine[0].id) is None  # the daemon's claim of a foreground run
-    assert store.claim_next_run().id == theirs[0].id
-    assert store.claim_next_run() is None
+    assert claim_next(store).id == theirs[0].id
+    assert claim_next(store) is None
     assert store.claim_run(theirs[0].id, owner_pid=me[0]) is None  # a command claims only its own runs
 
     claimed = store.claim_run(mine[0].id, owner_pid=me[0])
@@ -193,7 +194,7 @@ def test_the_daemon_takes_over_the_runs_of_a_foreground_command_that_died(store:
     assert store.queued_runs(executor="foreground") == []
     assert store.claim_run(first.id, owner_pid=dead[0] + 1) is None
 
-    taken = store.claim_next_run()
+    taken = claim_next(store)
     assert taken is not None and taken.id == first.id
     assert (taken.executor, taken.owner_pid, taken.owner_start_time, taken.status) == ("daemon", None, None, "running")
     taken = store.claim_run(second.id)
@@ -232,7 +233,7 @@ def test_a_retried_foreground_run_goes_to_the_daemon(store: Store) -> None:
     store.finish_run(run.id, "failed", exit_code=1)
     again = store.requeue_run(run.id)
     assert (again.status, again.executor, again.owner_pid, again.owner_start_time) == ("queued", "daemon", None, None)
-    assert store.claim_next_run().id == run.id
+    assert claim_next(store).id == run.id
 
 
 @pytest.mark.parametrize(("spec", "message"), [

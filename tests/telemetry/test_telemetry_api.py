@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from claiming import claim_next
 from telemetry_helpers import sample_for_a_while
 
 from tuiflow.lab import telemetry
@@ -203,8 +204,8 @@ def test_queries_use_the_samples_indexes(gpu_hour: Store) -> None:
 def test_running_runs_join_the_store_and_the_newest_telemetry(store: Store) -> None:
     experiment = store.create_experiment("sweep", "train", runs=[RunSpec({"lr": 0.1}), RunSpec({"lr": 0.2}),
                                                                   RunSpec({"lr": 0.3})])
-    first = store.claim_next_run()
-    second = store.claim_next_run()
+    first = claim_next(store)
+    second = claim_next(store)
     assert first is not None and second is not None
     store.start_run(first.id, pid=4242, gpus=[0, 1])
     store.set_progress(first.id, 25, 100, eta_s=30.0)

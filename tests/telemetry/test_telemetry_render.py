@@ -7,7 +7,8 @@ import io
 
 import pytest
 
-from tuiflow.cli import gauges, top
+from tuiflow.cli import top
+from tuiflow.lab import gauges
 from tuiflow.lab.telemetry import RunningRun, RunTelemetry, Snapshot
 from tuiflow.monitor.gpus import GpuInfo
 from tuiflow.monitor.host import HostSample

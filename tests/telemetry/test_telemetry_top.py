@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from claiming import claim_next
 from telemetry_helpers import TOP, run_top, sample_for_a_while, top_env
 
 from tuiflow.monitor.fake_gpus import assign_fake_process
@@ -29,7 +30,7 @@ def busy_home(store: Store, monkeypatch: pytest.MonkeyPatch) -> Path:
                             runs=[RunSpec({"lr": 0.1}), RunSpec({"lr": 0.2})])
     worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        claimed = store.claim_next_run()
+        claimed = claim_next(store)
         assert claimed is not None
         store.start_run(claimed.id, pid=worker.pid, gpus=[1])
         store.set_progress(claimed.id, 37, 100, eta_s=125.0)

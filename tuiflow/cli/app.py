@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -14,7 +15,7 @@ from tuiflow._version import __version__
 app = typer.Typer(
     name="tuiflow",
     help="A terminal workbench for machine-learning experiments.",
-    no_args_is_help=True,
+    no_args_is_help=False,  # a bare `tuiflow` opens the app (see _root)
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -36,17 +37,62 @@ def _version_callback(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
-    """tuiflow: pipelines, recipes, a GPU scheduler and one SQLite store, in the terminal."""
+    """tuiflow: pipelines, recipes, a GPU scheduler and one SQLite store, in the terminal. Without a
+    command it opens the app (`tuiflow tui`)."""
+    if ctx.invoked_subcommand is None:
+        from tuiflow.cli.tui import open_app
+
+        open_app()
 
 
-HomeOption = typer.Option(None, "--home", help="The tuiflow home (default: $TUIFLOW_HOME, else the user's "
-                                              "data dir).", show_default=False)
+INT64_MAX = 2**63 - 1
+"""The largest whole number SQLite holds: an id or count typed beyond it is refused where it is typed,
+not met as an OverflowError deep in a query."""
+MAX_SECONDS = 86_400.0
+"""The longest interval, tick or grace a command takes (a day). More is a typo, and a timer asked to
+wait 1e300 s overflows far from where the number was typed (in a detached daemon's log)."""
+MAX_MIB = 1_048_576.0
+"""The most MiB of GPU memory a command takes (1 TiB, more than any GPU holds)."""
+MAX_PRIORITY = 1_000_000_000
+"""A run's priority is from -MAX_PRIORITY to MAX_PRIORITY: room for any ordering, and within SQLite's."""
+
+
+def whole_number(name: str, low: int | None = None, high: int | None = None) -> Callable[[int | None], int | None]:
+    """A typer ``callback=`` that stops the command with one line unless ``low <= value <= high``: checked
+    as the command line is read, before any store is opened."""
+
+    def check(value: int | None) -> int | None:
+        if value is None or ((low is None or value >= low) and (high is None or value <= high)):
+            return value
+        if low is not None and high is not None:
+            fail(f"{name} must be a whole number from {low:,} to {high:,}, not {value}")
+        fail(f"{name} must be at least {low:,}, not {value}" if low is not None
+             else f"{name} must be at most {high:,}, not {value}")
+
+    return check
+
+
+def check_at_most(option: str, value: float, high: float, unit: str) -> None:
+    """Stop the command with one line when ``value`` is over ``high`` (each option says its own lower bound)."""
+    if value > high:
+        fail(f"{option} must be at most {high:,.0f} {unit}, not {value:g}")
+
+
+def _home_text(value: str) -> str:
+    # Kept as typed: as a Path, `--home ""` would become "." (the current folder) before the store
+    # could refuse an empty home.
+    return value
+
+
+HomeOption = typer.Option(None, "--home", parser=_home_text, metavar="DIR", show_default=False,
+                          help="The tuiflow home (default: $TUIFLOW_HOME, else the user's data dir).")
 
 
 _opened: list[Path] = []
@@ -74,6 +120,13 @@ def user_errors() -> tuple[type[BaseException], ...]:
 def _database_error(exc: sqlite3.DatabaseError) -> str:
     """One line for an SQLite error met after the store opened (a page damaged deep in the file, a
     lock held too long): the file, SQLite's words, and what to do when the file is damaged."""
+    if _opened:
+        from tuiflow.store.db import storage_refusal
+
+        # A full disk or a read-only home met outside the store's own writes: said as those are.
+        refusal = storage_refusal(exc, _opened[-1])
+        if refusal is not None:
+            return str(refusal)
     path = str(_opened[-1]) if _opened else "the store"
     text = str(exc)
     if "malformed" in text or "not a database" in text:

@@ -34,7 +34,7 @@ def recipes_command(
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{len(listed)} recipes", title_justify="left")
+    table = Table(title=f"{len(listed)} recipe{'s' if len(listed) != 1 else ''}", title_justify="left")
     table.add_column("recipe", style="bold")
     table.add_column("description")
     table.add_column("parameters (default)")

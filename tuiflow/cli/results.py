@@ -88,17 +88,51 @@ def _print_json(value: Any) -> None:
 
 # -- results ----------------------------------------------------------------------------------------
 
+DEFAULT_LIMIT = 50
+"""Runs a listing shows unless told otherwise: the first page answers at once, whatever the store holds."""
+
+GROUPS = {"config": "params", "metrics": "metrics"}
+"""The header over a table's parameter columns and over its final-metric columns."""
+
+
+def _runs(count: int) -> str:
+    return f"{count:,} run{'s' if count != 1 else ''}"
+
+
+def _more(shown: int, offset: int, total: int) -> str | None:
+    """The line that says a listing is one page of more, and how to see the rest; None when it is all."""
+    if offset + shown >= total or shown == 0:
+        return None
+    where = f"{shown:,} of {_runs(total)}" if not offset else f"runs {offset + 1:,}-{offset + shown:,} of {total:,}"
+    return f"{where}; --limit N or --all for more"
+
+
+def _header(kind: str, key: str, first: bool, cells: list[str]) -> Any:
+    """A value column's header: its name under the group's name (on the group's first column only),
+    the group left and the name right, as the values are."""
+    if not first:
+        return key
+    from rich.text import Text
+
+    width = max(len(key), len(GROUPS[kind]), *(len(cell) for cell in cells))
+    # Padded here and justified left as a whole: right justification would strip the group's padding.
+    return Text(f"{GROUPS[kind]:<{width}}\n{key:>{width}}", justify="left")
+
 
 def _results_table(rows: list[dict[str, Any]], total: int, sort: str | None, width: int) -> Any:
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
+    sort_kind, _, sort_key = (sort or "").lstrip("-").partition(".")
     varying, fixed = lab_results.varying_config(row["config"] for row in rows)
     metric_keys = sorted({key for row in rows for key in row["metrics"]})
-    if sort in metric_keys:
-        metric_keys.remove(sort)
-        metric_keys.insert(0, sort)
+    # The sort key goes first among the values, else one metric: never the columns that do not fit.
+    values = [("metrics", k) for k in metric_keys[:1]] + [("config", k) for k in varying]
+    values += [("metrics", k) for k in metric_keys[1:]]
+    if (sort_kind, sort_key) in values:
+        values.remove((sort_kind, sort_key))
+        values.insert(0, (sort_kind, sort_key))
     notes, keep = [], []
     for name in ("experiment", "recipe"):
         distinct = {row[name] for row in rows}
@@ -107,31 +141,43 @@ def _results_table(rows: list[dict[str, Any]], total: int, sort: str | None, wid
         else:
             keep.append(name)
     # What is the same in every row goes to the caption; the columns left share the width, and the
-    # values (the sort metric, then parameters that vary, then other metrics) get ~10 columns each.
+    # values get ~10 columns each.
     id_width = len(str(max(row["id"] for row in rows)))
     used = id_width + 2 + 11 + sum(min(14, max(len(str(row[name])) for row in rows)) + 2 for name in keep)
-    values = [("metrics", k) for k in metric_keys[:1]] + [("config", k) for k in varying]
-    values += [("metrics", k) for k in metric_keys[1:]]
     room = max(2, (width - used) // 10)
     shown, hidden = values[:room], len(values) - room
-    shown.sort(key=lambda item: item[0] == "metrics")
+    shown.sort(key=lambda item: item[0] == "metrics")  # parameters, then metrics: each group together
     notes += [f"{key}={_fmt(value)}" for key, value in fixed.items()]
     if hidden > 0:
         notes.append(f"{hidden} more columns: use --json or --csv")
-    title = f"{len(rows)} of {total} runs" if len(rows) < total else f"{total} runs"
+    title = f"{len(rows):,} of {_runs(total)}" if len(rows) < total else _runs(total)
     table = Table(title=title, title_justify="left", caption=" · ".join(notes) or None, caption_justify="left",
                   box=box.SIMPLE_HEAD, pad_edge=False)  # fmt: skip
-    table.add_column("id", justify="right", no_wrap=True, min_width=id_width)
+    # Headers are two lines, the group over the values' names: the other columns name themselves below.
+    table.add_column("id", justify="right", no_wrap=True, min_width=id_width, vertical="bottom")
     for name in keep:
-        table.add_column(name, overflow="ellipsis", no_wrap=True, max_width=14)
-    table.add_column("status", no_wrap=True, min_width=9)
-    for _, key in shown:
-        table.add_column(key, overflow="ellipsis", no_wrap=True, justify="right", style="bold" if key == sort else "")
-    for row in rows:
-        cells = [Text(_fmt(row[name])) for name in keep]
-        cells += [Text(_fmt(row[kind].get(key))) for kind, key in shown]
-        table.add_row(str(row["id"]), *cells[: len(keep)], _status(row["status"]), *cells[len(keep) :])
+        table.add_column(name, overflow="ellipsis", no_wrap=True, max_width=14, vertical="bottom")
+    table.add_column("status", no_wrap=True, min_width=9, vertical="bottom")
+    cells = [[_fmt(row[kind].get(key)) for kind, key in shown] for row in rows]
+    for i, (kind, key) in enumerate(shown):
+        first = i == 0 or shown[i - 1][0] != kind
+        table.add_column(_header(kind, key, first, [row[i] for row in cells]), overflow="ellipsis", no_wrap=True,
+                         justify="right", style="bold" if (kind, key) == (sort_kind, sort_key) else "")  # fmt: skip
+    for row, values_ in zip(rows, cells):
+        named = [Text(_fmt(row[name])) for name in keep]
+        table.add_row(str(row["id"]), *named, _status(row["status"]), *(Text(v) for v in values_))
     return table
+
+
+def _echo_json_rows(rows: Iterator[dict[str, Any]]) -> None:
+    """Print rows as one JSON list, as `json.dumps(rows, indent=2)` would, one row at a time."""
+    out = sys.stdout
+    first = True
+    for row in rows:
+        text = json.dumps(lab_results.json_safe(row), indent=2, default=str)
+        out.write(("[\n" if first else ",\n") + "\n".join("  " + line for line in text.splitlines()))
+        first = False
+    out.write("[]\n" if first else "\n]\n")
 
 
 @app.command("results")
@@ -141,38 +187,55 @@ def results_command(
     sort: str = typer.Option(
         None,
         "--sort",
-        metavar="METRIC",
-        help="Sort by this final metric, highest first (-METRIC or --asc: lowest first).",
+        metavar="KEY",
+        help="Sort by this final metric (or parameter, or column such as duration_s), highest first "
+        "(-KEY or --asc: lowest first); config.X or metrics.X says which.",
     ),
     asc: bool = typer.Option(False, "--asc", help="Sort ascending."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list of runs."),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV: one row per run, config.X and metrics.Y columns."),
-    limit: int = typer.Option(None, "--limit", "-n", min=1, metavar="N", help="At most this many runs."),
+    limit: int = typer.Option(
+        None, "--limit", "-n", min=1, metavar="N", help=f"At most this many runs (default {DEFAULT_LIMIT})."
+    ),
+    every: bool = typer.Option(False, "--all", help="Every run, however many."),
     offset: int = typer.Option(0, "--offset", min=0, metavar="N", help="Skip this many runs first."),
     home: Path = HomeOption,
 ) -> None:
-    """One row per run: id, experiment, recipe, status, parameters and final metrics."""
+    """One row per run: id, experiment, recipe, status, parameters and final metrics; the first 50
+    unless --limit or --all says otherwise."""
     if as_json and as_csv:
         fail("choose one of --json and --csv")
+    if every and limit is not None:
+        fail("choose one of --limit and --all")
     if sort and sort.startswith("-"):
         sort, asc = sort[1:], True
+    order = None if not sort else (sort if asc else f"-{sort}")
+    count = None if every else (limit or DEFAULT_LIMIT)
     statuses = _statuses(status)
     with _reading(home) as store:
-        rows = lab_results.list_results(
-            store, experiment, statuses, sort or None, ascending=asc, limit=limit, offset=offset
-        )
-        total = len(rows) if as_json or as_csv else lab_results.count_results(store, experiment, statuses)
-    if as_json:
-        _print_json(rows)
-    elif as_csv:
-        lab_results.write_csv(rows, sys.stdout)
-    elif not rows:
+        if as_json or as_csv:
+            # Rows are written as they are read: --all of a big store holds one page at a time.
+            rows = lab_results.iter_results(store, experiment, statuses, order, limit=count, offset=offset)
+            if as_json:
+                _echo_json_rows(rows)
+            else:
+                where = lab_results.conditions(store, experiment, statuses)
+                columns = lab_results.csv_columns(store, where) if count is None else None
+                lab_results.write_csv(rows, sys.stdout, columns)
+            total = lab_results.count_results(store, experiment, statuses)
+            if count is not None and (more := _more(min(count, max(0, total - offset)), offset, total)):
+                typer.echo(f"tuiflow: {more}", err=True)
+            return
+        page = lab_results.results_page(store, experiment, statuses, order, limit=count, offset=offset)
+    if not page.rows:
         typer.echo("no runs" + (" match" if experiment or statuses or offset else " yet"))
-    else:
-        from rich.console import Console
+        return
+    from rich.console import Console
 
-        console = Console()
-        console.print(_results_table(rows, total, sort, console.width))
+    console = Console()
+    console.print(_results_table(page.rows, page.total, page.sort, console.width))
+    if more := _more(len(page.rows), offset, page.total):
+        console.print(more, highlight=False, markup=False)
 
 
 # -- show -------------------------------------------------------------------------------------------
@@ -242,11 +305,12 @@ def _show(details: dict[str, Any]) -> None:
 def show_command(
     run_id: int = typer.Argument(..., help="The run's id (see `tuiflow results`)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    attempt: int = typer.Option(None, "--attempt", min=1, help="An earlier attempt of a retried run, as it ended."),
     home: Path = HomeOption,
 ) -> None:
     """Everything about a run: record, config, final metrics, metric series summary, profile, error."""
     with _reading(home) as store:
-        details = lab_results.run_details(store, run_id)
+        details = lab_results.run_details(store, run_id, attempt=attempt)
     if as_json:
         _print_json(details)
     else:

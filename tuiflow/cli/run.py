@@ -10,9 +10,14 @@ from typing import Any
 import typer
 
 from tuiflow import lab
-from tuiflow.cli.app import HomeOption, app, fail, open_store
+from tuiflow.cli.app import MAX_PRIORITY, HomeOption, app, fail, open_store, whole_number
 from tuiflow.cli.recipes import RecipesOption, warn_problems
 from tuiflow.lab.results import json_safe
+from tuiflow.recipes import DEFAULT_LIMIT, MAX_RUNS
+
+# Bounds that keep counts where the store (64-bit integers) and common sense can hold them.
+MAX_SHARE = 1_000
+MAX_RETRIES = 1_000
 
 
 @app.command("run")
@@ -20,15 +25,21 @@ def run_command(
     recipe: str = typer.Argument(..., help="The recipe's name (see `tuiflow recipes`)."),
     sets: list[str] = typer.Option(None, "--set", help="A parameter value, key=value (repeatable)."),
     grids: list[str] = typer.Option(None, "--grid", help="Values to try, key=v1,v2 (repeatable: a product)."),
-    reps: int = typer.Option(1, "--reps", help="Repetitions of each config, each with its own seed."),
+    reps: int = typer.Option(1, "--reps", help="Repetitions of each config, each with its own seed (runs in all: "
+                                               f"at most {MAX_RUNS:,})."),
     name: str = typer.Option(None, "--name", help="The experiment's name (default: the recipe and a number)."),
-    seed: int = typer.Option(0, "--seed", help="The experiment's seed; repetition k's seed derives from it."),
-    yes: bool = typer.Option(False, "--yes", help="Launch a grid larger than 1,000 runs."),
+    seed: int = typer.Option(0, "--seed", help="The experiment's seed, 0 to 2**63 - 1; repetition k's seed "
+                                               "derives from it."),
+    yes: bool = typer.Option(False, "--yes", help=f"Launch a grid larger than {DEFAULT_LIMIT:,} runs (at most "
+                                                  f"{MAX_RUNS:,})."),
     gpus: str = typer.Option(None, "--gpus", help="GPUs the runs may use: all, none, or indices like 0,2 or 0-3."),
     num_gpus: int = typer.Option(None, "--num-gpus", help="GPUs per run (default 1 where GPUs exist, else 0)."),
-    per_gpu: int = typer.Option(1, "--per-gpu", min=1, help="How many runs may share one GPU."),
-    priority: int = typer.Option(0, "--priority", help="Higher starts first."),
-    retries: int = typer.Option(0, "--retries", min=0, help="Run a failed or lost run again up to N times."),
+    per_gpu: int = typer.Option(1, "--per-gpu", callback=whole_number("--per-gpu", 1, MAX_SHARE),
+                                help="How many runs may share one GPU."),
+    priority: int = typer.Option(0, "--priority", callback=whole_number("--priority", -MAX_PRIORITY, MAX_PRIORITY),
+                                 help="Higher starts first."),
+    retries: int = typer.Option(0, "--retries", callback=whole_number("--retries", 0, MAX_RETRIES),
+                                help="Run a failed or lost run again up to N times."),
     detach: bool = typer.Option(False, "--detach", help="Queue the runs and return at once (the default)."),
     wait: bool = typer.Option(False, "--wait", help="Queue the runs and watch them until they end; Ctrl-C "
                                                     "stops watching, not the runs."),
@@ -66,7 +77,7 @@ def run_command(
                            f"follow with `tuiflow queue`, `tuiflow results --experiment {experiment.id}`")
             return
     else:
-        finished = _run_with_progress(store, runs, quiet=as_json, gpus=request.first())
+        finished = _run_with_progress(store, runs, quiet=as_json)
     if as_json:
         typer.echo(json.dumps(json_safe([_outcome(r) for r in finished]), indent=2, default=str))
     else:
@@ -117,7 +128,7 @@ def _watch(store: Any, experiment_id: int, quiet: bool) -> list:
         raise typer.Exit(0) from None
 
 
-def _run_with_progress(store: Any, runs: list, quiet: bool, gpus: list[int]) -> list:
+def _run_with_progress(store: Any, runs: list, quiet: bool) -> list:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -145,10 +156,18 @@ def _run_with_progress(store: Any, runs: list, quiet: bool, gpus: list[int]) -> 
 
     try:
         with progress:
-            return lab.run_foreground(store, runs, on_update=update, gpus=gpus)
+            return lab.run_foreground(store, runs, on_update=update, on_wait=lambda run, line: _say(console, line))
     except KeyboardInterrupt:
         print("tuiflow: interrupted; the current run was cancelled, the rest were not started", file=sys.stderr)
         raise typer.Exit(130) from None
+
+
+def _say(console: Any, line: str) -> None:
+    """A line about the runs on stderr, above the progress bars (also with --json, which quiets them)."""
+    if console.quiet:
+        print(f"tuiflow: {line}", file=sys.stderr, flush=True)
+    else:
+        console.print(f"tuiflow: {line}", markup=False, highlight=False)
 
 
 def _print_summary(runs: list) -> None:

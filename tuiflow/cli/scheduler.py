@@ -10,7 +10,18 @@ from typing import Any
 
 import typer
 
-from tuiflow.cli.app import HomeOption, app, fail, open_store
+from tuiflow.cli.app import (
+    INT64_MAX,
+    MAX_MIB,
+    MAX_PRIORITY,
+    MAX_SECONDS,
+    HomeOption,
+    app,
+    check_at_most,
+    fail,
+    open_store,
+    whole_number,
+)
 
 daemon_app = typer.Typer(help="Start, stop or look at the scheduler daemon of a home.", no_args_is_help=True)
 app.add_typer(daemon_app, name="daemon")
@@ -33,8 +44,11 @@ def daemon_start(
     # Checked here: the daemon runs detached, and would only say so in its log.
     if not math.isfinite(sample_interval) or sample_interval < 0.25:
         fail(f"--sample-interval must be at least 0.25 s, not {sample_interval}")
+    check_at_most("--sample-interval", sample_interval, MAX_SECONDS, "s (a day)")
     if min_free_memory is not None and not (math.isfinite(min_free_memory) and min_free_memory >= 0):
         fail(f"--min-free-memory must be 0 MiB or more, not {min_free_memory:g}")
+    if min_free_memory is not None:
+        check_at_most("--min-free-memory", min_free_memory, MAX_MIB, "MiB (1 TiB)")
     store = open_store(home, create=True)
     extra = ["--sample-interval", str(sample_interval)]
     if min_free_memory is not None:
@@ -75,22 +89,38 @@ def daemon_status(home: str = HomeOption, as_json: bool = typer.Option(False, "-
 
 
 @app.command("queue")
-def queue_command(home: str = HomeOption, as_json: bool = typer.Option(False, "--json")) -> None:
-    """Running runs, then queued ones in the order they will start."""
-    from tuiflow import lab
+def queue_command(
+    home: str = HomeOption,
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list of the runs shown."),
+    limit: int = typer.Option(None, "--limit", "-n", min=1, metavar="N",
+                              help="At most this many runs (default 50)."),
+    every: bool = typer.Option(False, "--all", help="Every running and queued run, however many."),
+) -> None:
+    """Running runs, then queued ones in the order they will start: the first 50 unless --limit or
+    --all says otherwise."""
+    from tuiflow.lab.scheduler import QUEUE_LIMIT, queue_page
 
-    rows = lab.queue(open_store(home))
+    if every and limit is not None:
+        fail("choose one of --limit and --all")
+    page = queue_page(open_store(home), None if every else (limit or QUEUE_LIMIT))
+    more = None
+    if len(page.rows) < page.total:
+        more = f"{len(page.rows):,} of {page.total:,} runs; --limit N or --all for more"
     if as_json:
-        _echo_json(rows)
+        _echo_json(page.rows)
+        if more:
+            typer.echo(f"tuiflow: {more}", err=True)
         return
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{sum(r['status'] == 'running' for r in rows)} running, "
-                        f"{sum(r['status'] == 'queued' for r in rows)} queued", title_justify="left")
+    console = Console()
+    if page.paused:
+        console.print("the queue is paused: `tuiflow resume` starts new runs again", highlight=False, markup=False)
+    table = Table(title=f"{page.running:,} running, {page.queued:,} queued", title_justify="left")
     for column in ("id", "experiment", "status", "prio", "gpus", "progress", "eta"):
         table.add_column(column)
-    for row in rows:
+    for row in page.rows:
         gpus = ",".join(map(str, row["gpus"])) if row["gpus"] else (
             f"wants {row['gpus_requested']}" if row["status"] == "queued" else "cpu")
         done, total = row["progress_done"], row["progress_total"]
@@ -100,7 +130,9 @@ def queue_command(home: str = HomeOption, as_json: bool = typer.Option(False, "-
         mine = row["executor"] == "foreground" and (row["status"] == "running" or row["position"] is None)
         status = row["status"] + (" (foreground)" if mine else "")
         table.add_row(str(row["id"]), str(row["experiment"]), status, str(row["priority"]), gpus, progress, eta)
-    Console().print(table)
+    console.print(table)
+    if more:
+        console.print(more, highlight=False, markup=False)
 
 
 @app.command("cancel")
@@ -114,22 +146,33 @@ def cancel_command(
 
     if not (math.isfinite(grace) and grace >= 0):
         fail(f"--grace must be 0 s or more, not {grace:g}")
-    runs = lab.cancel(open_store(home), target, grace_s=grace)
-    typer.echo(f"cancelled {len(runs)} run{'s' if len(runs) != 1 else ''}"
-               + (": " + ", ".join(str(r.id) for r in runs) if runs else " (nothing was queued or running)"))
+    check_at_most("--grace", grace, MAX_SECONDS, "s (a day)")
+    done = lab.cancel(open_store(home), target, grace_s=grace)
+    if done.count == 0:
+        typer.echo("cancelled 0 runs (nothing was queued or running)")
+    elif done.experiment is None:
+        typer.echo(f"cancelled 1 run: {done.run_id}")
+    else:
+        # A count, not the ids: an experiment may have 100,000 runs.
+        typer.echo(f"cancelled {done.count:,} run{'s' if done.count != 1 else ''} of experiment {done.experiment}")
 
 
 @app.command("retry")
-def retry_command(run_id: int = typer.Argument(...), home: str = HomeOption) -> None:
+def retry_command(run_id: int = typer.Argument(..., callback=whole_number("the run id", high=INT64_MAX)),
+                  refresh: bool = typer.Option(False, "--refresh", help="Run the recipe file as it is now, if it "
+                                               "changed since the run was submitted."),
+                  home: str = HomeOption) -> None:
     """Queue a finished run again, with the same config and seed."""
     from tuiflow import lab
 
-    run = lab.retry(open_store(home), run_id)
+    run = lab.retry(open_store(home), run_id, refresh=refresh)
     typer.echo(f"run {run.id} queued again")
 
 
 @app.command("priority")
-def priority_command(run_id: int = typer.Argument(...), priority: int = typer.Argument(...),
+def priority_command(run_id: int = typer.Argument(..., callback=whole_number("the run id", high=INT64_MAX)),
+                     priority: int = typer.Argument(..., callback=whole_number("the priority", -MAX_PRIORITY,
+                                                                                MAX_PRIORITY)),
                      home: str = HomeOption) -> None:
     """Set a run's priority (higher starts first)."""
     from tuiflow import lab

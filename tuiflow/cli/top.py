@@ -2,7 +2,7 @@
 
 It reads only the store (the daemon's telemetry samples and the runs table), so it shows what the
 daemon records and costs the machine nothing but a few indexed queries per refresh. Bars and
-sparklines (see `tuiflow.cli.gauges`) use Unicode block characters, or ASCII where the terminal's
+sparklines (see `tuiflow.lab.gauges`) use Unicode block characters, or ASCII where the terminal's
 encoding is not UTF-8.
 """
 
@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import select
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from tuiflow.cli.app import HomeOption, app, fail, open_store
-from tuiflow.cli.gauges import (
+from tuiflow.cli.app import MAX_SECONDS, HomeOption, app, check_at_most, fail, open_store
+from tuiflow.lab.gauges import (
     Glyphs,
     ascii_terminal,
     bar,
@@ -128,7 +131,7 @@ def _host_lines(frame: Frame, width: int, glyphs: Glyphs) -> list[Text]:
                    sparkline(*frame.cpu_history, frame.now - HISTORY_S, frame.now, frame.spark_width, glyphs), load)]
     cores = host.per_core or []
     if cores:
-        label = f"{len(cores)} cores "
+        label = f"{len(cores)} core{'s' if len(cores) != 1 else ''} "
         room = max(8, width - len(label) - 1)
         step = 2 if len(cores) * 2 <= room else 1
         per_line = max(1, room // step)
@@ -251,13 +254,14 @@ def _make_console() -> tuple[Console, Glyphs]:
 @app.command("top")
 def top_command(
     home: str = HomeOption,
-    interval: float = typer.Option(1.0, "--interval", help="Seconds between refreshes."),
+    interval: float = typer.Option(1.0, "--interval", help="Seconds between refreshes (0.1 to a day)."),
     once: bool = typer.Option(False, "--once", help="Print one frame and exit."),
     as_json: bool = typer.Option(False, "--json", help="Print the newest telemetry as JSON and exit."),
 ) -> None:
-    """Live host, GPU and run telemetry, in the spirit of nvitop and btop (Ctrl-C quits)."""
+    """Live host, GPU and run telemetry, in the spirit of nvitop and btop (q or Ctrl-C quits)."""
     if not math.isfinite(interval) or interval < 0.1:
         fail(f"--interval must be at least 0.1 s, not {interval}")
+    check_at_most("--interval", interval, MAX_SECONDS, "s (a day)")
     store = open_store(home)
     if as_json:
         from tuiflow import lab
@@ -286,7 +290,8 @@ def top_command(
 def _live(store: Store, console: Console, glyphs: Glyphs, interval: float, frame: Frame) -> None:
     from rich.live import Live
 
-    with Live(console=console, screen=console.is_terminal, auto_refresh=False, transient=False) as live:
+    with _Keys() as keys, Live(console=console, screen=console.is_terminal, auto_refresh=False,
+                               transient=False) as live:
         deadline = time.monotonic()
         while True:
             live.update(render(frame, console.width, console.height, glyphs), refresh=True)
@@ -296,5 +301,64 @@ def _live(store: Store, console: Console, glyphs: Glyphs, interval: float, frame
             if pause < 0:
                 deadline = time.monotonic()
                 pause = 0
-            time.sleep(pause)
+            if keys.quit_within(pause):
+                return
             frame = collect(store, console.width)
+
+
+class _Keys:
+    """Keys typed while the live view waits, so `q` quits as in top and htop. The terminal goes into
+    cbreak mode (keys come one at a time, unechoed; Ctrl-C still interrupts) and is restored on exit.
+    Where stdin is not a terminal (a pipe, a file), waiting is only waiting."""
+
+    QUIT = frozenset(b"qQ")
+
+    def __init__(self) -> None:
+        self.fd: int | None = None
+        self.saved: list[Any] | None = None
+        self.reading = False
+
+    def __enter__(self) -> _Keys:
+        try:
+            import termios
+            import tty
+        except ImportError:  # not POSIX: no keys, Ctrl-C still quits
+            return self
+        try:
+            if sys.stdin is not None and sys.stdin.isatty():
+                fd = sys.stdin.fileno()
+                self.saved = termios.tcgetattr(fd)
+                tty.setcbreak(fd)
+                self.fd, self.reading = fd, True
+        except (termios.error, OSError, ValueError):  # stdin closed, or not a terminal after all
+            self.fd, self.reading = None, False
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None and self.saved is not None:
+            import termios
+
+            try:
+                termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+            except termios.error:
+                pass  # the terminal is gone (hangup): nothing left to restore
+
+    def quit_within(self, seconds: float) -> bool:
+        """Wait ``seconds``; True as soon as `q` is typed."""
+        deadline = time.monotonic() + seconds
+        while True:
+            left = max(0.0, deadline - time.monotonic())
+            if not self.reading or self.fd is None:
+                time.sleep(left)
+                return False
+            if select.select([self.fd], [], [], left)[0]:
+                try:
+                    typed = os.read(self.fd, 64)
+                except OSError:
+                    typed = b""
+                if not typed:  # the terminal hung up: nothing more will be typed
+                    self.reading = False
+                elif self.QUIT & set(typed):
+                    return True
+            elif not left:
+                return False

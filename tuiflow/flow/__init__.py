@@ -12,6 +12,7 @@ from tuiflow.flow.errors import (
     ActionArgumentError,
     ActionError,
     ActionNotFoundError,
+    DatasetIndexError,
     ExpressionError,
     FlowError,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "D",
     "Dataset",
     "DatasetIndex",
+    "DatasetIndexError",
     "Domain",
     "ExpressionError",
     "F",

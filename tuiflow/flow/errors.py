@@ -7,8 +7,9 @@ class FlowError(Exception):
     """Base class of the engine's own errors."""
 
 
-class IndexError_(FlowError, IndexError):
-    """A bad request to an index: wrong batch size, conflicting arguments, name collisions."""
+class DatasetIndexError(FlowError, IndexError):
+    """A bad request to an index: wrong batch size, conflicting arguments, name collisions. Named for
+    what it is about: its class name is what a run's error shows (``DatasetIndexError: ...``)."""
 
 
 class ActionNotFoundError(FlowError, AttributeError):

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from tuiflow.flow.errors import IndexError_
+from tuiflow.flow.errors import DatasetIndexError
 from tuiflow.flow.sampler import BatchPlan, Shuffle
 
 
@@ -32,13 +32,13 @@ class DatasetIndex:
             return
         if isinstance(index, (int, np.integer)) and not isinstance(index, bool):
             if index < 0:
-                raise IndexError_(f"an index cannot have {index} items")
+                raise DatasetIndexError(f"an index cannot have {index} items")
             ids = np.arange(int(index))
             self._arange_ids = True
         else:
             ids = np.asarray(index)
             if ids.ndim != 1:
-                raise IndexError_(f"index ids must be one-dimensional, got shape {ids.shape}")
+                raise DatasetIndexError(f"index ids must be one-dimensional, got shape {ids.shape}")
         self._ids = ids
         self._root_positions: np.ndarray | None = None  # None: identical to 0..n-1
         self.train: DatasetIndex | None = None
@@ -178,14 +178,14 @@ def _shuffle_key(shuffle: Shuffle) -> Any:
 def _split_sizes(n: int, shares: float | Sequence[float]) -> tuple[int, int, int]:
     values = [float(shares)] if isinstance(shares, (int, float, np.floating)) else [float(s) for s in shares]
     if not 1 <= len(values) <= 3 or any(not 0 <= s <= 1 for s in values) or sum(values) > 1 + 1e-9:
-        raise IndexError_(f"split shares must be 1 to 3 numbers in [0, 1] that sum to at most 1, "
+        raise DatasetIndexError(f"split shares must be 1 to 3 numbers in [0, 1] that sum to at most 1, "
                           f"not {shares!r}")
     if len(values) < 3:
         values.append(max(0.0, 1 - sum(values)))
     while len(values) < 3:
         values.append(0.0)
     if sum(values) <= 0:
-        raise IndexError_(f"split shares must not all be zero, not {shares!r}")
+        raise DatasetIndexError(f"split shares must not all be zero, not {shares!r}")
     values = [share / sum(values) for share in values]  # three shares below 1 are proportions
     # Largest-remainder rounding, then every non-zero share gets at least one item where n allows.
     exact = [share * n for share in values]
@@ -214,7 +214,7 @@ class FilesIndex(DatasetIndex):
                 self._paths = index._paths
             return
         if path is None:
-            raise IndexError_("FilesIndex needs path= (a glob pattern or a list of them)")
+            raise DatasetIndexError("FilesIndex needs path= (a glob pattern or a list of them)")
         patterns = [path] if isinstance(path, (str, os.PathLike)) else list(path)
         paths: dict[str, str] = {}
         for pattern in patterns:
@@ -224,7 +224,7 @@ class FilesIndex(DatasetIndex):
                 name = os.path.basename(os.path.normpath(found))
                 key = os.path.splitext(name)[0] if no_ext and not dirs else name
                 if key in paths and os.path.abspath(paths[key]) != os.path.abspath(found):
-                    raise IndexError_(f"FilesIndex: {paths[key]!r} and {found!r} both have the id {key!r}; "
+                    raise DatasetIndexError(f"FilesIndex: {paths[key]!r} and {found!r} both have the id {key!r}; "
                                       "rename one, or index them separately")
                 paths[key] = found
         keys = sorted(paths) if sort else list(paths)

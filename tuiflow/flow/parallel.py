@@ -127,7 +127,8 @@ def _item_caller(method: Callable[..., Any], batch: Any, items: Sequence[Any], a
     per_item_kwargs = [k for k, v in kwargs.items() if isinstance(v, PerItem)]
     for value in [args[i] for i in per_item_args] + [kwargs[k] for k in per_item_kwargs]:
         if len(value) != n:
-            raise ValueError(f"{method.__qualname__}: a per-item argument has {len(value)} values for {n} items")
+            raise ValueError(f"{method.__qualname__}: a per-item argument has {len(value)} value"
+                             f"{'s' if len(value) != 1 else ''} for {n} item{'s' if n != 1 else ''}")
     if not per_item_args and not per_item_kwargs:
         return lambda i: method(batch, items[i], *args, **kwargs)
 

@@ -105,7 +105,8 @@ class P(NamedExpression):
         if isinstance(values, PerItem):
             return values
         if not hasattr(values, "__len__") or len(values) != n:
-            got = f"{len(values)} values" if hasattr(values, "__len__") else "one value"
+            got = (f"{len(values)} value{'s' if len(values) != 1 else ''}" if hasattr(values, "__len__")
+                   else "one value")
             raise ExpressionError(f"P({self.expr!r}) gave {got} for a batch of {n} items")
         return PerItem(values)
 

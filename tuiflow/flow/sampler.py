@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tuiflow.flow.errors import IndexError_
+from tuiflow.flow.errors import DatasetIndexError
 
 Shuffle = bool | int | np.random.Generator | np.random.SeedSequence
 
@@ -30,15 +30,15 @@ class BatchPlan:
              ) -> BatchPlan:
         """Validate the arguments; with neither ``n_epochs`` nor ``n_iters``, use ``default_epochs``."""
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise IndexError_(f"batch_size must be a whole number >= 1, not {batch_size!r}")
+            raise DatasetIndexError(f"batch_size must be a whole number >= 1, not {batch_size!r}")
         if n_epochs is not None and n_iters is not None:
-            raise IndexError_("give n_epochs or n_iters, not both")
+            raise DatasetIndexError("give n_epochs or n_iters, not both")
         for name, value in (("n_epochs", n_epochs), ("n_iters", n_iters)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
                                       or value < 0):
-                raise IndexError_(f"{name} must be a whole number >= 0, not {value!r}")
+                raise DatasetIndexError(f"{name} must be a whole number >= 0, not {value!r}")
         if drop_last and batch_size > size:
-            raise IndexError_(
+            raise DatasetIndexError(
                 f"batch_size {batch_size} is larger than the index ({size} items) and drop_last=True "
                 "would drop every batch"
             )
@@ -115,4 +115,4 @@ def _generator(shuffle: Shuffle) -> np.random.Generator | None:
         return shuffle
     if isinstance(shuffle, (int, np.integer, np.random.SeedSequence)):
         return np.random.default_rng(shuffle)
-    raise IndexError_(f"shuffle must be False, True, a seed or a numpy Generator, not {shuffle!r}")
+    raise DatasetIndexError(f"shuffle must be False, True, a seed or a numpy Generator, not {shuffle!r}")

@@ -271,7 +271,8 @@ def _save(save_to: Any, ctx: Context, result: Any) -> None:
     if isinstance(save_to, (list, tuple)):
         values = result if isinstance(result, (list, tuple)) else [result]
         if len(values) != len(save_to):
-            raise ValueError(f"save_to names {len(save_to)} targets but the action returned {len(values)} values")
+            raise ValueError(f"save_to names {len(save_to)} target{'s' if len(save_to) != 1 else ''} but the action "
+                             f"returned {len(values)} value{'s' if len(values) != 1 else ''}")
         for target, value in zip(save_to, values):
             target.assign(ctx, value)
     else:

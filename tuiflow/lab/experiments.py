@@ -42,6 +42,19 @@ def plan(recipe: Recipe, *, sets: Iterable[str] = (), grids: Iterable[str] = (),
     return Plan(base, expand(recipe, base, grid, reps, seed, limit=None if yes else DEFAULT_LIMIT))
 
 
+def recipe_sha256(path: str | None) -> str | None:
+    """The hash of a recipe file's bytes, kept with the experiment: its runs execute that recipe."""
+    import hashlib
+
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as file:
+            return hashlib.sha256(file.read()).hexdigest()
+    except OSError:
+        return None
+
+
 def submit(store: Store, recipe: Recipe, *, sets: Iterable[str] = (), grids: Iterable[str] = (), reps: int = 1,
            name: str | None = None, seed: int = 0, yes: bool = False, priority: int = 0, gpus: int = 0,
            gpus_allowed: list[int] | None = None, per_gpu: int = 1, retries: int = 0,
@@ -58,54 +71,105 @@ def submit(store: Store, recipe: Recipe, *, sets: Iterable[str] = (), grids: Ite
     specs = [RunSpec(config=p.config, rep=p.rep, seed=p.seed, priority=priority, gpus_requested=gpus,
                      retries=retries, gpus_allowed=gpus_allowed, per_gpu=per_gpu,
                      executor="foreground" if foreground else "daemon", owner_pid=owner_pid,
-                     owner_start_time=owner_start_time) for p in checked.runs]
+                     owner_start_time=owner_start_time, workdir=_workdir()) for p in checked.runs]
     experiment = store.create_experiment(
         name, recipe.name, config=checked.base, grid={"sets": sets, "grid": grids}, reps=reps, seed=seed,
-        recipe_file=recipe.file, runs=specs,
+        recipe_file=recipe.file, recipe_sha256=recipe_sha256(recipe.file), runs=specs,
     )
     return Submission(experiment, store.list_runs(experiment=experiment.id))
 
 
+def _workdir() -> str | None:
+    """The folder the runs are submitted from: they will run there (None if it is gone already)."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return None
+
+
 ProgressCallback = Callable[[Run], Any]
+WaitCallback = Callable[[Run, str], Any]
+WAIT_POLL_S = 0.5
 
 
 def run_foreground(store: Store, runs: list[Run], on_update: ProgressCallback | None = None,
-                   poll_s: float = 0.2, gpus: list[int] | None = None) -> list[Run]:
+                   poll_s: float = 0.2, on_wait: WaitCallback | None = None) -> list[Run]:
     """Execute ``runs`` (submitted with ``foreground`` by this process) one after another, each in
-    its own runner process, here and now, on ``gpus`` (none: CPU only).
+    its own runner process, here and now.
 
-    ``on_update`` gets the run's record every ``poll_s`` while it goes and once when it ends. Ctrl-C
-    stops the current run (it ends as cancelled) and cancels the ones not started.
+    Each run's GPUs are reserved in the home's reservation table, as the daemon reserves its runs':
+    while they are held by other runs, the run waits and ``on_wait`` gets it and a line saying what
+    it waits for. ``on_update`` gets the run's record every ``poll_s`` while it goes and once when
+    it ends. Ctrl-C stops the current run (it ends as cancelled) and cancels the ones not started.
     """
-    from tuiflow.scheduler.executor import record_exit, spawn
+    from tuiflow.scheduler.executor import runner_gone, spawn
 
     finished: list[Run] = []
     for index, run in enumerate(runs):
-        if store.claim_run(run.id, owner_pid=os.getpid()) is None:
-            finished.append(store.get_run(run.id))  # cancelled meanwhile (the daemon leaves our runs be)
-            continue
-        process = spawn(store, run.id, gpus=list(gpus or []))
+        process = None
         try:
+            claimed = _claim_when_free(store, run, on_wait)
+            if claimed is None:
+                finished.append(store.get_run(run.id))  # cancelled meanwhile (the daemon leaves our runs be)
+                continue
+            process = spawn(store, run.id, gpus=list(claimed.gpus or []))
             while process.poll() is None:
+                current = store.get_run(run.id)
+                if current.status == "cancelled":  # a cancel recorded by a client: this command acts on it
+                    _stop(process)
+                    break
                 if on_update is not None:
-                    on_update(store.get_run(run.id))
+                    on_update(current)
                 time.sleep(poll_s)
         except KeyboardInterrupt:
             try:
-                store.set_run_status(run.id, "cancelled", expect="running", error="cancelled with Ctrl-C")
+                store.set_run_status(run.id, "cancelled", expect=("queued", "running"), error="cancelled with Ctrl-C")
             finally:  # even when a second Ctrl-C lands here: the runner must not outlive us
-                _stop(process)
-                record_exit(store, run.id, process.wait())
+                if process is not None:
+                    _stop(process)
+                    runner_gone(store, run.id, process.pid, process.wait(), store.get_run(run.id).pid_start_time)
                 for rest in runs[index + 1:]:
                     store.set_run_status(rest.id, "cancelled", expect="queued", error="cancelled with Ctrl-C")
             finished.append(store.get_run(run.id))
             raise
-        record_exit(store, run.id, process.returncode)
+        runner_gone(store, run.id, process.pid, process.returncode, store.get_run(run.id).pid_start_time)
         final = store.get_run(run.id)
         if on_update is not None:
             on_update(final)
         finished.append(final)
     return finished
+
+
+def _claim_when_free(store: Store, run: Run, on_wait: WaitCallback | None) -> Run | None:
+    """Claim a foreground run with its GPUs, waiting while they are held; None if it was cancelled
+    meanwhile, or can never get them (it is then failed, saying why)."""
+    from tuiflow.monitor import read_gpus
+    from tuiflow.scheduler.allocator import UnsatisfiableRequest
+    from tuiflow.scheduler.reserve import gpu_chooser, holders
+
+    said = None
+    while True:
+        choose = gpu_chooser(run, read_gpus().gpus) if run.gpus_requested else None
+        try:
+            claimed = store.claim_run(run.id, owner_pid=os.getpid(), choose_gpus=choose)
+        except UnsatisfiableRequest as exc:
+            store.set_run_status(run.id, "failed", expect="queued", error=str(exc))
+            return None
+        if claimed is not None:
+            return claimed
+        if store.get_run(run.id).status != "queued":
+            return None
+        if on_wait is not None:
+            held = holders(store.gpu_holds())
+            allowed = run.gpus_allowed if run.gpus_allowed is not None else sorted(held)
+            busy = ", ".join(f"GPU {gpu} (run{'s' if len(held[gpu]) > 1 else ''} "
+                             f"{', '.join(map(str, held[gpu]))})" for gpu in allowed if gpu in held)
+            line = (f"run {run.id} waits for {run.gpus_requested} free GPU{'s' if run.gpus_requested != 1 else ''}"
+                    + (f": busy are {busy}" if busy else ": the GPUs are busy with other users' processes"))
+            if line != said:
+                on_wait(run, line)
+                said = line
+        time.sleep(WAIT_POLL_S)
 
 
 def _stop(process: Any, grace_s: float = 10.0) -> None:

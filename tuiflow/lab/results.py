@@ -1,7 +1,7 @@
 """Results for clients: runs with their configs and final metrics, one run in full, its log, exports.
 
 Plain functions over an open `Store` that return dicts ready for JSON, a table or a TUI widget.
-Large result sets are read a page at a time (`limit`/`offset`, `iter_results`), never all at once.
+Large result sets are read a page at a time (`results_page`, by keyset; `iter_results`), never all at once.
 """
 
 from __future__ import annotations
@@ -9,167 +9,45 @@ from __future__ import annotations
 import codecs
 import csv
 import json
-import math
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict
 from typing import Any, TextIO
 
-from tuiflow.store import RUN_STATUSES, NotFoundError, Run, Store, metrics_from_json, spell_non_finite
-
-RESULT_FIELDS = (
-    "id", "experiment", "experiment_id", "recipe", "status", "config", "metrics", "gpus", "rep", "seed",
-    "host", "created_at", "started_at", "ended_at", "duration_s", "exit_code", "signal", "error", "attempt",
-    "executor",
-)  # fmt: skip
-"""The keys of a results row, in order."""
+from tuiflow.lab.pages import (  # noqa: F401 - the listing lived here: exports and older callers import it from here
+    RESULT_FIELDS,
+    Page,
+    ResultsError,
+    _filters,
+    _query,
+    conditions,
+    count_results,
+    find_experiment,
+    iter_results,
+    list_results,
+    result_row,
+    results_page,
+    sort_field,
+)
+from tuiflow.scheduler.orphans import settle_orphans
+from tuiflow.store import NotFoundError, Run, Store, spell_non_finite
+from tuiflow.store.pages import Condition
 
 SERIES_FIELDS = ("run_id", "key", "step", "value", "time")
 """The columns of metric series in long form."""
 
 
-_RUN_JOIN = (
-    f"SELECT {', '.join('r.' + c for c in Run.COLUMNS)}, e.name "
-    "FROM runs r LEFT JOIN experiments e ON e.id = r.experiment_id"
-)
 _READ_CHUNK = 1 << 16
 
 
-class ResultsError(Exception):
-    """A request for results the user can fix (a bad status, a missing package, an unwritable target)."""
-
-
 # -- runs as rows -----------------------------------------------------------------------------------
-
-
-def result_row(run: Run, experiment: str | None) -> dict[str, Any]:
-    """One run as a results row: the keys of RESULT_FIELDS, JSON-ready."""
-    values = asdict(run)
-    values["experiment"] = experiment
-    values["metrics"] = run.metrics or {}
-    values["duration_s"] = run.duration_s
-    return {name: values[name] for name in RESULT_FIELDS}
 
 
 def json_safe(value: Any) -> Any:
     """`value` with NaN and the infinities as "nan", "inf" and "-inf", as the store keeps them in final
     metrics, so that it encodes as strict JSON and still says what the value was."""
     return spell_non_finite(value)
-
-
-def _marks(values: Sequence[Any]) -> str:
-    return ", ".join("?" * len(values))
-
-
-def _filters(store: Store, experiment: int | str | None, status: str | Iterable[str] | None) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    if experiment is not None:
-        clauses.append("r.experiment_id = ?")
-        params.append(store.find_experiment(experiment).id)
-    if status is not None:
-        names = [status] if isinstance(status, str) else list(status)
-        for name in names:
-            if name not in RUN_STATUSES:
-                raise ResultsError(f"unknown run status {name!r}: use one of {', '.join(RUN_STATUSES)}")
-        if names:
-            clauses.append(f"r.status IN ({_marks(names)})")
-            params.extend(names)
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
-
-
-def _query(store: Store, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-    # `store.db` is the store's documented way in for queries it has no method for; it shares the
-    # store's one connection, so it is used under the store's lock.
-    with store.lock:
-        return store.db.execute(sql, list(params)).fetchall()
-
-
-def _rows(store: Store, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
-    return [result_row(Run.from_row(r[:-1]), r[-1]) for r in _query(store, sql, params)]
-
-
-def _metric_key(value: Any) -> float | None:
-    """A final metric as a sort key: real numbers only, NaN and the rest count as missing."""
-    if isinstance(value, (int, float)) and not (isinstance(value, float) and math.isnan(value)):
-        return float(value)
-    return None
-
-
-def _some(names: Sequence[str], most: int = 8) -> str:
-    """Names for a one-line message: the first `most`, then how many more."""
-    shown = ", ".join(names[:most])
-    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
-
-
-def list_results(
-    store: Store,
-    experiment: int | str | None = None,
-    status: str | Iterable[str] | None = None,
-    sort: str | None = None,
-    *,
-    ascending: bool = False,
-    limit: int | None = None,
-    offset: int = 0,
-) -> list[dict[str, Any]]:
-    """A page of results rows, in submission order or by the final metric `sort`.
-
-    Sorting is descending unless `ascending`; runs without that metric (or with NaN or a non-number)
-    come last either way. NotFoundError for an unknown experiment (name or id); ResultsError for a bad
-    status, and for a `sort` that no selected run has as a final metric while some have final metrics.
-    """
-    where, params = _filters(store, experiment, status)
-    if sort is None:
-        page = " LIMIT ? OFFSET ?"
-        return _rows(
-            store, f"{_RUN_JOIN}{where} ORDER BY r.id{page}", [*params, -1 if limit is None else limit, offset]
-        )
-    # Order the (id, metrics) pairs here, then read only the page's runs: stores written before
-    # tuiflow spelled NaN as "nan" hold bare NaN in that column, which SQLite's JSON functions refuse.
-    keyed = []
-    known: set[str] = set()
-    for run_id, text in _query(store, f"SELECT r.id, r.metrics FROM runs r{where}", params):
-        metrics = metrics_from_json(text)
-        value = None
-        if isinstance(metrics, dict):
-            known.update(metrics)
-            value = _metric_key(metrics.get(sort))
-        keyed.append((value is None, 0.0 if value is None else (value if ascending else -value), run_id))
-    if known and sort not in known:
-        raise ResultsError(f"no run selected has a final metric {sort!r}: sort by one of {_some(sorted(known))}")
-    keyed.sort()
-    ids = [run_id for *_, run_id in keyed[offset : None if limit is None else offset + limit]]
-    found = {}
-    for start in range(0, len(ids), 500):  # SQLite caps the number of parameters of one statement
-        chunk = ids[start : start + 500]
-        found.update((row["id"], row) for row in _rows(store, f"{_RUN_JOIN} WHERE r.id IN ({_marks(chunk)})", chunk))
-    return [found[run_id] for run_id in ids if run_id in found]
-
-
-def count_results(store: Store, experiment: int | str | None = None, status: str | Iterable[str] | None = None) -> int:
-    """How many runs `list_results` would list without a limit."""
-    where, params = _filters(store, experiment, status)
-    return _query(store, f"SELECT count(*) FROM runs r{where}", params)[0][0]
-
-
-def iter_results(
-    store: Store,
-    experiment: int | str | None = None,
-    status: str | Iterable[str] | None = None,
-    *,
-    page_size: int = 500,
-) -> Iterator[dict[str, Any]]:
-    """Every results row in submission order, read `page_size` runs at a time."""
-    where, params = _filters(store, experiment, status)
-    where += " AND r.id > ?" if where else " WHERE r.id > ?"
-    last = 0
-    while True:
-        page = _rows(store, f"{_RUN_JOIN}{where} ORDER BY r.id LIMIT ?", [*params, last, page_size])
-        yield from page
-        if len(page) < page_size:
-            return
-        last = page[-1]["id"]
 
 
 def _same(value: Any) -> str:
@@ -218,26 +96,46 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def write_csv(rows: Sequence[dict[str, Any]], stream: TextIO) -> int:
-    """Write results rows as flat CSV (see `flatten`); return how many."""
-    columns, flat = flatten(rows)
+def csv_columns(store: Store, where: Sequence[Condition] = ()) -> list[str]:
+    """The CSV columns of every run `where` selects (see `flatten`), without reading the runs."""
+    base = [name for name in RESULT_FIELDS if name not in ("config", "metrics")]
+    return (base + [f"config.{k}" for k in store.run_keys("config", where)]
+            + [f"metrics.{k}" for k in store.run_keys("metrics", where)])  # fmt: skip
+
+
+def write_csv(rows: Iterable[dict[str, Any]], stream: TextIO, columns: Sequence[str] | None = None) -> int:
+    """Write results rows as flat CSV (see `flatten`); return how many. With `columns` (see
+    `csv_columns`) the rows are written as they come, never all held at once."""
     writer = csv.writer(stream, lineterminator="\n")
+    if columns is None:
+        columns, flat = flatten(list(rows))
+    else:
+        flat = (flatten([row])[1][0] for row in rows)
     writer.writerow(columns)
+    count = 0
     for row in flat:
         writer.writerow([_cell(row.get(name)) for name in columns])
-    return len(flat)
+        count += 1
+    return count
 
 
 # -- one run in full --------------------------------------------------------------------------------
 
 
-def run_details(store: Store, run_id: int) -> dict[str, Any]:
+def run_details(store: Store, run_id: int, attempt: int | None = None) -> dict[str, Any]:
     """Everything about a run: its record, experiment, metric series summary and profile.
 
     `summary` maps each metric key to count, first_step, last_step, last_value, min, max; `profile`
     lists the per-action timings (pipeline, action, calls, total_s, mean_s, max_s, cpu_s), slowest first.
+    `attempts` lists the earlier attempts (a retry starts clean); `attempt` N shows one of those as
+    it ended: status, error, final metrics and times (its metric series and profile are not kept).
     """
     run = store.get_run(run_id)
+    earlier = store.attempts(run_id)
+    if attempt is not None and attempt != run.attempt:
+        return _earlier_attempt(store, run, earlier, attempt)
+    if run.status == "running" and settle_orphans(store, [run]):
+        run = store.get_run(run_id)  # its process was gone and nobody watched it: lost now
     try:
         experiment: str | None = store.get_experiment(run.experiment_id).name
     except NotFoundError:
@@ -252,6 +150,26 @@ def run_details(store: Store, run_id: int) -> dict[str, Any]:
     details["profile"] = [
         {name: value for name, value in asdict(row).items() if name != "run_id"} for row in store.profile(run.id)
     ]
+    details["attempts"] = [{k: v for k, v in asdict(a).items() if k != "run_id"} for a in earlier]
+    return details
+
+
+def _earlier_attempt(store: Store, run: Run, earlier: Sequence[Any], attempt: int) -> dict[str, Any]:
+    found = next((a for a in earlier if a.attempt == attempt), None)
+    if found is None:
+        have = [a.attempt for a in earlier] + ([run.attempt] if run.attempt else [])
+        raise ResultsError(f"run {run.id} has no attempt {attempt}: it has "
+                           + (", ".join(map(str, have)) if have else "none yet"))
+    details = {"id": run.id, **asdict(run), **asdict(found)}
+    details.update(metrics=found.metrics or {}, summary={}, profile=[], attempts=[],
+                   duration_s=None if found.started_at is None or found.ended_at is None
+                   else max(0.0, found.ended_at - found.started_at),
+                   pid=None, traceback=None, progress_done=None, progress_total=None, eta_s=None)
+    try:
+        details["experiment"] = store.get_experiment(run.experiment_id).name
+    except NotFoundError:
+        details["experiment"] = None
+    details.pop("run_id", None)
     return details
 
 
@@ -318,6 +236,8 @@ def follow_log(
         while True:
             # Status before reading: whatever the run wrote before it ended is then read below.
             run = store.get_run(run_id)
+            if run.status == "running" and settle_orphans(store, [run]):
+                run = store.get_run(run_id)  # gone with nobody watching: lost, and the log is whole
             if run.log_path != path:
                 if file is not None:
                     file.close()

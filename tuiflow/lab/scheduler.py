@@ -6,17 +6,19 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from tuiflow.lab.pages import find_experiment
 from tuiflow.monitor import keep_gpu_state_in, read_gpus
 from tuiflow.scheduler.allocator import parse_gpu_spec
-from tuiflow.scheduler.executor import stop_group
+from tuiflow.scheduler.executor import python_command, stop_group
 from tuiflow.scheduler.identity import LOG_NAME, DaemonInfo, is_running, read_info
-from tuiflow.store import ACTIVE_STATUSES, Run, Store, StoreError
+from tuiflow.scheduler.orphans import settle_orphans
+from tuiflow.scheduler.reserve import holders
+from tuiflow.store import ACTIVE_STATUSES, NotFoundError, Run, Store, StoreError, process_alive
 
 CANCEL_GRACE_S = 10.0
 
@@ -67,9 +69,11 @@ def _spawn_daemon(store: Store, log_file: os.PathLike[str], extra_args: Iterable
     """``python -m tuiflow.scheduler --home H`` in a session of its own, its output in the log."""
     log = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
+        # Its working directory is the home: not the folder a client happened to start it from.
         return subprocess.Popen(
-            [sys.executable, "-m", "tuiflow.scheduler", "--home", str(store.home), *extra_args],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True)
+            python_command("tuiflow.scheduler", "--home", str(store.home), *extra_args),
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True,
+            cwd=store.home)
     finally:
         os.close(log)
 
@@ -133,11 +137,6 @@ class GpuRequest:
     allowed: list[int] | None
     available: tuple[int, ...] = ()
 
-    def first(self) -> list[int]:
-        """The GPUs a run started outside the scheduler takes: the first ``count`` it may have."""
-        pool = self.available if self.allowed is None else self.allowed
-        return list(pool)[: self.count]
-
 
 def gpu_request(spec: str | None, count: int | None) -> GpuRequest:
     """Check ``--gpus SPEC`` and ``--num-gpus N`` against this machine's GPUs, before anything is
@@ -165,55 +164,109 @@ def gpu_request(spec: str | None, count: int | None) -> GpuRequest:
 
 
 # --- the queue -----------------------------------------------------------------------------------------
-def queue(store: Store) -> list[dict[str, Any]]:
-    """Running runs, then queued ones in the order they will start."""
-    running = store.list_runs(status="running")
-    names = {e.id: e.name for e in store.list_experiments()}
-    rows = []
-    daemon_queue = store.queued_runs(executor="daemon")  # foreground runs left behind included
-    waiting = {run.id for run in daemon_queue}
-    for run in running + daemon_queue + store.queued_runs(executor="foreground"):
-        rows.append({
-            "id": run.id, "experiment": names.get(run.experiment_id), "experiment_id": run.experiment_id,
-            "recipe": run.recipe, "status": run.status, "executor": run.executor,
-            # the place in the daemon's queue; a foreground command runs its own runs in its order
-            "position": len(rows) - len(running) + 1 if run.id in waiting else None,
-            "priority": run.priority, "gpus_requested": run.gpus_requested, "gpus_allowed": run.gpus_allowed,
-            "per_gpu": run.per_gpu, "gpus": run.gpus, "pid": run.pid,
-            "attempt": run.attempt, "retries": run.retries, "started_at": run.started_at,
-            "progress_done": run.progress_done, "progress_total": run.progress_total, "eta_s": run.eta_s,
-            "config": run.config,
-        })
-    return rows
+QUEUE_LIMIT = 50
+"""Runs `queue` lists unless told otherwise: the first page answers at once, whatever the queue holds."""
 
 
-def target_runs(store: Store, target: str) -> list[Run]:
-    """A run id, or an experiment's name (or ``exp:ID``): the runs a command acts on."""
+@dataclass(frozen=True)
+class QueuePage:
+    """The first runs of the queue (running ones, then queued ones in the order they will start),
+    how many are running and queued in all, and whether the queue is paused."""
+
+    rows: list[dict[str, Any]]
+    running: int
+    queued: int
+    paused: bool
+
+    @property
+    def total(self) -> int:
+        """Every run `rows` could list: those running and those queued."""
+        return self.running + self.queued
+
+
+def _queue_row(run: Run, experiment: str | None, position: int | None) -> dict[str, Any]:
+    return {
+        "id": run.id, "experiment": experiment, "experiment_id": run.experiment_id,
+        "recipe": run.recipe, "status": run.status, "executor": run.executor,
+        # the place in the daemon's queue; a foreground command runs its own runs in its order
+        "position": position,
+        "priority": run.priority, "gpus_requested": run.gpus_requested, "gpus_allowed": run.gpus_allowed,
+        "per_gpu": run.per_gpu, "gpus": run.gpus, "pid": run.pid,
+        "attempt": run.attempt, "retries": run.retries, "started_at": run.started_at,
+        "progress_done": run.progress_done, "progress_total": run.progress_total, "eta_s": run.eta_s,
+        "config": run.config,
+    }  # fmt: skip
+
+
+def queue_page(store: Store, limit: int | None = QUEUE_LIMIT) -> QueuePage:
+    """The first `limit` runs of the queue (None: all), with the counts and the paused flag. Only the
+    runs shown are read: a queue of 100,000 runs answers as fast as one of ten."""
+    settle_orphans(store)  # a runner gone with nobody watching is not "running"
+    running = store.list_runs(status="running", limit=limit)
+
+    def left(taken: int) -> int | None:
+        return None if limit is None else max(0, limit - taken)
+
+    # Foreground runs left behind by a command that died are the daemon's: they are in its part.
+    daemon_queue = store.queued_runs(executor="daemon", limit=left(len(running))) if left(len(running)) != 0 else []
+    taken = len(running) + len(daemon_queue)
+    foreground = store.queued_runs(executor="foreground", limit=left(taken)) if left(taken) != 0 else []
+    names: dict[int, str | None] = {}
+    for experiment_id in {run.experiment_id for run in running + daemon_queue + foreground}:
+        try:
+            names[experiment_id] = store.get_experiment(experiment_id).name
+        except NotFoundError:
+            names[experiment_id] = None
+    rows = [_queue_row(run, names[run.experiment_id], None) for run in running]
+    rows += [_queue_row(run, names[run.experiment_id], place) for place, run in enumerate(daemon_queue, 1)]
+    rows += [_queue_row(run, names[run.experiment_id], None) for run in foreground]
+    counts = store.run_counts()
+    return QueuePage(rows, counts.get("running", 0), counts.get("queued", 0), bool(store.get_setting("paused", False)))
+
+
+def queue(store: Store, limit: int | None = None) -> list[dict[str, Any]]:
+    """Running runs, then queued ones in the order they will start: the first `limit` (None: all)."""
+    return queue_page(store, limit).rows
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    """What a cancel did: how many runs it cancelled (an experiment may have 100,000, so a count),
+    the run or the experiment it was asked for, and the ids of the running runs it stopped."""
+
+    count: int
+    run_id: int | None = None
+    experiment: str | None = None
+    stopped: tuple[int, ...] = ()
+
+
+def cancel(store: Store, target: str, grace_s: float = CANCEL_GRACE_S, wait: bool = True) -> Cancelled:
+    """Cancel a run (its id), or every unfinished run of an experiment (its name, or ``exp:ID``):
+    queued ones never start, running ones get SIGTERM on their process group and SIGKILL after
+    ``grace_s``. An experiment's queued runs are cancelled in one statement, however many."""
     text = target.strip()
     if text.isdigit():
-        return [store.get_run(int(text))]
-    experiment = store.find_experiment(text.removeprefix("exp:"))
-    return store.list_runs(experiment=experiment.id)
-
-
-def cancel(store: Store, target: str, grace_s: float = CANCEL_GRACE_S, wait: bool = True) -> list[Run]:
-    """Cancel a run, or every unfinished run of an experiment: queued ones never start, running
-    ones get SIGTERM on their process group and SIGKILL after ``grace_s``. Returns the runs cancelled."""
-    cancelled = []
+        run = store.get_run(int(text))
+        if run.is_final:
+            # One run named by its id: a finished one is a mistake to say, not nothing to do.
+            raise SchedulerError(f"run {run.id} has already ended ({run.status}): only a queued or "
+                                 "running run can be cancelled")
+        runs, count, experiment = [run], 0, None
+    else:
+        found = find_experiment(store, text)
+        # Queued runs first, in one go; a run claimed meanwhile is running by then, and is read below.
+        count = store.cancel_queued(found.id, error="cancelled by the user")
+        runs, experiment = store.list_runs(experiment=found.id, status="running"), found.name
     signalled: list[Run] = []
-    runs = target_runs(store, target)
-    if target.strip().isdigit() and runs[0].is_final:
-        # One run named by its id: a finished one is a mistake to say, not nothing to do.
-        raise SchedulerError(f"run {runs[0].id} has already ended ({runs[0].status}): only a queued or "
-                             "running run can be cancelled")
     for run in runs:
         if run.status not in ACTIVE_STATUSES:
             continue
         if store.set_run_status(run.id, "cancelled", expect=run.status, error="cancelled by the user"):
-            cancelled.append(run)
+            count += 1
             if run.status == "running" and run.pid and _same_process(run.pid, run.pid_start_time):
                 stop_group(run.pid, signal.SIGTERM)
                 signalled.append(run)
+    stopped = tuple(run.id for run in signalled)
     if wait and signalled:
         deadline = time.monotonic() + grace_s
         while signalled and time.monotonic() < deadline:
@@ -221,14 +274,24 @@ def cancel(store: Store, target: str, grace_s: float = CANCEL_GRACE_S, wait: boo
             time.sleep(0.05)
         for run in signalled:
             stop_group(run.pid, signal.SIGKILL)  # type: ignore[arg-type]
-    return [store.get_run(r.id) for r in cancelled]
+    return Cancelled(count, runs[0].id if experiment is None else None, experiment, stopped)
 
 
-def retry(store: Store, run_id: int) -> Run:
-    """Queue a finished run again (a new attempt, same config and seed)."""
+def retry(store: Store, run_id: int, refresh: bool = False) -> Run:
+    """Queue a finished run again (a new attempt, same config and seed). ``refresh`` accepts its
+    recipe file as it is now, if it changed since the run was submitted (for the whole experiment)."""
     run = store.get_run(run_id)
     if not run.is_final:
         raise SchedulerError(f"run {run_id} is {run.status}: only a finished run can be retried")
+    if process_alive(run.pid, run.pid_start_time):
+        # Its next attempt must not share its GPUs, nor see its last metric values land.
+        raise SchedulerError(f"run {run_id} has ended ({run.status}) but its process {run.pid} is still stopping: "
+                             "retry it in a moment")
+    if refresh:
+        from tuiflow.lab.experiments import recipe_sha256
+
+        experiment = store.get_experiment(run.experiment_id)
+        store.set_recipe_sha256(experiment.id, recipe_sha256(experiment.recipe_file))
     return store.requeue_run(run_id)
 
 
@@ -246,12 +309,9 @@ def gpus(store: Store) -> dict[str, Any]:
     """The GPUs as the GPU layer sees them, with the runs holding each."""
     keep_gpu_state_in(store.home)  # what the home's daemon put on them
     report = _read_gpus()
-    holders: dict[int, list[int]] = {}
-    for run in store.list_runs(status="running"):
-        for index in run.gpus or []:
-            holders.setdefault(index, []).append(run.id)
+    held = holders(store.gpu_holds())  # every run holding one, whoever runs it, ended or not
     return {"source": report.source, "status": report.status, "reason": report.reason,
-            "gpus": [{**gpu.to_dict(), "runs": holders.get(gpu.index, [])} for gpu in report.gpus]}
+            "gpus": [{**gpu.to_dict(), "runs": held.get(gpu.index, [])} for gpu in report.gpus]}
 
 
 def _same_process(pid: int, start_time: float | None) -> bool:

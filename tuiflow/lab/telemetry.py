@@ -289,3 +289,16 @@ def _downsample(points: list[tuple[float, Any]], start: float, end: float, count
         buckets.setdefault(index, []).append((t, values))
     return [(math.fsum(t for t, _ in group) / len(group), [v for _, v in group])
             for _, group in sorted(buckets.items())]
+
+
+def live_snapshot() -> Snapshot:
+    """The GPUs read now, for a home whose daemon is not sampling (no host reading: that needs two
+    samples over time, which the daemon takes)."""
+    from tuiflow.monitor import read_gpus
+
+    now = time.time()
+    try:
+        report = read_gpus()
+    except ValueError:  # a malformed TUIFLOW_FAKE_GPUS: the launch says so, a view shows no GPUs
+        return Snapshot(now=now, time=None)
+    return Snapshot(now=now, time=None, gpus=tuple(report.gpus))

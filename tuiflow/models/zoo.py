@@ -88,11 +88,13 @@ class Architecture:
         if self.name == "VGG":
             side = 2 ** len(args["filters"])
             if min(height, width) < side:
-                return f"VGG with {len(args['filters'])} blocks needs images of at least {side}x{side}"
+                blocks = len(args["filters"])
+                return f"VGG with {blocks} block{'s' if blocks != 1 else ''} needs images of at least {side}x{side}"
         if self.name == "UNet":
             side = 2 ** (len(args["filters"]) - 1)
             if height % side or width % side:
-                return f"UNet with {len(args['filters'])} levels needs image sides divisible by {side}"
+                levels = len(args["filters"])
+                return f"UNet with {levels} level{'s' if levels != 1 else ''} needs image sides divisible by {side}"
         return None
 
 

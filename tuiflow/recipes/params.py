@@ -13,12 +13,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tuiflow.errors import LabError
+
 _TYPES = {bool: "bool", int: "int", float: "float", str: "str"}
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
 _FALSE = {"0", "false", "no", "off", "n", "f"}
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+"""The whole numbers SQLite can hold: an int parameter may well end up in an integer column (a metric's
+step, say), where a larger one fails only once the run is under way."""
 
 
-class RecipeError(Exception):
+class RecipeError(LabError):
     """Something about a recipe a user can fix: one line that says what and where."""
 
 
@@ -76,7 +81,7 @@ def coerce(recipe: str, name: str, param: Param, value: Any) -> Any:
     kind = param.type_name
     where = f"recipe {recipe!r}, parameter {name!r}"
     if kind == "any" or (value is None and param.default is None):
-        result = value
+        result = _check_int64(where, value) if isinstance(value, int) and not isinstance(value, bool) else value
     elif kind == "bool":
         if not isinstance(value, bool):
             raise ParamError(f"{where}: expected true or false, got {value!r}")
@@ -87,7 +92,7 @@ def coerce(recipe: str, name: str, param: Param, value: Any) -> Any:
                 value = int(value)
             else:
                 raise ParamError(f"{where}: expected an integer, got {value!r}")
-        result = value
+        result = _check_int64(where, value)
     elif kind == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ParamError(f"{where}: expected a number, got {value!r}")
@@ -101,6 +106,13 @@ def coerce(recipe: str, name: str, param: Param, value: Any) -> Any:
     if param.choices is not None and result not in param.choices:
         raise ParamError(f"{where}: {result!r} is not one of {', '.join(map(repr, param.choices))}")
     return result
+
+
+def _check_int64(where: str, value: int) -> int:
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ParamError(f"{where}: {value} is outside the 64-bit range a store can hold "
+                         "(-2**63 to 2**63 - 1)")
+    return value
 
 
 def parse_text(recipe: str, name: str, param: Param, text: str) -> Any:

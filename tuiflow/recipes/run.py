@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+import operator
 import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from tuiflow.flow import Config
+from tuiflow.recipes.params import INT64_MAX, INT64_MIN  # what SQLite's integers hold
 
 
 class MetricSink(Protocol):
@@ -74,27 +77,73 @@ class Run:
     def progress(self, done: int, total: int | None = None) -> None:
         """Say how far the run has got (steps done of total): shown with an ETA instead of the
         progress of the pipeline running at the moment."""
+        done = _in_range(int(done), "run.progress: done")
+        total = None if total is None else _in_range(int(total), "run.progress: total")
         if self._on_progress is not None:
-            self._on_progress(int(done), None if total is None else int(total))
+            self._on_progress(done, total)
 
     def log(self, step: int | None = None, **metrics: float) -> None:
-        """Record metrics at ``step`` (default: one more than the last step logged)."""
+        """Record metrics at ``step`` (default: one more than the last step logged).
+
+        A step the store cannot hold (SQLite integers are 64-bit) or a value that is not a number
+        fails here, in the recipe's own frame: found later, in a background write, it would cost
+        every value logged with it.
+        """
         if step is None:
             step = self._auto_step
-        if isinstance(step, bool) or not isinstance(step, int):
-            raise TypeError(f"run.log: step must be an integer, not {step!r}")
+        if type(step) is not int or not INT64_MIN <= step <= INT64_MAX:  # the message only when needed
+            keys = ", ".join(repr(key) for key in metrics) or "no metric"
+            step = _storable_int(step, f"run.log: step of {keys}")
+        values = {key: _number(key, step, value) for key, value in metrics.items()}
         self._auto_step = step + 1
-        values = {}
-        for key, value in metrics.items():
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                raise TypeError(f"run.log: metric {key!r} must be a number, not {value!r}") from None
-            values[key] = number
         if values:
             self.sink.log(step, values, time.time())
             if self._on_log is not None:
                 self._on_log(step, values)
+
+
+def _storable_int(value: Any, what: str) -> int:
+    """``value`` as a Python int the store can hold (numpy integers too); a clear error otherwise."""
+    if isinstance(value, bool):
+        raise TypeError(f"{what} must be an integer, not {value!r}")
+    try:
+        number = operator.index(value)  # ints and numpy integers, never floats or strings
+    except TypeError:
+        raise TypeError(f"{what} must be an integer, not {_short(value)}") from None
+    return _in_range(number, what)
+
+
+def _in_range(number: int, what: str) -> int:
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise ValueError(f"{what} is {_int_text(number)}, which the store cannot hold (SQLite integers "
+                         "are 64-bit): use an integer from -2**63 to 2**63-1")
+    return number
+
+
+def _number(key: str, step: int, value: Any) -> float:
+    """A metric value as a float; a clear error naming the metric and the step otherwise."""
+    if isinstance(value, (str, bytes)):  # float("0.5") would pass: a string is a bug in the recipe
+        raise TypeError(f"run.log: metric {key!r} at step {step} must be a number, not {_short(value)}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"run.log: metric {key!r} at step {step} must be a number, not {_short(value)}") from None
+    except OverflowError:  # an int past 1.8e308
+        raise ValueError(f"run.log: metric {key!r} at step {step} is {_short(value)}, too large for a "
+                         "float") from None
+
+
+def _int_text(number: int) -> str:
+    # Python refuses to print ints of more than 4,300 digits, and nobody wants to read them.
+    if number.bit_length() <= 256:
+        return str(number)
+    return f"an integer of about {int(number.bit_length() * math.log10(2))} digits"
+
+
+def _short(value: Any) -> str:
+    text = _int_text(value) if isinstance(value, int) else repr(value)
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
 
 
 def _gpu_count() -> int:

@@ -20,7 +20,7 @@ from tuiflow.flow import add_observer, remove_observer
 from tuiflow.recipes import RecipeError, Run, load_file
 from tuiflow.runner.reporter import Reporter
 from tuiflow.store import Run as StoreRun
-from tuiflow.store import Store, StoreError, process_start_time
+from tuiflow.store import Store, StoreError, metrics_to_json, process_start_time
 
 EXIT_FAILED = 1
 EXIT_BAD_RUN = 2
@@ -45,6 +45,23 @@ class _StoreSink:
 
     def log(self, step: int, values: Mapping[str, float], time: float) -> None:
         self.writer.log_many(((key, step, value) for key, value in values.items()), at=time)
+
+
+def _check_unchanged(experiment: Any, run_id: int) -> None:
+    """A run executes the recipe it was submitted with: a recipe file edited since is refused, until
+    the user says to run the new version (`tuiflow retry RUN --refresh`)."""
+    import hashlib
+
+    if not experiment.recipe_sha256 or not experiment.recipe_file:
+        return
+    try:
+        with open(experiment.recipe_file, "rb") as file:
+            digest = hashlib.sha256(file.read()).hexdigest()
+    except OSError:
+        return  # a missing file is said by the recipe lookup, which names it
+    if digest != experiment.recipe_sha256:
+        raise RecipeError(f"the recipe file {experiment.recipe_file} has changed since run {run_id} was submitted: "
+                          f"`tuiflow retry {run_id} --refresh` runs it with the file as it is now")
 
 
 def _raise_cancelled(signum: int, frame: Any) -> None:
@@ -75,6 +92,7 @@ def _execute(store: Store, run_id: int) -> int:
             # will (a daemon that died right after starting us): say who runs this run.
             store.start_run(run_id, pid=os.getpid(), pid_start_time=process_start_time(), gpus=_visible_gpus())
         experiment = store.get_experiment(run.experiment_id)
+        _check_unchanged(experiment, run_id)
         recipe = _find_recipe(experiment.recipe_file, run.recipe)
         config = recipe.config(run.config)
     except (StoreError, RecipeError) as exc:
@@ -96,7 +114,12 @@ def _execute(store: Store, run_id: int) -> int:
     try:
         result = recipe.func(handle)
         metrics = result if isinstance(result, dict) or result is None else {"result": result}
-        outcome = ("done", 0, None, None, metrics)
+        problem = None if metrics is None else _not_json(metrics)
+        if problem is None:
+            outcome = ("done", 0, None, None, metrics)
+        else:  # found now, or the store refuses them at the end and nothing says why the run failed
+            print(f"tuiflow runner: {problem}", file=sys.stderr, flush=True)
+            outcome = ("failed", EXIT_FAILED, problem, None, None)
     except Cancelled as exc:
         outcome = ("cancelled", 128 + exc.signum, f"stopped by {exc}", None, None)
     except Exception as exc:
@@ -111,6 +134,10 @@ def _execute(store: Store, run_id: int) -> int:
     status, code, error, text, metrics = outcome
     try:
         writer.close()
+    except StoreError as exc:  # values the recipe logged are lost: the run did not end well
+        print(f"tuiflow runner: {exc}", file=sys.stderr, flush=True)
+        if status == "done":
+            status, code, error = "failed", EXIT_FAILED, str(exc)
     finally:
         reporter.stop()
         ended = _finish(store, run_id, status, code, error, text, metrics)
@@ -138,6 +165,46 @@ def _record_failure(store: Store, run_id: int, error: str, text: str | None, cod
         return  # no such run: nothing to record
     if not run.is_final:
         store.finish_run(run_id, "failed", exit_code=code, error=error, traceback=text)
+
+
+def _not_json(metrics: dict) -> str | None:
+    """Why the store cannot keep these final metrics, naming the first value it cannot ("final
+    metrics must be JSON: x is object"); None when it can."""
+    try:
+        metrics_to_json(metrics)
+        return None
+    except (StoreError, RecursionError) as exc:  # RecursionError: metrics that hold themselves
+        try:
+            where = _first_not_json(metrics, "", set())
+        except RecursionError:
+            where = "they are nested too deeply"
+        return f"final metrics must be JSON: {where or exc}"
+
+
+def _first_not_json(value: Any, path: str, seen: set[int]) -> str | None:
+    """Where in ``value`` the store's JSON encoder fails: "x.y[2] is object"; None if nowhere."""
+    if isinstance(value, (dict, list, tuple)):
+        if id(value) in seen:
+            return f"{path or 'the metrics'} contains itself"
+        seen = seen | {id(value)}
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, (str, int, float, bool)) and key is not None:
+                    return f"a key of {path or 'the metrics'} is {type(key).__name__} ({key!r})"
+                found = _first_not_json(item, f"{path}.{key}" if path else str(key), seen)
+                if found:
+                    return found
+        else:
+            for index, item in enumerate(value):
+                found = _first_not_json(item, f"{path}[{index}]", seen)
+                if found:
+                    return found
+        return None
+    try:
+        metrics_to_json(value)  # a leaf: the store's own encoder says (numpy scalars pass, say)
+        return None
+    except StoreError:
+        return f"{path} is {type(value).__name__}"
 
 
 def _find_recipe(path: str | None, name: str) -> Any:

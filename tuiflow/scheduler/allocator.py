@@ -182,8 +182,8 @@ class Allocator:
             if count > len(existing):
                 where = "on this machine" if allowed is None else f"among the allowed {_describe(allowed)}"
                 raise UnsatisfiableRequest(
-                    f"run {run_id} asks for {count} GPUs but there {'is' if len(existing) == 1 else 'are'} "
-                    f"only {len(existing)} {where}")
+                    f"run {run_id} asks for {count} GPU{'s' if count != 1 else ''} but there "
+                    f"{'is' if len(existing) == 1 else 'are'} only {len(existing)} {where}")
         chosen = [gpu.index for gpu in self.eligible(allowed, gpus, our_pids, per_gpu)[:count]]
         if len(chosen) < count:
             return None

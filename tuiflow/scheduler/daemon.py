@@ -19,9 +19,10 @@ from typing import Any
 from tuiflow._version import __version__
 from tuiflow.monitor import Sampler, forget_run_process, keep_gpu_state_in, read_gpus, show_run_process
 from tuiflow.monitor.retention import apply_retention
-from tuiflow.scheduler.allocator import Allocator, UnsatisfiableRequest
-from tuiflow.scheduler.executor import record_exit, spawn, stop_group
+from tuiflow.scheduler.allocator import UnsatisfiableRequest
+from tuiflow.scheduler.executor import kill_leftovers, runner_gone, spawn, stop_group
 from tuiflow.scheduler.identity import DaemonInfo, clear_info, read_info, try_lock, write_info
+from tuiflow.scheduler.reserve import gpu_chooser, held_pids
 from tuiflow.store import Sample, Store, process_alive, process_start_time
 
 TICK_S = 0.1
@@ -67,8 +68,7 @@ class Daemon:
         self.store = store
         self.tick_s = tick_s
         self.cancel_grace_s = cancel_grace_s
-        allocator_args = {} if foreign_memory_mb is None else {"foreign_memory_mb": foreign_memory_mb}
-        self.allocator = Allocator(**allocator_args)
+        self.allocator_options = {} if foreign_memory_mb is None else {"foreign_memory_mb": foreign_memory_mb}
         self.tracked: dict[int, Tracked] = {}
         self.host = socket.gethostname()
         self.stop_event = threading.Event()
@@ -96,10 +96,11 @@ class Daemon:
                 continue
             if run.pid is not None and process_alive(run.pid, run.pid_start_time):
                 self.tracked[run.id] = Tracked(run.id, run.pid, run.pid_start_time, list(run.gpus or []))
-                self.allocator.reserve(run.id, run.gpus or [], per_gpu=run.per_gpu)
                 log(f"adopted run {run.id} (pid {run.pid}, GPUs {run.gpus or []})")
             else:
                 self.store.finish_run(run.id, "lost", error="its runner was gone when the daemon started")
+                kill_leftovers(run.pid, run.pid_start_time)  # what it started may live on
+                self.store.release_gpus(run.id)
                 log(f"run {run.id} lost: pid {run.pid} is gone")
                 self._maybe_retry(run.id)
 
@@ -146,10 +147,12 @@ class Daemon:
                 del self.unrecorded[run_id]
                 if process_alive(run.pid, run.pid_start_time):
                     self.tracked[run.id] = Tracked(run.id, run.pid, run.pid_start_time, list(run.gpus or []))
-                    self.allocator.reserve(run.id, run.gpus or [], per_gpu=run.per_gpu)
                     log(f"adopted run {run.id} (pid {run.pid}), which had started without a record")
-                elif not self.store.get_run(run_id).is_final:
-                    self.store.finish_run(run_id, "lost", error="its runner was gone when the daemon started")
+                else:
+                    if not self.store.get_run(run_id).is_final:
+                        self.store.finish_run(run_id, "lost", error="its runner was gone when the daemon started")
+                    kill_leftovers(run.pid, run.pid_start_time)
+                    self.store.release_gpus(run_id)
                     self._maybe_retry(run_id)
             elif now >= deadline:
                 del self.unrecorded[run_id]
@@ -163,14 +166,8 @@ class Daemon:
             if code is None:
                 continue
             del self.tracked[run_id]
-            self.allocator.release(run_id)
             forget_run_process(tracked.pid)
-            if code == _UNKNOWN:
-                run = self.store.get_run(run_id)
-                if not run.is_final:
-                    self.store.finish_run(run_id, "lost", error="its runner vanished without an outcome")
-            else:
-                record_exit(self.store, run_id, code)
+            runner_gone(self.store, run_id, tracked.pid, None if code == _UNKNOWN else code, tracked.start_time)
             run = self.store.get_run(run_id)
             log(f"run {run_id} {run.status}" + (f": {run.error}" if run.error and run.status != "done" else ""))
             self._maybe_retry(run_id)
@@ -212,29 +209,34 @@ class Daemon:
         if not queued:
             return
         report = self.gpu_report()
-        our_pids = self.sampler.our_pids() | {t.pid for t in self.tracked.values()}
+        holds = self.store.gpu_holds()  # every run's, foreground commands' too
+        our_pids = self.sampler.our_pids() | {t.pid for t in self.tracked.values()} | held_pids(holds)
         cpu_slots = _cpu_slots() - sum(1 for t in self.tracked.values() if not t.gpus)
         for run in queued:
+            choose = None
             if run.gpus_requested == 0:
                 if cpu_slots <= 0:
                     continue
-                gpus: list[int] | None = []
-                self.allocator.reserve(run.id, [])
             else:
+                choose = gpu_chooser(run, report.gpus, our_pids=our_pids, allocator_options=self.allocator_options)
                 try:
-                    gpus = self.allocator.allocate(run.id, run.gpus_requested, run.gpus_allowed, report.gpus,
-                                                   our_pids, per_gpu=run.per_gpu)
+                    # Read-only first: most queued runs wait, and must not take the write lock to learn it.
+                    if choose(holds) is None:
+                        continue
+                    claimed = self.store.claim_run(run.id, host=self.host, choose_gpus=choose)
                 except UnsatisfiableRequest as exc:
                     self.store.set_run_status(run.id, "failed", expect="queued", error=str(exc))
                     log(f"run {run.id} failed: {exc}")
                     continue
-                if gpus is None:
-                    continue  # waits for its GPUs; runs behind it that fit may start
-            if self.store.claim_run(run.id, host=self.host) is None:
-                self.allocator.release(run.id)  # cancelled meanwhile
-                continue
+            if choose is None:
+                claimed = self.store.claim_run(run.id, host=self.host)
+            if claimed is None:
+                continue  # cancelled meanwhile, or its GPUs were taken by a foreground command
+            gpus = list(claimed.gpus or [])
             self.start(run.id, gpus)
-            if not gpus:
+            if gpus:
+                holds = self.store.gpu_holds()
+            else:
                 cpu_slots -= 1
 
     def start(self, run_id: int, gpus: list[int]) -> None:
@@ -242,7 +244,7 @@ class Daemon:
         try:
             process = spawn(self.store, run_id, gpus)
         except Exception as exc:
-            self.allocator.release(run_id)
+            self.store.release_gpus(run_id)
             self.store.finish_run(run_id, "failed", error=f"could not start its runner: {exc}")
             log(f"run {run_id} failed to start: {exc}")
             return

@@ -14,6 +14,25 @@ from pathlib import Path
 
 from tuiflow.monitor import gpus_simulated
 from tuiflow.store import Store, process_start_time
+from tuiflow.store.owners import START_TIME_SLACK_S
+
+
+def python_command(module: str, *args: str) -> list[str]:
+    """Run ``module`` of tuiflow in a new interpreter that never imports from its working directory:
+    `python -m` puts that first on the import path, so a folder named ``tuiflow`` there (a clone of
+    the project, say) would shadow the installed package."""
+    if sys.version_info >= (3, 11):
+        return [sys.executable, "-P", "-m", module, *args]
+    # Python 3.10 has no -P: -c puts "" (the working directory) first; drop it before importing.
+    code = f"import runpy, sys; del sys.path[0]; runpy.run_module({module!r}, run_name='__main__', alter_sys=True)"
+    return [sys.executable, "-c", code, *args]
+
+
+def run_workdir(workdir: str | None, home: Path) -> Path:
+    """Where a run executes: the folder it was submitted from, or the home when that is gone."""
+    if workdir and os.path.isdir(workdir):
+        return Path(workdir)
+    return home
 
 
 def log_path(home: Path, run_id: int) -> Path:
@@ -36,15 +55,20 @@ def runner_env(gpus: Sequence[int], home: Path) -> dict[str, str]:
 
 
 def spawn(store: Store, run_id: int, gpus: Sequence[int] = ()) -> subprocess.Popen:
-    """Start ``python -m tuiflow.runner RUN_ID`` for a claimed run and record its process."""
+    """Start ``python -m tuiflow.runner RUN_ID`` for a claimed run, in the folder it was submitted
+    from, and record its process."""
     home = store.home
     path = log_path(home, run_id)
+    workdir = store.get_run(run_id).workdir
+    cwd = run_workdir(workdir, home)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)  # logs are the owner's alone
     with open(descriptor, "ab", buffering=0) as log:
+        if workdir and str(cwd) != workdir:
+            log.write(f"tuiflow: {workdir} (where the run was submitted) is gone: running in {cwd}\n".encode())
         process = subprocess.Popen(
-            [sys.executable, "-m", "tuiflow.runner", str(run_id), "--home", str(home)],
+            python_command("tuiflow.runner", str(run_id), "--home", str(home)),
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=runner_env(gpus, home),
-            start_new_session=True, close_fds=True,
+            start_new_session=True, close_fds=True, cwd=cwd,
         )
     store.start_run(run_id, pid=process.pid, pid_start_time=process_start_time(process.pid), gpus=list(gpus),
                     log_path=str(path), host=socket.gethostname())
@@ -60,6 +84,42 @@ def stop_group(pid: int, sig: int) -> bool:
         return False
     except PermissionError:
         return False
+
+
+def kill_leftovers(pid: int | None, start_time: float | None) -> None:
+    """SIGKILL what is left of the process group of a runner that has ended (pid and start time).
+
+    While a group has members its id cannot be reused as a pid; so if `pid` now names a process
+    started at another time, the runner's group is empty and that group is someone else's.
+    """
+    import psutil
+
+    if pid is None:
+        return
+    try:
+        process = psutil.Process(pid)
+        if start_time is not None and abs(process.create_time() - start_time) > START_TIME_SLACK_S:
+            return
+    except psutil.NoSuchProcess:
+        pass
+    except psutil.Error:
+        return
+    stop_group(pid, signal.SIGKILL)
+
+
+def runner_gone(store: Store, run_id: int, pid: int, returncode: int | None,
+                start_time: float | None = None) -> None:
+    """Everything that follows a runner's end, for whoever saw it end (the daemon or a foreground
+    command): its outcome recorded if it left none (`returncode` None: unknown, so lost), what is left
+    of its process group killed (a child it started must not hold on to its GPUs), its GPUs freed."""
+    if returncode is None:
+        run = store.get_run(run_id)
+        if not run.is_final:
+            store.finish_run(run_id, "lost", error="its runner vanished without an outcome")
+    else:
+        record_exit(store, run_id, returncode)
+    kill_leftovers(pid, start_time)
+    store.release_gpus(run_id)
 
 
 def record_exit(store: Store, run_id: int, returncode: int) -> None:

@@ -4,7 +4,7 @@ The only channel between tuiflow's processes. Imports nothing of tuiflow outside
 """
 
 from .db import BUSY_TIMEOUT_S
-from .errors import NoStoreError, NotFoundError, StoreError
+from .errors import NoStoreError, NotFoundError, ReadOnlyStoreError, StoreError, StoreFullError
 from .home import DB_NAME, HOME_ENV, resolve_home
 from .metrics import MetricWriter
 from .owners import process_alive, process_identity, process_start_time
@@ -13,14 +13,18 @@ from .records import (
     EXECUTORS,
     FINAL_STATUSES,
     RUN_STATUSES,
+    Attempt,
     Experiment,
+    GpuHold,
     MetricSeries,
     MetricSummary,
     ProfileRow,
     Run,
     RunSpec,
     Sample,
+    Status,
     metrics_from_json,
+    metrics_to_json,
     spell_non_finite,
 )
 from .schema import SCHEMA_VERSION
@@ -35,19 +39,25 @@ __all__ = [
     "HOME_ENV",
     "RUN_STATUSES",
     "SCHEMA_VERSION",
+    "Attempt",
     "Experiment",
+    "GpuHold",
     "MetricSeries",
     "MetricSummary",
     "MetricWriter",
     "NoStoreError",
     "NotFoundError",
     "ProfileRow",
+    "ReadOnlyStoreError",
     "Run",
     "RunSpec",
     "Sample",
+    "Status",
     "Store",
     "StoreError",
+    "StoreFullError",
     "metrics_from_json",
+    "metrics_to_json",
     "process_alive",
     "process_identity",
     "process_start_time",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from .db import immediate
+from .db import immediate, storage_refusal
 from .errors import NotFoundError, StoreError
 from .records import RUN_STATUSES, Run
 
@@ -82,8 +82,16 @@ class StoreBase:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, immediate(self._conn) as conn:
-            yield conn
+        with self._lock:
+            try:
+                with immediate(self._conn) as conn:
+                    yield conn
+            except sqlite3.Error as exc:
+                # A full disk or a read-only home is the user's to fix: one line naming the home.
+                refusal = storage_refusal(exc, self.path)
+                if refusal is None:
+                    raise
+                raise refusal from None
 
     def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """A write transaction on the raw connection, for maintenance (telemetry retention)."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from tuiflow.errors import LabError
 
-class StoreError(Exception):
+
+class StoreError(LabError):
     """A problem with the store a user can act on; the message is one line naming the database."""
 
 
@@ -13,3 +15,11 @@ class NotFoundError(StoreError):
 
 class NoStoreError(StoreError):
     """The home holds no tuiflow database, and the caller asked not to create one."""
+
+
+class ReadOnlyStoreError(StoreError):
+    """The home can be read but not written (permissions, a read-only file system): reading still works."""
+
+
+class StoreFullError(StoreError):
+    """The disk holding the home is full: nothing more can be written there until space is freed."""

@@ -17,12 +17,20 @@ def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
     """Return the tuiflow home: `home` if given, else $TUIFLOW_HOME, else the user's data dir.
 
     The user's data dir is `$XDG_DATA_HOME/tuiflow`, or `~/.local/share/tuiflow` when XDG_DATA_HOME
-    is unset or empty. Nothing is created here; see `ensure_home`.
+    is unset or empty. An empty `home` or $TUIFLOW_HOME is a StoreError. Nothing is created here;
+    see `ensure_home`.
     """
-    if home is not None and str(home) != "":
+    # An empty home is a mistake (an unset shell variable: `--home "$DIR"`), never the default: the
+    # command would act on another store than the one meant, and `Path("")` would be the current folder.
+    if home is not None:
+        if os.fspath(home) == "":
+            raise StoreError("the tuiflow home is an empty path: name a directory (--home DIR), "
+                             "or leave --home out for the default")
         return Path(home).expanduser().absolute()
     env = os.environ.get(HOME_ENV)
-    if env:
+    if env is not None:
+        if env == "":
+            raise StoreError(f"${HOME_ENV} is set but empty: name a directory, or unset it for the default home")
         return Path(env).expanduser().absolute()
     xdg = os.environ.get("XDG_DATA_HOME")
     base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"

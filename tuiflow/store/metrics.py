@@ -49,6 +49,7 @@ class MetricWriter:
         self._lock = threading.Lock()  # guards _buffer and _closed
         self._flush_lock = threading.Lock()  # batches go out one at a time, in logging order
         self._closed = False
+        self._failing = False  # the last flush failed: the next log retries in its own thread
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._flush_periodically, name=f"tuiflow-metrics-{run_id}", daemon=True)
         self._thread.start()
@@ -83,8 +84,20 @@ class MetricWriter:
                 raise StoreError(f"metric writer of run {self.run_id} is closed")
             self._buffer.extend(rows)
             full = len(self._buffer) >= self._batch_size
-        if full:
+            retry = self._failing
+        if full or retry:
+            # After a failed background flush, the logging thread retries at once: a passing hiccup
+            # costs nothing, and a lasting failure reaches the caller now, not after hours of values
+            # piled up in memory only to be lost at close.
+            self._flush_or_raise()
+
+    def _flush_or_raise(self) -> None:
+        try:
             self.flush()
+        except Exception as exc:
+            waiting = self.pending
+            raise StoreError(f"could not write the metrics of run {self.run_id} ({waiting} value"
+                             f"{'' if waiting == 1 else 's'} waiting): {exc}") from exc
 
     def flush(self) -> int:
         """Write every value logged so far; return how many were written."""
@@ -99,9 +112,11 @@ class MetricWriter:
             except BaseException:
                 with self._lock:
                     self._buffer[:0] = rows[done:]  # keep them for the next try
+                    self._failing = True
                 raise
             finally:
                 self.written += done
+            self._failing = False
             return done
 
     def _flush_periodically(self) -> None:
@@ -110,17 +125,27 @@ class MetricWriter:
                 try:
                     self.flush()
                 except Exception:
-                    pass  # the values stay buffered; the logging thread's next flush raises the error
+                    pass  # the values stay buffered and the error noted: the next log or close retries and raises
 
     def close(self) -> None:
-        """Write what is buffered and stop; logging after this raises StoreError. Idempotent."""
+        """Write what is buffered and stop; logging after this raises StoreError. Idempotent.
+
+        Values that cannot be written raise StoreError here, once: they are then dropped, so a
+        later close (the store's, at exit) does not fail again on the same values.
+        """
         with self._lock:
             self._closed = True
         self._stop.set()
         if self._thread is not threading.current_thread():
             self._thread.join()
-        self.flush()
-        _live.discard(self)
+        try:
+            self._flush_or_raise()
+        except StoreError:
+            with self._lock:
+                self._buffer, self._failing = [], False
+            raise
+        finally:
+            _live.discard(self)
 
     def __enter__(self) -> MetricWriter:
         return self

@@ -9,17 +9,18 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .base import RUN_SELECT, StoreBase, check_statuses, marks
+from .base import RUN_SELECT, check_statuses, marks
 from .errors import StoreError
-from .owners import process_alive
-from .records import ACTIVE_STATUSES, EXECUTORS, FINAL_STATUSES, Run, from_json, metrics_to_json, to_json
+from .holds import GpuChooser, HoldsStore
+from .owners import process_alive, process_identity
+from .records import ACTIVE_STATUSES, EXECUTORS, FINAL_STATUSES, Attempt, Run, from_json, metrics_to_json, to_json
 
 # What a run forgets when it goes back to the queue: everything about the attempt that ended.
 # Statements put their own assignments after it: SQLite keeps the rightmost of repeated columns.
 ATTEMPT_RESET = (
     "pid = NULL, pid_start_time = NULL, gpus = NULL, host = NULL, started_at = NULL, ended_at = NULL, "
     "heartbeat_at = NULL, exit_code = NULL, signal = NULL, error = NULL, traceback = NULL, "
-    "progress_done = NULL, progress_total = NULL, eta_s = NULL"
+    "progress_done = NULL, progress_total = NULL, eta_s = NULL, action = NULL"
 )
 
 # A run the daemon claims or gets back is the daemon's from then on, whoever it was queued for.
@@ -44,7 +45,7 @@ def _for_daemon(gone: Sequence[Owner]) -> tuple[str, list[Any]]:
     return f"({term})", params
 
 
-class QueueStore(StoreBase):
+class QueueStore(HoldsStore):
     """Claiming queued runs and recording each run's life; see `Store` for the whole API."""
 
     # -- the queue --------------------------------------------------------------------------------
@@ -96,38 +97,15 @@ class QueueStore(StoreBase):
         self._owners_alive[(pid, start_time)] = now + OWNER_CHECK_S
         return True
 
-    def claim_next_run(self, *, host: str | None = None, max_gpus: int | None = None) -> Run | None:
-        """For the daemon: atomically move the next queued run it may start to running and return it;
-        None when nothing fits.
-
-        Next means highest priority, then earliest submitted; runs a live foreground command will run
-        are not the daemon's to take. With `max_gpus`, runs asking for more GPUs than that are passed
-        over. Two processes claiming at once never get the same run.
-        """
-        term, params = _for_daemon(self._gone_owners())
-        sql = f"SELECT id FROM runs WHERE status = 'queued' AND {term}"
-        if max_gpus is not None:
-            sql += " AND gpus_requested <= ?"
-            params.append(max_gpus)
-        sql += " ORDER BY priority DESC, id LIMIT 1"
-        now = time.time()
-        with self._write() as conn:
-            row = conn.execute(sql, params).fetchone()
-            if row is None:
-                return None
-            conn.execute(
-                f"""UPDATE runs SET {ATTEMPT_RESET}, {TO_DAEMON}, status = 'running', started_at = ?,
-                    heartbeat_at = ?, host = ?, attempt = attempt + 1 WHERE id = ?""",
-                (now, now, host or socket.gethostname(), row[0]),
-            )
-            return self._run_in(conn, row[0])
-
-    def claim_run(self, run_id: int, *, host: str | None = None, owner_pid: int | None = None) -> Run | None:
-        """Atomically move this queued run to running (a new attempt); None if it is not queued, or
-        not the claimer's to run.
+    def claim_run(self, run_id: int, *, host: str | None = None, owner_pid: int | None = None,
+                  choose_gpus: GpuChooser | None = None) -> Run | None:
+        """Atomically move this queued run to running (a new attempt); None if it is not queued, not
+        the claimer's to run, or (with `choose_gpus`) its GPUs are not free.
 
         The daemon (no `owner_pid`) may claim its own runs and those of foreground commands that have
         gone, which become its own; a foreground command (`owner_pid`: its pid) only the runs it owns.
+        `choose_gpus` picks the run's GPUs from the home's live holds in the same transaction, and
+        the run holds them, on behalf of this process until its runner starts (see `holds`).
         """
         if owner_pid is not None:
             term, params, assign = "executor = 'foreground' AND owner_pid = ?", [owner_pid], ""
@@ -148,13 +126,24 @@ class QueueStore(StoreBase):
             assign = f", {TO_DAEMON}"
         now = time.time()
         with self._write() as conn:
-            cursor = conn.execute(
-                f"""UPDATE runs SET {ATTEMPT_RESET}{assign}, status = 'running', started_at = ?, heartbeat_at = ?,
-                    host = ?, attempt = attempt + 1 WHERE id = ? AND status = 'queued' AND {term}""",
-                (now, now, host or socket.gethostname(), run_id, *params),
-            )
-            if cursor.rowcount == 0:
+            row = conn.execute(f"SELECT per_gpu FROM runs WHERE id = ? AND status = 'queued' AND {term}",
+                               (run_id, *params)).fetchone()
+            if row is None:
                 return None
+            gpus: list[int] | None = None
+            if choose_gpus is not None:
+                gpus = choose_gpus(self._live_holds(conn))
+                if gpus is None:
+                    return None
+            conn.execute(
+                f"""UPDATE runs SET {ATTEMPT_RESET}{assign}, status = 'running', started_at = ?, heartbeat_at = ?,
+                    host = ?, attempt = attempt + 1 WHERE id = ?""",
+                (now, now, host or socket.gethostname(), run_id),
+            )
+            if gpus:
+                self._take_gpus(conn, run_id, gpus, row[0], process_identity())
+            elif gpus is not None:
+                conn.execute("UPDATE runs SET gpus = '[]' WHERE id = ?", (run_id,))
             return self._run_in(conn, run_id)
 
     def set_priority(self, run_id: int, priority: int) -> Run:
@@ -205,6 +194,7 @@ class QueueStore(StoreBase):
                     None if log_path is None else os.fspath(log_path), host, socket.gethostname(), now, now, run_id,
                 ),
             )  # fmt: skip
+            self._hold_for_process(conn, run_id, gpus, pid, pid_start_time)
             return self._run_in(conn, run_id)
 
     def set_run_status(
@@ -269,15 +259,38 @@ class QueueStore(StoreBase):
             return self._run_in(conn, run_id)
 
     def requeue_run(self, run_id: int) -> Run:
-        """Send a run back to the queue in its original place, forgetting its last attempt.
+        """Send a run back to the queue in its original place for a new attempt; call it once the
+        run's process is gone.
 
-        It goes back to the daemon, whoever ran it: a foreground command does not wait for runs
-        that come back (a retry comes after it has returned).
+        The attempt that ended is kept in `attempts` (status, error, final metrics), and the run
+        starts clean: its metric series and profile are those of the attempt under way, so readers
+        never mix two attempts. It goes back to the daemon, whoever ran it: a foreground command does
+        not wait for runs that come back (a retry comes after it has returned).
         """
         with self._write() as conn:
-            self._require_run(conn, run_id)
-            conn.execute(f"UPDATE runs SET {ATTEMPT_RESET}, {TO_DAEMON}, status = 'queued' WHERE id = ?", (run_id,))
+            status = self._require_run(conn, run_id)
+            if status in FINAL_STATUSES:
+                conn.execute(
+                    """INSERT OR REPLACE INTO attempts (run_id, attempt, status, gpus, host, started_at, ended_at,
+                       exit_code, signal, error, metrics)
+                       SELECT id, attempt, status, gpus, host, started_at, ended_at, exit_code, signal, error, metrics
+                       FROM runs WHERE id = ? AND attempt > 0""",
+                    (run_id,),
+                )
+                conn.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
+                conn.execute("DELETE FROM profile WHERE run_id = ?", (run_id,))
+            conn.execute("DELETE FROM gpu_holds WHERE run_id = ?", (run_id,))
+            conn.execute(
+                f"UPDATE runs SET {ATTEMPT_RESET}, {TO_DAEMON}, metrics = NULL, status = 'queued' WHERE id = ?",
+                (run_id,),
+            )
             return self._run_in(conn, run_id)
+
+    def attempts(self, run_id: int) -> list[Attempt]:
+        """The earlier attempts of a run, oldest first (the one under way or last is the run itself)."""
+        rows = self._read(f"SELECT {', '.join(Attempt.COLUMNS)} FROM attempts WHERE run_id = ? ORDER BY attempt",
+                          (run_id,))
+        return [Attempt.from_row(row) for row in rows]
 
     def heartbeat(self, run_id: int) -> None:
         """Stamp the run as alive now."""

@@ -5,11 +5,33 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from enum import Enum
 from pathlib import PurePath
 from typing import Any
 
 from .errors import StoreError
+
+
+class Status(str, Enum):
+    """A run's status: a `str` whose value is what the store and JSON say ("running" == Status.RUNNING)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    LOST = "lost"
+
+    # Printed and formatted as its value, not "Status.RUNNING": tables and messages show statuses.
+    __str__ = str.__str__
+    __format__ = str.__format__
+
+    @property
+    def is_final(self) -> bool:
+        """True for the statuses a run ends in."""
+        return self.value in FINAL_STATUSES
+
 
 RUN_STATUSES = ("queued", "running", "done", "failed", "cancelled", "lost")
 ACTIVE_STATUSES = ("queued", "running")
@@ -132,8 +154,10 @@ class Experiment:
     seed: int | None
     created_at: float
     notes: str
+    recipe_sha256: str | None = None  # the recipe file's hash when it was submitted
 
-    COLUMNS = ("id", "name", "recipe", "recipe_file", "config", "grid", "reps", "seed", "created_at", "notes")
+    COLUMNS = ("id", "name", "recipe", "recipe_file", "config", "grid", "reps", "seed", "created_at", "notes",
+               "recipe_sha256")
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Experiment:
@@ -142,6 +166,10 @@ class Experiment:
         values["config"] = from_json(values["config"], {})
         values["grid"] = from_json(values["grid"])
         return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, JSON-able."""
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -160,6 +188,7 @@ class RunSpec:
     executor: str = "daemon"  # one of EXECUTORS
     owner_pid: int | None = None  # a foreground run's owner: the pid of the command that will run it
     owner_start_time: float | None = None  # ... and that process's start time (None: unknown)
+    workdir: str | None = None  # the run's working directory: the folder it was submitted from
 
 
 @dataclass(frozen=True)
@@ -172,7 +201,7 @@ class Run:
     config: dict[str, Any]
     rep: int
     seed: int | None
-    status: str
+    status: Status
     priority: int
     gpus_requested: int
     gpus: list[int] | None
@@ -199,13 +228,15 @@ class Run:
     executor: str
     owner_pid: int | None
     owner_start_time: float | None
+    workdir: str | None
+    action: str | None
 
     COLUMNS = (
         "id", "experiment_id", "recipe", "config", "rep", "seed", "status", "priority", "gpus_requested",
         "gpus", "pid", "pid_start_time", "host", "created_at", "started_at", "ended_at", "heartbeat_at",
         "exit_code", "signal", "error", "traceback", "log_path", "attempt", "retries", "progress_done",
         "progress_total", "eta_s", "metrics", "gpus_allowed", "per_gpu", "executor", "owner_pid",
-        "owner_start_time",
+        "owner_start_time", "workdir", "action",
     )  # fmt: skip
 
     @classmethod
@@ -216,7 +247,14 @@ class Run:
         values["gpus"] = from_json(values["gpus"])
         values["metrics"] = metrics_from_json(values["metrics"])
         values["gpus_allowed"] = from_json(values["gpus_allowed"])
+        values["status"] = Status(values["status"])
         return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, JSON-able (the status as its string)."""
+        values = asdict(self)
+        values["status"] = self.status.value if isinstance(self.status, Status) else self.status
+        return values
 
     @property
     def is_final(self) -> bool:
@@ -273,6 +311,51 @@ class ProfileRow:
     cpu_s: float
 
     FIELDS = ("action", "calls", "total_s", "mean_s", "max_s", "cpu_s")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """An earlier attempt of a run: how it ended, kept when the run went back to the queue."""
+
+    run_id: int
+    attempt: int
+    status: str
+    gpus: list[int] | None
+    host: str | None
+    started_at: float | None
+    ended_at: float | None
+    exit_code: int | None
+    signal: int | None
+    error: str | None
+    metrics: dict[str, Any] | None
+
+    COLUMNS = ("run_id", "attempt", "status", "gpus", "host", "started_at", "ended_at", "exit_code", "signal",
+               "error", "metrics")
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> Attempt:
+        """Build from a row selected with `COLUMNS` in that order."""
+        values = dict(zip(cls.COLUMNS, row))
+        values["gpus"] = from_json(values["gpus"])
+        values["metrics"] = metrics_from_json(values["metrics"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class GpuHold:
+    """One GPU held by one run, live while its process is: the runner's, or before it started the
+    process that claimed the run."""
+
+    run_id: int
+    gpu: int
+    per_gpu: int
+    holder_pid: int | None
+    holder_start_time: float | None
+    pid: int | None
+    pid_start_time: float | None
+    since: float
+
+    COLUMNS = ("run_id", "gpu", "per_gpu", "holder_pid", "holder_start_time", "pid", "pid_start_time", "since")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 from .errors import StoreError
 from .records import metrics_to_json, samples_to_json
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 APP_NAME = "tuiflow"
 
 # Version 1 is frozen: it is what the first release wrote to users' disks. Change the schema by
@@ -175,6 +175,141 @@ def _migrate_3_to_4(conn: sqlite3.Connection) -> None:
     repair_json(conn)
 
 
+def _migrate_4_to_5(conn: sqlite3.Connection) -> None:
+    """One reservation table for every GPU a run holds, whoever executes it; the folder each run was
+    submitted from (its working directory); the action a run is in now; the recipe file's hash at
+    submission; earlier attempts."""
+    conn.execute("ALTER TABLE runs ADD COLUMN workdir TEXT")
+    # The pipeline action a running run spends its time in now (its runner's last report).
+    conn.execute("ALTER TABLE runs ADD COLUMN action TEXT")
+    conn.execute("ALTER TABLE experiments ADD COLUMN recipe_sha256 TEXT")
+    # A hold lives while its process does: the runner's (pid) once it started, before that the
+    # process that claimed the run (holder). It is not tied to the run's status: a cancelled or
+    # orphaned run still holds its GPUs until its process is gone.
+    conn.execute(
+        """CREATE TABLE gpu_holds (
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            gpu INTEGER NOT NULL,
+            per_gpu INTEGER NOT NULL DEFAULT 1,
+            holder_pid INTEGER,
+            holder_start_time REAL,
+            pid INTEGER,
+            pid_start_time REAL,
+            since REAL NOT NULL,
+            PRIMARY KEY (run_id, gpu)
+        )"""
+    )
+    # What running runs of version 4 hold: their recorded GPUs, held by their recorded process.
+    running = conn.execute(
+        "SELECT id, gpus, per_gpu, pid, pid_start_time, coalesce(started_at, created_at) FROM runs "
+        "WHERE status = 'running' AND gpus IS NOT NULL"
+    ).fetchall()
+    for run_id, gpus, per_gpu, pid, start_time, since in running:
+        try:
+            indices = [int(i) for i in json.loads(gpus)]
+        except (TypeError, ValueError):
+            continue
+        conn.executemany(
+            "INSERT OR IGNORE INTO gpu_holds (run_id, gpu, per_gpu, pid, pid_start_time, since) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(run_id, index, per_gpu, pid, start_time, since) for index in indices],
+        )
+    # An attempt's outcome, kept when the run goes back to the queue (retry) and starts clean.
+    conn.execute(
+        """CREATE TABLE attempts (
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            attempt INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            gpus TEXT,
+            host TEXT,
+            started_at REAL,
+            ended_at REAL,
+            exit_code INTEGER,
+            signal INTEGER,
+            error TEXT,
+            metrics TEXT,
+            PRIMARY KEY (run_id, attempt)
+        )"""
+    )
+    # Results pages sort and filter by a parameter or a final metric of 100,000 runs: each run's
+    # parameters and final metrics also live one row per key in side tables, kept by triggers (below).
+    create_sort_tables(conn)
+    # A curve downsampled for a chart reads each point's value from the index alone (see metric_points):
+    # the same index as before with the value added, no more index entries per metric point.
+    conn.execute("DROP INDEX IF EXISTS metrics_run_key_step")
+    conn.execute("CREATE INDEX metrics_run_key_step ON metrics(run_id, key, step, value)")
+
+
+# A run's config or metrics as a JSON object for json_each, '{}' when it is not one (damaged JSON,
+# which older versions may have left, is left alone rather than failing the write).
+def _object(column: str) -> str:
+    return (
+        f"CASE WHEN {column} IS NULL OR NOT json_valid({column}) THEN '{{}}' "
+        f"WHEN json_type({column}) = 'object' THEN {column} ELSE '{{}}' END"
+    )
+
+
+# A final metric's sort value, as results pages compare it: numbers, and the infinities that metrics
+# spell "inf" and "-inf" (9e999 is SQLite's infinity); NaN, other text, lists, null: NULL (missing).
+_METRIC_VALUE = (
+    "CASE j.type WHEN 'integer' THEN j.value WHEN 'real' THEN j.value "
+    "WHEN 'text' THEN CASE j.value WHEN 'inf' THEN 9e999 WHEN '-inf' THEN -9e999 END END"
+)
+
+# table -> (the runs column it mirrors, the value it keeps of each key). A parameter keeps what
+# json_extract gives (numbers, text, 1/0 for booleans, JSON text for lists and dicts, NULL for null).
+SORT_TABLES = {"run_params": ("config", "j.value"), "final_metrics": ("metrics", _METRIC_VALUE)}
+
+
+def create_sort_tables(conn: sqlite3.Connection) -> None:
+    """`run_params` and `final_metrics`: one row per (run, key) of each run's config and final metrics,
+    every key a run has (NaN and null included, with a NULL value, so "has it" is one probe), with the
+    run's status and experiment beside it. Two indexes each, (key, value, run_id, status,
+    experiment_id) and the same with value DESC, so that a page sorted either way (ties by id) is an
+    index range, and a count of the runs with a value in a range, of some statuses or one experiment,
+    is read from an index alone.
+
+    Triggers on `runs` keep them equal to the runs whoever writes them (finish_run, requeue_run, a
+    bulk UPDATE); existing runs are filled in. A later migration that rebuilds `runs` (create, copy,
+    drop, rename) drops these triggers with it: it must call this again.
+    """
+    for table, (column, value) in SORT_TABLES.items():
+        conn.execute(f"""CREATE TABLE IF NOT EXISTS {table} (
+            run_id INTEGER NOT NULL, key TEXT NOT NULL, value, status TEXT, experiment_id INTEGER,
+            PRIMARY KEY (run_id, key)) WITHOUT ROWID""")
+        for name, order in (("asc", "value"), ("desc", "value DESC")):
+            conn.execute(
+                f"CREATE INDEX IF NOT EXISTS {table}_{name} ON {table}(key, {order}, run_id, status, experiment_id)"
+            )
+        fill = (
+            f"INSERT OR REPLACE INTO {table} (run_id, key, value, status, experiment_id) "
+            f"SELECT NEW.id, j.key, {value}, NEW.status, NEW.experiment_id "
+            f"FROM json_each({_object(f'NEW.{column}')}) j"
+        )
+        # Every statement that writes the column fires these; a run whose JSON did not change is left
+        # alone. (One statement each: executescript would commit the migration's transaction.)
+        for event in ("insert", "update", "mirror", "delete"):
+            conn.execute(f"DROP TRIGGER IF EXISTS {table}_{event}")
+        conn.execute(f"""CREATE TRIGGER {table}_insert AFTER INSERT ON runs WHEN NEW.{column} IS NOT NULL
+            BEGIN {fill}; END""")
+        conn.execute(f"""CREATE TRIGGER {table}_update AFTER UPDATE OF {column}, id ON runs
+            WHEN NEW.{column} IS NOT OLD.{column} OR NEW.id IS NOT OLD.id
+            BEGIN DELETE FROM {table} WHERE run_id = OLD.id; {fill}; END""")
+        # A run's status changes a few times in its life: each time, its rows here follow.
+        conn.execute(f"""CREATE TRIGGER {table}_mirror AFTER UPDATE OF status, experiment_id ON runs
+            WHEN NEW.status IS NOT OLD.status OR NEW.experiment_id IS NOT OLD.experiment_id
+            BEGIN UPDATE {table} SET status = NEW.status, experiment_id = NEW.experiment_id
+                  WHERE run_id = NEW.id; END""")
+        conn.execute(f"""CREATE TRIGGER {table}_delete AFTER DELETE ON runs
+            BEGIN DELETE FROM {table} WHERE run_id = OLD.id; END""")
+        conn.execute(f"DELETE FROM {table}")
+        conn.execute(
+            f"INSERT OR REPLACE INTO {table} (run_id, key, value, status, experiment_id) "
+            f"SELECT r.id, j.key, {value}, r.status, r.experiment_id FROM runs r, "
+            f"json_each({_object(f'r.{column}')}) j"
+        )
+
+
 # The TEXT columns holding JSON that could hold a float (runs.gpus and gpus_allowed hold GPU indices),
 # and how a repaired value is written: metrics, configs and grids spell NaN and the infinities as
 # "nan", "inf" and "-inf", as final metrics are written now (`metrics_to_json`).
@@ -227,7 +362,12 @@ def repair_json(conn: sqlite3.Connection) -> int:
 
 
 # MIGRATIONS[i] takes a database from version i + 1 to version i + 2.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_1_to_2, _migrate_2_to_3, _migrate_3_to_4]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _migrate_1_to_2,
+    _migrate_2_to_3,
+    _migrate_3_to_4,
+    _migrate_4_to_5,
+]
 assert len(MIGRATIONS) == SCHEMA_VERSION - 1
 
 

@@ -16,14 +16,16 @@ from .db import BUSY_TIMEOUT_S, open_database
 from .errors import StoreError
 from .home import LOCK_NAME, db_path, ensure_home, existing_db, resolve_home
 from .metrics import MetricWriter
+from .pages import PagesStore
 from .queue import QueueStore
 from .records import EXECUTORS, RUN_STATUSES, Experiment, Run, RunSpec, to_json
 from .results import ResultsStore
+from .views import ViewsStore
 
 _EXPERIMENT_SELECT = f"SELECT {', '.join(Experiment.COLUMNS)} FROM experiments"
 
 
-class Store(QueueStore, ResultsStore):
+class Store(QueueStore, ResultsStore, PagesStore, ViewsStore):
     """The store: one SQLite file in the tuiflow home, shared by every tuiflow process.
 
     Open with `Store.open(home)`; one instance may be used from many threads.
@@ -66,6 +68,7 @@ class Store(QueueStore, ResultsStore):
         reps: int = 1,
         seed: int | None = None,
         recipe_file: str | None = None,
+        recipe_sha256: str | None = None,
         notes: str = "",
         runs: Sequence[RunSpec] = (),
     ) -> Experiment:
@@ -75,12 +78,13 @@ class Store(QueueStore, ResultsStore):
         the recipe's name.
         """
         base = name or recipe
-        row = (recipe, to_json(config or {}, "config"), to_json(grid, "grid"), reps, seed, recipe_file, notes)
+        row = (recipe, to_json(config or {}, "config"), to_json(grid, "grid"), reps, seed, recipe_file, notes,
+               recipe_sha256)
         with self._write() as conn:
             unique = self._free_name(conn, base)
             cursor = conn.execute(
-                """INSERT INTO experiments (name, recipe, config, grid, reps, seed, recipe_file, notes, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                """INSERT INTO experiments (name, recipe, config, grid, reps, seed, recipe_file, notes, recipe_sha256,
+                   created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (unique, *row, time.time()),
             )
             experiment_id = cursor.lastrowid
@@ -106,8 +110,17 @@ class Store(QueueStore, ResultsStore):
             n += 1
         return f"{base}-{n}"
 
+    def set_recipe_sha256(self, experiment_id: int, digest: str | None) -> None:
+        """Accept the recipe file as it is now for the experiment's runs (see `tuiflow retry --refresh`)."""
+        with self._write() as conn:
+            if conn.execute("UPDATE experiments SET recipe_sha256 = ? WHERE id = ?",
+                            (digest, experiment_id)).rowcount == 0:
+                raise self._not_found("experiment", experiment_id)
+
     def get_experiment(self, experiment_id: int) -> Experiment:
         """The experiment with this id, or NotFoundError."""
+        if not -(2**63) <= experiment_id < 2**63:
+            raise self._not_found("experiment", experiment_id)
         rows = self._read(f"{_EXPERIMENT_SELECT} WHERE id = ?", (experiment_id,))
         if not rows:
             raise self._not_found("experiment", experiment_id)
@@ -168,13 +181,14 @@ class Store(QueueStore, ResultsStore):
             _check_executor(spec)
             cursor = conn.execute(
                 """INSERT INTO runs (experiment_id, recipe, config, rep, seed, priority, gpus_requested,
-                   retries, status, created_at, gpus_allowed, per_gpu, executor, owner_pid, owner_start_time)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)""",
+                   retries, status, created_at, gpus_allowed, per_gpu, executor, owner_pid, owner_start_time,
+                   workdir)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     experiment_id, spec.recipe or recipe, to_json(spec.config, "run config"), spec.rep,
                     spec.seed, spec.priority, spec.gpus_requested, spec.retries, now,
                     None if spec.gpus_allowed is None else to_json(list(spec.gpus_allowed)), spec.per_gpu,
-                    spec.executor, spec.owner_pid, spec.owner_start_time,
+                    spec.executor, spec.owner_pid, spec.owner_start_time, spec.workdir,
                 ),
             )  # fmt: skip
             ids.append(cursor.lastrowid)
@@ -184,6 +198,8 @@ class Store(QueueStore, ResultsStore):
 
     def get_run(self, run_id: int) -> Run:
         """The run with this id, or NotFoundError."""
+        if not -(2**63) <= run_id < 2**63:  # no such row, and SQLite could not even take the number
+            raise self._not_found("run", run_id)
         rows = self._read(f"{RUN_SELECT} WHERE id = ?", (run_id,))
         if not rows:
             raise self._not_found("run", run_id)

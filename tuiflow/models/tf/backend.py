@@ -43,7 +43,8 @@ def pick_device(device: str | None) -> str:
     if device is None:
         return "gpu:0" if visible else "cpu"
     if device != "cpu" and int(device.split(":")[1]) >= visible:
-        raise ValueError(f"model config key 'device': {device} is not visible (TensorFlow sees {visible} GPUs)")
+        raise ValueError(f"model config key 'device': {device} is not visible (TensorFlow sees "
+                         f"{visible} GPU{'s' if visible != 1 else ''})")
     return device
 
 

@@ -30,7 +30,8 @@ def pick_device(device: str | None) -> torch.device:
     index = int(device.split(":")[1])
     visible = torch.cuda.device_count()
     if index >= visible:
-        raise ValueError(f"model config key 'device': {device} is not visible (torch sees {visible} GPUs)")
+        raise ValueError(f"model config key 'device': {device} is not visible (torch sees {visible} "
+                         f"GPU{'s' if visible != 1 else ''})")
     return torch.device("cuda", index)
 
 

@@ -1,5 +1,6 @@
-"""The gauges of ``tuiflow top``: glyph sets (Unicode blocks or ASCII), bars, sparklines, and the
-short number formats its lines are made of. Pure functions of their arguments: no store, no clock."""
+"""The gauges every client draws with (``tuiflow top`` and the app): glyph sets (Unicode blocks or
+ASCII), bars, sparklines, and the short number formats. Pure functions of their arguments: no store,
+no clock; rich is imported only when a gauge is drawn."""
 
 from __future__ import annotations
 

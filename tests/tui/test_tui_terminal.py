@@ -1,0 +1,86 @@
+"""tuiflow in a real terminal: tmux at 80x24 with TERM=screen-256color, keys sent with send-keys, the
+screen read with capture-pane. Killing the tmux session ends the app within seconds; the run goes on."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+from tui_helpers import REPO, Lab, daemon_home
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Lab]:
+    yield from daemon_home(tmp_path, monkeypatch)
+
+
+class Terminal:
+    """A tmux server of the test's own (its own socket: no other session's environment leaks in)."""
+
+    def __init__(self, socket: str, env: dict[str, str]) -> None:
+        self.socket, self.env = socket, env
+
+    def tmux(self, *args: str, check: bool = True) -> str:
+        result = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True,
+                                env=self.env, timeout=20)
+        if check and result.returncode != 0:
+            raise AssertionError(f"tmux {' '.join(args)}: {result.stderr}")
+        return result.stdout
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "app")
+
+    def wait_screen(self, *texts: str, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = self.screen()
+            if all(text in screen for text in texts):
+                return screen
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{texts} not on the screen after {timeout:g} s:\n{screen}")
+            time.sleep(0.2)
+
+    def keys(self, *keys: str) -> None:
+        for key in keys:
+            self.tmux("send-keys", "-t", "app", key)
+            time.sleep(0.3)
+
+
+def test_tuiflow_in_tmux_shows_the_gpus_and_a_running_run_and_ends_with_its_terminal(home: Lab) -> None:
+    [run] = home.submit("sleep", sets=["seconds=120", "steps=120"], gpus=1)
+    home.wait_status(run.id, "running")
+    env = {**home.env, "TERM": "screen-256color", "PATH": os.environ.get("PATH", "")}
+    variables = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items() if k.startswith(("TUIFLOW_", "PYTHON")))
+    command = f"env TERM=screen-256color {variables} {shlex.quote(sys.executable)} -m tuiflow"
+    terminal = Terminal(f"tuiflow-test-{os.getpid()}", env)
+    terminal.tmux("new-session", "-d", "-s", "app", "-x", "80", "-y", "24", "-c", str(REPO), command)
+    try:
+        app_pid = int(terminal.tmux("display-message", "-p", "-t", "app", "#{pane_pid}").strip())
+        screen = terminal.wait_screen("GPU0", "GPU1", "running", f"#{run.id}", "sleep", "daemon up", "q quit")
+        lines = screen.splitlines()
+        assert len(lines) <= 24 and all(len(line) <= 80 for line in lines)
+        assert "q quit" in lines[-1]
+        terminal.keys("?")
+        terminal.wait_screen("keys", "cancel")
+        terminal.keys("Escape", "l")
+        terminal.wait_screen("Launch", "images-augment")
+        terminal.keys("Escape")
+        terminal.wait_screen("GPU0", "runs")
+        terminal.tmux("kill-session", "-t", "app")
+        try:
+            psutil.Process(app_pid).wait(timeout=10)
+        except psutil.TimeoutExpired:
+            raise AssertionError(f"the app (pid {app_pid}) outlived its terminal by 10 s") from None
+        except psutil.NoSuchProcess:
+            pass
+        assert home.run(run.id).status == "running"  # closing the view stops only the view
+        assert psutil.pid_exists(home.run(run.id).pid)
+    finally:
+        terminal.tmux("kill-server", check=False)

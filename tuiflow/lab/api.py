@@ -1,0 +1,332 @@
+"""`Lab`: the one door of every client (the TUI, the CLI, scripts and notebooks) to a tuiflow home.
+
+    from tuiflow import lab
+    with lab.open() as home:                       # $TUIFLOW_HOME, else the user's data dir
+        plan = home.plan("digits-mlp", grid={"lr": [0.001, 0.01]}, reps=2)
+        submission = home.launch(plan)             # starts the daemon when none runs
+        home.wait(submission.run_ids)
+        best = home.results(filter=f"experiment={submission.experiment}", sort="-accuracy").rows[0]
+        curve = home.metric_series(best["id"], "accuracy")
+
+Values in and out are Python values and frozen dataclasses, never command-line text; every error is a
+`LabError` with a one-line message. A home with no store yet can be opened with ``missing_ok``: its
+reads are empty, and the first `launch` creates the store (looking never does).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tuiflow.errors import LabError
+from tuiflow.lab import pages as _pages
+from tuiflow.lab import scheduler as _scheduler
+from tuiflow.lab import steering as _steering
+from tuiflow.lab import telemetry as _telemetry
+from tuiflow.lab.filters import parse_filter
+from tuiflow.lab.launching import LaunchMixin
+from tuiflow.lab.types import DaemonStatus, Page, RunRow
+from tuiflow.scheduler.orphans import settle_orphans
+from tuiflow.store import NoStoreError, Run, Status, Store, StoreError, resolve_home
+from tuiflow.store.home import existing_db
+
+
+def open(home: str | os.PathLike[str] | None = None, *, create: bool = False,
+         missing_ok: bool = False) -> Lab:
+    """Open the tuiflow home ``home`` (default: $TUIFLOW_HOME, else the user's data dir).
+
+    Without ``create`` the home must hold a store already (else a NoStoreError that says so), unless
+    ``missing_ok``: then the Lab reads as empty until its first `launch` creates the store.
+    """
+    root = resolve_home(home)
+    lab = Lab(root)
+    if create:
+        lab._open_store(create=True)
+    else:
+        try:
+            existing_db(root)
+        except NoStoreError:
+            if not missing_ok:
+                raise
+        else:
+            lab._open_store(create=False)
+    return lab
+
+
+class Lab(LaunchMixin):
+    """A tuiflow home seen by a client: launch, watch, steer and read its runs. Safe to share between
+    threads (the store serialises access)."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        """The home's folder."""
+        self._store: Store | None = None
+        self._catalog: Any = None
+
+    # --- the store ---------------------------------------------------------------------------------
+    def _open_store(self, create: bool) -> Store:
+        if self._store is None:
+            self._store = Store.open(self.home, create=create)
+        return self._store
+
+    @property
+    def exists(self) -> bool:
+        """Whether the home holds a store (something has been launched there)."""
+        if self._store is not None:
+            return True
+        try:
+            existing_db(self.home)
+        except NoStoreError:
+            return False
+        self._open_store(create=False)
+        return True
+
+    @property
+    def store(self) -> Store:
+        """The store, for the lab's own modules; NoStoreError while the home has none."""
+        if self._store is None:
+            self._open_store(create=False)
+        assert self._store is not None
+        return self._store
+
+    def close(self) -> None:
+        """Close the store (a Lab is also a context manager)."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self) -> Lab:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Lab({str(self.home)!r})"
+
+    def data_version(self) -> int:
+        """A number that changes whenever anything in the store changes, by any process; under a
+        millisecond, so a poller can skip its work when nothing changed. 0 while there is no store."""
+        if not self.exists:
+            return 0
+        return self.store.data_version()
+
+    # --- runs and experiments ------------------------------------------------------------------------
+    def get_run(self, run_id: int) -> Run:
+        """The run with this id; NotFoundError when there is none."""
+        run = self.store.get_run(run_id)
+        if run.status == Status.RUNNING and _settle(self.store, [run]):
+            run = self.store.get_run(run_id)
+        return run
+
+    def list_experiments(self) -> list[dict[str, Any]]:
+        """Every experiment, newest first, with its run counts per status (`counts`) and `runs` in all."""
+        if not self.exists:
+            return []
+        counts = self.store.experiment_counts()
+        rows = []
+        for experiment in reversed(self.store.list_experiments()):
+            per_status = counts.get(experiment.id, {})
+            rows.append({**experiment.to_dict(), "counts": per_status, "runs": sum(per_status.values())})
+        return rows
+
+    def experiment_runs(self, experiment: int | str) -> list[Run]:
+        """The runs of an experiment (its id, name, or ``exp:ID``), in id order."""
+        found = _pages.find_experiment(self.store, experiment)
+        return self.store.list_runs(experiment=found.id)
+
+    def results(self, filter: str = "", sort: str | None = None, after: Any = None,
+                limit: int | None = 50) -> Page:
+        """One page of runs with their parameters and final metrics, by keyset (page 1,000 costs what
+        page 1 does). ``filter``: space-separated terms like ``status=done lr<0.01 accuracy>0.9
+        recipe=digits-mlp experiment=NAME``; ``sort``: a run column, parameter or final metric
+        (``-accuracy``: highest first; runs without it last). Pass ``page.next`` as ``after``."""
+        if not self.exists:
+            parse_filter(filter, known=None)  # a bad filter is still an error
+            return Page([], 0, None)
+        terms = parse_filter(filter, known=self.store)
+        page = _pages.results_page(self.store, experiment=terms.experiment, status=terms.statuses, sort=sort,
+                                   where=terms.where, after=after, limit=limit)
+        return Page(page.rows, page.total, page.next, page.sort)
+
+    def dashboard_runs(self, finished: int = 20) -> list[RunRow]:
+        """Running runs first, then queued ones in the order they will start, then the last ``finished``
+        ended ones: each with its experiment's name and the newest value of each of its metrics."""
+        if not self.exists:
+            return []
+        store = self.store
+        running = store.list_runs(status="running")
+        if _settle(store, running):
+            running = store.list_runs(status="running")
+        queued = store.queued_runs(limit=200)
+        ended = store.recent_runs(limit=finished)
+        names = store.experiment_names({r.experiment_id for r in [*running, *queued, *ended]})
+        latest = store.latest_metrics([r.id for r in running])
+        return [RunRow(run, names.get(run.experiment_id), latest.get(run.id, run.metrics or {}))
+                for run in [*running, *queued, *ended]]
+
+    # --- live views of one run -------------------------------------------------------------------------
+    def metric_keys(self, run_id: int) -> list[str]:
+        """The names of the metrics a run has logged, sorted."""
+        return self.store.metric_keys(run_id)
+
+    def metric_series(self, run_id: int, key: str, max_points: int | None = None) -> list[tuple[int, float | None]]:
+        """(step, value) of one metric in step order; with ``max_points``, downsampled by keeping each
+        bucket's lowest and highest value, so spikes survive."""
+        return self.store.metric_points(run_id, key, max_points=max_points)
+
+    def profile(self, run_id: int) -> list[dict[str, Any]]:
+        """The run's per-action profile, slowest first: pipeline, action, calls, total_s, mean_s, max_s,
+        cpu_s, and share (of the run's profiled time, 0-1)."""
+        rows = [{k: v for k, v in vars(row).items() if k != "run_id"} for row in self.store.profile(run_id)]
+        total = sum(row["total_s"] for row in rows) or 0.0
+        for row in rows:
+            row["share"] = row["total_s"] / total if total else 0.0
+        return rows
+
+    def current_action(self, run_id: int) -> str | None:
+        """The pipeline action a running run is in now, as its runner last reported it."""
+        return self.store.current_action(run_id)
+
+    def read_log(self, run_id: int, offset: int = 0, max_bytes: int = 1 << 20) -> tuple[str, int]:
+        """The run's output from byte ``offset`` (at most ``max_bytes``), and the offset to read from
+        next time; never blocks. A negative offset reads the last that many bytes."""
+        run = self.store.get_run(run_id)
+        if not run.log_path:
+            return "", max(offset, 0)
+        try:
+            with Path(run.log_path).open("rb") as log:
+                size = os.fstat(log.fileno()).st_size
+                start = max(0, size + offset) if offset < 0 else min(offset, size)
+                log.seek(start)
+                data = log.read(max_bytes)
+        except FileNotFoundError:
+            return "", max(offset, 0)
+        except OSError as exc:
+            raise LabError(f"cannot read the log of run {run_id} ({run.log_path}): {exc.strerror or exc}") from None
+        return data.decode("utf-8", "replace"), start + len(data)
+
+    def wait(self, run_ids: Iterable[int], timeout: float | None = None, poll_s: float = 0.5) -> list[Run]:
+        """Block until every run of ``run_ids`` has ended; return them. LabError on ``timeout``."""
+        ids = list(run_ids)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            runs = [self.get_run(i) for i in ids]
+            if all(run.is_final for run in runs):
+                return runs
+            if deadline is not None and time.monotonic() > deadline:
+                left = [run.id for run in runs if not run.is_final]
+                raise LabError(f"runs {', '.join(map(str, left))} did not end within {timeout:g} s")
+            time.sleep(poll_s)
+
+    # --- telemetry ------------------------------------------------------------------------------------
+    def snapshot(self) -> _telemetry.Snapshot:
+        """The newest telemetry the daemon sampled (host, CPU cores, GPUs, each run's processes); the
+        GPUs are read live when no daemon samples them."""
+        if self.exists:
+            snap = _telemetry.latest(self.store)
+            if snap.time is not None and snap.now - snap.time <= _telemetry.STALE_AFTER_S:
+                return snap
+        return _telemetry.live_snapshot()
+
+    def gpu_history(self, index: int, key: str = "utilization", window_s: float = 60.0,
+                    points: int = 60) -> list[float | None]:
+        """One GPU field over the last ``window_s`` seconds, as ``points`` values (None: no sample)."""
+        return self._history(f"gpu{index}", key, window_s, points)
+
+    def host_history(self, key: str = "cpu_percent", window_s: float = 60.0, points: int = 60) -> list[float | None]:
+        """One host field over the last ``window_s`` seconds, as ``points`` values."""
+        return self._history("host", key, window_s, points)
+
+    def _history(self, device: str, key: str, window_s: float, points: int) -> list[float | None]:
+        if not self.exists:
+            return []
+        return [value for _, value in _telemetry.series(self.store, device, key, window_s=window_s,
+                                                         max_points=points)]
+
+    def gpus(self) -> dict[str, Any]:
+        """The GPUs as the GPU layer sees them now, each with the runs holding it (`tuiflow gpus`)."""
+        if not self.exists:
+            return _steering.gpus_without_store()
+        return _scheduler.gpus(self.store)
+
+    def gpu_holders(self) -> dict[int, list[int]]:
+        """GPU index -> the runs holding it now (whoever runs them)."""
+        if not self.exists:
+            return {}
+        return _steering.gpu_holders(self.store)
+
+    # --- the queue ----------------------------------------------------------------------------------
+    def cancel(self, run_ids: Sequence[int] | None = None, experiment: int | str | None = None) -> int:
+        """Cancel runs by id, or every unfinished run of an experiment; returns how many. Queued runs
+        never start; running ones are stopped by whoever runs them (the daemon, or their foreground
+        command), or here when nothing watches them. Does not wait for them to stop."""
+        if (run_ids is None) == (experiment is None):
+            raise LabError("cancel takes run ids or an experiment, not both or neither")
+        return _steering.cancel_runs(self.store, run_ids=run_ids, experiment=experiment)
+
+    def retry(self, run_id: int, refresh: bool = False) -> Run:
+        """Queue an ended run again, as a new attempt with the same config and seed. ``refresh``
+        accepts a recipe file changed since the run was submitted."""
+        return _scheduler.retry(self.store, run_id, refresh=refresh)
+
+    def set_priority(self, run_id: int, priority: int) -> Run:
+        """Change a run's priority (higher starts first)."""
+        return _scheduler.set_priority(self.store, run_id, priority)
+
+    def pause(self) -> None:
+        """Stop starting new runs; running ones go on."""
+        _scheduler.pause(self.store, True)
+
+    def resume(self) -> None:
+        """Start new runs again."""
+        _scheduler.pause(self.store, False)
+
+    def paused(self) -> bool:
+        """Whether the queue is paused."""
+        return self.exists and bool(self.store.get_setting("paused", False))
+
+    def queue(self, limit: int | None = 50) -> dict[str, Any]:
+        """Running runs, then queued ones in start order (the first ``limit``), with counts (`tuiflow queue --json`)."""
+        return _scheduler.queue_page(self.store, limit=limit)
+
+    # --- the daemon -----------------------------------------------------------------------------------
+    def start_daemon(self, *, sample_interval: float | None = None, min_free_memory: float | None = None,
+                     tick: float | None = None) -> DaemonStatus:
+        """Start the home's daemon detached from this terminal unless one runs (creating the store)."""
+        store = self._open_store(create=True)
+        _scheduler.start_daemon(store, extra_args=_daemon_args(sample_interval, min_free_memory, tick))
+        return self.daemon_status()
+
+    def stop_daemon(self) -> bool:
+        """Stop the home's daemon (its runs go on); False when none was running."""
+        if not self.exists:
+            return False
+        return _scheduler.stop_daemon(self.store) is not None
+
+    def daemon_status(self) -> DaemonStatus:
+        """Whether a daemon serves the home (pid, host, version, since when), and the queue's counts."""
+        if not self.exists:
+            return DaemonStatus(False, None, str(self.home), None, None, None, None, 0, 0, False)
+        return DaemonStatus(**_scheduler.daemon_status(self.store))
+
+
+def _daemon_args(sample_interval: float | None, min_free_memory: float | None, tick: float | None) -> list[str]:
+    args: list[str] = []
+    for flag, value in (("--sample-interval", sample_interval), ("--min-free-memory", min_free_memory),
+                        ("--tick", tick)):
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise LabError(f"{flag.lstrip('-').replace('-', '_')} must be a number, not {value!r}")
+            args += [flag, repr(float(value))]
+    return args
+
+
+def _settle(store: Store, runs: Sequence[Run]) -> list[int]:
+    try:
+        return settle_orphans(store, runs)
+    except StoreError:
+        return []

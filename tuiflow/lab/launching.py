@@ -1,0 +1,128 @@
+"""Launching from `Lab`: the recipes a home can run, plans checked from Python values, and launch.
+
+A plan is checked once, field by field, so that an error names the one parameter it is about
+(`ParamError.param`) and a form can show it beside that field.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from tuiflow.errors import LabError
+from tuiflow.lab.experiments import recipe_sha256
+from tuiflow.lab.types import ParamError, ParamInfo, Plan, RecipeInfo, Submission
+from tuiflow.recipes import DEFAULT_LIMIT, RecipeError, discover, expand
+from tuiflow.recipes.grid import Grid
+from tuiflow.recipes.params import ParamError as _RecipeParamError
+from tuiflow.store import RunSpec, process_identity
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc)
+
+
+class LaunchMixin:
+    """`Lab`'s recipes, plans and launches."""
+
+    _catalog: Any
+    _recipe_dirs: Sequence[str | os.PathLike[str]] = ()
+
+    def recipes(self, extra_dirs: Iterable[str | os.PathLike[str]] = ()) -> list[RecipeInfo]:
+        """Every recipe found (shipped, ./recipes, $TUIFLOW_RECIPES, ``extra_dirs``), by name."""
+        catalog = self._load_catalog(extra_dirs)
+        return [RecipeInfo(r.name, r.description, r.file,
+                           {name: ParamInfo(name, p.default, p.type_name,
+                                            list(p.choices) if p.choices is not None else None, p.help)
+                            for name, p in r.params.items()})
+                for r in sorted(catalog.recipes.values(), key=lambda r: r.name)]
+
+    @property
+    def problems(self) -> list[str]:
+        """Recipe files that could not be loaded, one line each (path and error)."""
+        return [str(problem) for problem in self._load_catalog().problems]
+
+    def _load_catalog(self, extra_dirs: Iterable[str | os.PathLike[str]] = ()) -> Any:
+        extra = list(extra_dirs)
+        if extra or self._catalog is None:
+            catalog = discover([*self._recipe_dirs, *extra])
+            if extra:
+                return catalog
+            self._catalog = catalog
+        return self._catalog
+
+    def use_recipe_dirs(self, dirs: Iterable[str | os.PathLike[str]]) -> None:
+        """Also look for recipes in these folders (the CLI's --recipes)."""
+        self._recipe_dirs = list(dirs)
+        self._catalog = None
+
+    def _recipe(self, name: str) -> Any:
+        return self._load_catalog().get(name)
+
+    def plan(self, recipe: str, overrides: Mapping[str, Any] | None = None,
+             grid: Mapping[str, Sequence[Any]] | None = None, reps: int = 1, name: str | None = None,
+             seed: int = 0, max_runs: int | None = DEFAULT_LIMIT) -> Plan:
+        """Check an experiment without storing anything: ``overrides`` over the recipe's defaults, the
+        product of ``grid`` (parameter -> values), ``reps`` repetitions. A bad value is a ParamError
+        naming its parameter; more than ``max_runs`` runs (None: up to the hard limit) a LabError."""
+        chosen = self._recipe(recipe)
+        if name is not None and (not name.strip() or name.strip().isdigit() or name.startswith("exp:")):
+            raise ParamError(chosen.name, None, f"experiment name {name!r} reads as an id or is empty: "
+                                                "choose a name that is not a number")
+        base: dict[str, Any] = {}
+        for key, value in dict(overrides or {}).items():
+            base[key] = self._checked(chosen, key, value)
+        options: dict[str, list[Any]] = {}
+        for key, values in dict(grid or {}).items():
+            if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+                raise ParamError(chosen.name, key, f"the grid of {key!r} must be a list of values, not {values!r}")
+            if not values:
+                raise ParamError(chosen.name, key, f"the grid of {key!r} has no values")
+            options[key] = [self._checked(chosen, key, value) for value in values]
+        try:
+            runs = expand(chosen, base, Grid(options), reps, seed, limit=max_runs)
+        except _RecipeParamError as exc:
+            raise ParamError(chosen.name, None, _reason(exc)) from None
+        return Plan(chosen.name, base, options, reps, seed, name, runs, chosen.file)
+
+    @staticmethod
+    def _checked(recipe: Any, key: str, value: Any) -> Any:
+        try:
+            return recipe.config({key: value})[key]
+        except (_RecipeParamError, RecipeError) as exc:
+            raise ParamError(recipe.name, key, _reason(exc)) from None
+
+    def launch(self, plan: Plan, gpus: Sequence[int] | None = None, num_gpus: int | None = None, per_gpu: int = 1,
+               priority: int = 0, retries: int = 0, foreground: bool = False, start_daemon: bool = True) -> Submission:
+        """Store a planned experiment and its runs, and (unless ``foreground``) make sure a daemon runs
+        them. ``gpus``: the GPU indices the runs may use (None: any; []: CPU only); ``num_gpus``: GPUs
+        per run (default 1 where GPUs exist, else 0). With ``foreground`` the runs are this process's to
+        run, with `run_foreground`. Creates the home's store on the first launch."""
+        from tuiflow.lab import scheduler as _scheduler
+
+        for label, number, low in (("per_gpu", per_gpu, 1), ("retries", retries, 0)):
+            if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= 1_000_000:
+                raise LabError(f"{label} must be a whole number from {low} to 1,000,000, not {number!r}")
+        if isinstance(priority, bool) or not isinstance(priority, int) or not -(2**63) <= priority < 2**63:
+            raise LabError(f"priority must be a whole number a 64-bit integer holds, not {priority!r}")
+        spec = None if gpus is None else ",".join(str(int(i)) for i in gpus) or "none"
+        request = _scheduler.gpu_request(spec, num_gpus)
+        store = self._open_store(create=True)  # type: ignore[attr-defined]
+        owner_pid, owner_start_time = process_identity() if foreground else (None, None)
+        try:
+            workdir: str | None = os.getcwd()
+        except OSError:
+            workdir = None
+        specs = [RunSpec(config=p.config, rep=p.rep, seed=p.seed, priority=priority, gpus_requested=request.count,
+                         retries=retries, gpus_allowed=request.allowed, per_gpu=per_gpu,
+                         executor="foreground" if foreground else "daemon", owner_pid=owner_pid,
+                         owner_start_time=owner_start_time, workdir=workdir) for p in plan.runs]
+        experiment = store.create_experiment(
+            plan.name, plan.recipe, config=plan.base, grid={"grid": plan.grid}, reps=plan.reps, seed=plan.seed,
+            recipe_file=plan.recipe_file, recipe_sha256=recipe_sha256(plan.recipe_file), runs=specs)
+        run_ids = [run.id for run in store.list_runs(experiment=experiment.id)]
+        if foreground or not start_daemon:
+            return Submission(experiment.id, experiment.name, run_ids)
+        info, started = _scheduler.start_daemon(store)
+        return Submission(experiment.id, experiment.name, run_ids, info.pid, started)

@@ -1,0 +1,53 @@
+"""Choosing a run's GPUs against the home's reservation table (the store's GPU holds), for the daemon
+and for foreground commands alike: the allocator's rules, fed with every live hold of the home."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any
+
+from tuiflow.scheduler.allocator import Allocator, GpuReading
+from tuiflow.store import GpuHold, Run
+
+
+def held_pids(holds: Iterable[GpuHold]) -> set[int]:
+    """The processes of the runs holding GPUs, with everything they started: the memory they hold
+    on a GPU is ours, not another user's."""
+    import psutil
+
+    pids: set[int] = set()
+    for pid in {hold.pid for hold in holds if hold.pid is not None}:
+        pids.add(pid)
+        try:
+            pids.update(child.pid for child in psutil.Process(pid).children(recursive=True))
+        except psutil.Error:
+            continue
+    return pids
+
+
+def gpu_chooser(run: Run, gpus: Sequence[GpuReading], *, our_pids: Collection[int] = (),
+                allocator_options: dict[str, Any] | None = None) -> Any:
+    """The `choose_gpus` of `Store.claim_run` for ``run``: its GPUs among ``gpus`` given what the
+    live holds take, or None while it must wait. Raises UnsatisfiableRequest when waiting cannot help."""
+
+    def choose(holds: list[GpuHold]) -> list[int] | None:
+        allocator = Allocator(**(allocator_options or {}))
+        taken: dict[int, tuple[int, list[int]]] = {}
+        for hold in holds:
+            taken.setdefault(hold.run_id, (hold.per_gpu, []))[1].append(hold.gpu)
+        for run_id, (per_gpu, indices) in taken.items():
+            allocator.reserve(run_id, indices, per_gpu=per_gpu)
+        ours = set(our_pids) | held_pids(holds)
+        if run.id in taken:  # claimed before (a daemon that died between claim and start): start afresh
+            allocator.release(run.id)
+        return allocator.allocate(run.id, run.gpus_requested, run.gpus_allowed, gpus, ours, per_gpu=run.per_gpu)
+
+    return choose
+
+
+def holders(holds: Iterable[GpuHold]) -> dict[int, list[int]]:
+    """GPU index -> the runs holding it."""
+    table: dict[int, list[int]] = {}
+    for hold in holds:
+        table.setdefault(hold.gpu, []).append(hold.run_id)
+    return table

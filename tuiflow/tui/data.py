@@ -1,0 +1,303 @@
+"""The app's one door to `tuiflow.lab`: every call to `Lab` is here, and what comes back is turned into
+the records of `tuiflow.tui.views`. The methods block (SQLite, files): call them from worker threads."""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tuiflow import lab
+from tuiflow.tui.views import (
+    DaemonView,
+    GpuCard,
+    GpuChoice,
+    HostView,
+    Launched,
+    LaunchRequest,
+    ParamField,
+    ProfileLine,
+    RecipeCard,
+    RunDetail,
+    RunLine,
+    RunsView,
+    Telemetry,
+)
+
+HISTORY_S = 60.0
+LOG_KEEP = 400  # lines of a run's log kept for the dashboard's tail and the first screen of the log view
+
+
+class ActionError(Exception):
+    """Something `lab` refused (a cancel of a finished run, a launch it cannot place): one line to show."""
+
+
+class FieldError(ActionError):
+    """A parameter value a recipe cannot take: the parameter (None: the form as a whole) and why."""
+
+    def __init__(self, param: str | None, reason: str) -> None:
+        self.param = param
+        self.reason = reason
+        super().__init__(reason)
+
+
+@dataclass
+class LogTail:
+    """The last lines of one run's log and where reading stopped: kept by the caller between polls."""
+
+    run_id: int
+    offset: int = 0
+    lines: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_KEEP))
+    partial: str = ""
+
+    def feed(self, text: str) -> list[str]:
+        """Add newly read text; the lines it completed. A last line without its newline waits for the rest."""
+        if not text:
+            return []
+        parts = (self.partial + text).replace("\r\n", "\n").split("\n")
+        self.partial = parts.pop()
+        done = [line.rsplit("\r", 1)[-1] for line in parts]  # a progress bar's redraws: its last state
+        self.lines.extend(done)
+        return done
+
+    def last(self, count: int) -> tuple[str, ...]:
+        """The last `count` lines, the one still being written included."""
+        lines = list(self.lines)[-count:] if count > 0 else []
+        if self.partial:
+            lines = (lines + [self.partial])[-count:]
+        return tuple(lines)
+
+
+class LabData:
+    """The Lab of one home, opened without creating a store: looking never makes one."""
+
+    def __init__(self, home: str | Path | None = None, *, clock: Callable[[], float] = time.time) -> None:
+        self.lab = lab.open(home, create=False, missing_ok=True)
+        self.clock = clock
+
+    @property
+    def home(self) -> Path:
+        """The home this app looks at."""
+        return Path(self.lab.home)
+
+    def version(self) -> int:
+        """A number that changes whenever anything in the store changes (cheap: poll it)."""
+        return self.lab.data_version()
+
+    # --- the dashboard --------------------------------------------------------------------------------
+    def daemon(self) -> DaemonView:
+        """The daemon and the queue."""
+        status = self.lab.daemon_status()
+        if hasattr(status, "running_daemon"):  # `running` counts the running runs
+            up, running = bool(status.running_daemon), int(status.running or 0)
+        else:  # `running` says whether the daemon runs
+            up, running = bool(status.running), int(getattr(status, "running_runs", 0) or 0)
+        return DaemonView(running=up, pid=status.pid, queued=int(status.queued or 0), running_runs=running,
+                          paused=bool(status.paused))
+
+    def telemetry(self, points: int = 60) -> Telemetry:
+        """The GPUs (each with a minute of utilisation and the runs holding it), the host and the daemon."""
+        now = self.clock()
+        snapshot = self.lab.snapshot()
+        holders = self.lab.gpu_holders()
+        ours = {reading.pid for reading in snapshot.runs.values() if reading.pid}
+        problems: list[str] = []
+        gpus = []
+        for gpu in snapshot.gpus:
+            processes = gpu.processes or []
+            held = tuple(holders.get(gpu.index, ()))
+            history = _history(lambda i=gpu.index: self.lab.gpu_history(i, key="utilization", window_s=HISTORY_S,
+                                                                        points=points), problems)
+            gpus.append(GpuCard(
+                index=gpu.index, name=gpu.name, utilization=gpu.utilization, memory_used_mb=gpu.memory_used_mb,
+                memory_total_mb=gpu.memory_total_mb, temperature=gpu.temperature, power_w=gpu.power_w,
+                history=tuple(history), runs=held,
+                foreign=sum(1 for p in processes if p.pid not in ours) if not held else 0))
+        host = None
+        if snapshot.host is not None:
+            h = snapshot.host
+            history = _history(lambda: self.lab.host_history("cpu_percent", window_s=HISTORY_S, points=points),
+                               problems)
+            host = HostView(cpu_percent=h.cpu_percent, per_core=tuple(h.per_core or ()),
+                            memory_used_mb=h.memory_used_mb, memory_total_mb=h.memory_total_mb,
+                            swap_used_mb=h.swap_used_mb, swap_total_mb=h.swap_total_mb, load_1=h.load_1,
+                            history=tuple(history))
+        return Telemetry(now=now, gpus=tuple(gpus), host=host, daemon=self.daemon(),
+                         simulated=bool(getattr(snapshot, "simulated", False)),
+                         cpu_slots=getattr(snapshot, "cpu_slots", None),
+                         error=f"history: {problems[0]}" if problems else None)
+
+    def runs(self, finished: int = 20) -> RunsView:
+        """Running runs, queued ones in start order, then the last `finished` that ended."""
+        version = self.version()
+        if not self.lab.exists:
+            return RunsView(version=version, rows=(), exists=False)
+        return RunsView(version=version, rows=tuple(_run_line(row) for row in self.lab.dashboard_runs(finished)))
+
+    def detail(self, run_id: int, tail: LogTail, points: int, lines: int, metric: str | None = None) -> RunDetail:
+        """The run's profile, current action, one metric's curve (`metric`, or its first) and log tail."""
+        run = self.lab.get_run(run_id)
+        profile = tuple(ProfileLine(action=str(p["action"]), pipeline=str(p.get("pipeline", "")),
+                                    calls=int(p.get("calls") or 0), total_s=float(p.get("total_s") or 0.0),
+                                    mean_s=p.get("mean_s"), max_s=p.get("max_s"))
+                        for p in self.lab.profile(run_id))
+        action = self.lab.current_action(run_id) if str(run.status) == "running" else None
+        keys = [k for k in self.lab.metric_keys(run_id) if k != "progress"] or self.lab.metric_keys(run_id)
+        key = metric if metric in keys else (keys[0] if keys else None)
+        series: tuple[float | None, ...] = ()
+        if key is not None:
+            series = tuple(value for _, value in self.lab.metric_series(run_id, key, max_points=points))
+        self.read_log(tail)
+        last = next((v for v in reversed(series) if v is not None and math.isfinite(v)), None)
+        return RunDetail(run_id=run_id, status=str(run.status), action=action, profile=profile, metric=key,
+                         series=series, last_value=last, log_lines=tail.last(lines), log_path=run.log_path,
+                         error=run.error)
+
+    def read_log(self, tail: LogTail) -> list[str]:
+        """Read what the run's log gained since the last call into `tail`; the lines it completed."""
+        text, offset = self.lab.read_log(tail.run_id, tail.offset)
+        if offset < tail.offset:  # a retry started the log again
+            tail.lines.clear()
+            tail.partial = ""
+        tail.offset = offset
+        return tail.feed(text)
+
+    def run_line(self, run_id: int) -> RunLine:
+        """One run, as the runs table shows it (no latest metrics)."""
+        run = self.lab.get_run(run_id)
+        return _line(run, experiment="", latest={})
+
+    # --- acting on runs ------------------------------------------------------------------------------
+    def cancel(self, run_id: int) -> int:
+        """Cancel a queued or running run; how many were cancelled."""
+        return _acting(lambda: self.lab.cancel([run_id]))
+
+    def retry(self, run_id: int) -> None:
+        """Queue a finished run again."""
+        _acting(lambda: self.lab.retry(run_id))
+
+    def change_priority(self, run_id: int, step: int) -> int:
+        """Raise (or lower) a run's priority by `step`; the new priority."""
+        def change() -> int:
+            run = self.lab.get_run(run_id)
+            return self.lab.set_priority(run_id, int(run.priority) + step).priority
+        return _acting(change)
+
+    def toggle_pause(self) -> bool:
+        """Pause the queue, or resume it; whether it is paused now."""
+        def toggle() -> bool:
+            if self.lab.paused():
+                self.lab.resume()
+                return False
+            self.lab.pause()
+            return True
+        return _acting(toggle)
+
+    # --- launching -----------------------------------------------------------------------------------
+    def recipes(self) -> tuple[list[RecipeCard], list[str]]:
+        """Every recipe found, and a line for each recipe file that failed to import."""
+        cards = [RecipeCard(name=r.name, description=r.description or "", file=str(r.file),
+                            params=tuple(ParamField(name=name, default=p.default, type=p.type,
+                                                    choices=tuple(p.choices) if p.choices else None,
+                                                    help=p.help or "")
+                                         for name, p in r.params.items()))
+                 for r in self.lab.recipes()]
+        return cards, list(self.lab.problems)
+
+    def count(self, recipe: str, overrides: dict[str, Any], grid: dict[str, list[Any]], reps: int) -> int:
+        """How many runs the form's values make; FieldError names the parameter `lab` refuses."""
+        return len(_planning(lambda: self.lab.plan(recipe, overrides=overrides or None, grid=grid or None,
+                                                   reps=reps)))
+
+    def gpu_choices(self) -> list[GpuChoice]:
+        """The GPUs a launch may use, with free memory, load and who holds each."""
+        snapshot = self.lab.snapshot()
+        holders = self.lab.gpu_holders()
+        ours = {reading.pid for reading in snapshot.runs.values() if reading.pid}
+        choices = []
+        for gpu in snapshot.gpus:
+            held = tuple(holders.get(gpu.index, ()))
+            free = None if gpu.memory_total_mb is None or gpu.memory_used_mb is None else \
+                max(0.0, gpu.memory_total_mb - gpu.memory_used_mb)
+            choices.append(GpuChoice(index=gpu.index, name=gpu.name, memory_free_mb=free,
+                                     memory_total_mb=gpu.memory_total_mb, utilization=gpu.utilization, runs=held,
+                                     foreign=0 if held else sum(1 for p in gpu.processes or [] if p.pid not in ours)))
+        return choices
+
+    def launch(self, request: LaunchRequest) -> Launched:
+        """Plan and launch (starting the daemon if none runs); nothing is stored when `lab` refuses."""
+        def go() -> Launched:
+            plan = self.lab.plan(request.recipe, overrides=request.overrides or None, grid=request.grid or None,
+                                 reps=request.reps, name=request.name or None)
+            submission = self.lab.launch(plan, gpus=list(request.gpus) if request.gpus is not None else None,
+                                         num_gpus=request.num_gpus, per_gpu=request.per_gpu,
+                                         priority=request.priority, retries=request.retries)
+            return Launched(experiment=_experiment_name(submission), run_ids=tuple(submission.run_ids))
+        return _planning(go)
+
+
+# --- helpers -----------------------------------------------------------------------------------------
+def _history(read: Callable[[], list[float | None]], problems: list[str]) -> list[float | None]:
+    """A sparkline's values; a history that cannot be read costs the sparkline, not the reading."""
+    try:
+        return read()
+    except Exception as exc:  # said once per poll by the caller (Telemetry.error)
+        problems.append(_one_line(exc))
+        return []
+
+
+def _experiment_name(submission: Any) -> str:
+    experiment = submission.experiment
+    return experiment if isinstance(experiment, str) else str(getattr(experiment, "name", experiment))
+
+
+def _acting(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except lab.LabError as exc:
+        raise ActionError(_one_line(exc)) from None
+
+
+def _planning(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except lab.ParamError as exc:
+        reason = _one_line(exc.reason)
+        if exc.param:  # "recipe 'sleep', parameter 'seconds': expected..." beside its field: "expected..."
+            reason = re.sub(rf"^recipe '[^']*', parameter '{re.escape(exc.param)}': ", "", reason)
+        raise FieldError(exc.param, reason) from None
+    except lab.LabError as exc:
+        raise FieldError(None, _one_line(exc)) from None
+
+
+def _one_line(exc: Any) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _run_line(row: Any) -> RunLine:
+    return _line(row.run, experiment=row.experiment or "", latest=row.latest or {})
+
+
+def _line(run: Any, experiment: str, latest: dict[str, float | None]) -> RunLine:
+    return RunLine(
+        id=int(run.id), experiment=experiment, recipe=run.recipe, status=str(run.status),
+        priority=int(run.priority or 0), gpus=tuple(run.gpus or ()), progress_done=run.progress_done,
+        progress_total=run.progress_total, eta_s=run.eta_s, started_at=run.started_at, ended_at=run.ended_at,
+        action=getattr(run, "action", None), latest=_metrics(latest, run.metrics), log_path=run.log_path,
+        error=run.error, config=dict(run.config or {}))
+
+
+def _metrics(latest: dict[str, Any], final: dict[str, Any] | None) -> tuple[tuple[str, float | None], ...]:
+    """The metrics worth a table cell: the newest values (final ones when the run ended), progress left out."""
+    values = dict(latest or {})
+    for key, value in (final or {}).items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            values[key] = float(value)
+    return tuple((k, v if isinstance(v, int | float) else None) for k, v in values.items() if k != "progress")
+

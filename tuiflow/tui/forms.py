@@ -1,0 +1,78 @@
+"""Reading what a user typed into the launch form: one value, or comma-separated values for a grid.
+
+Only the form's own syntax is checked here (is "0.0.1" a number?); whether a value suits the recipe is
+`lab`'s to say (`Lab.plan` raises a ParamError naming the parameter)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from tuiflow.tui.views import ParamField
+
+
+class FormError(ValueError):
+    """What is wrong with what was typed, in words for the line next to the field."""
+
+
+def parse_values(field: ParamField, text: str) -> list[Any]:
+    """The values typed in a field: one, or several separated by commas (a grid over them)."""
+    if field.type == "str":
+        pieces = [p.strip() for p in text.split(",")] if "," in text else [text]
+    else:
+        pieces = [p.strip() for p in text.split(",")]
+        if any(p == "" for p in pieces):
+            raise FormError("a value is missing" if len(pieces) > 1 else "type a value")
+    return [parse_one(field, piece) for piece in pieces]
+
+
+def parse_one(field: ParamField, text: str) -> Any:
+    """One typed value as the parameter's type."""
+    if field.type == "int":
+        try:
+            return int(text.replace("_", ""))
+        except ValueError:
+            try:
+                value = float(text)
+            except ValueError:
+                raise FormError(f"{text!r} is not a whole number") from None
+            if math.isfinite(value) and value == int(value):
+                return int(value)
+            raise FormError(f"{text!r} is not a whole number") from None
+    if field.type == "float":
+        try:
+            return float(text)
+        except ValueError:
+            raise FormError(f"{text!r} is not a number") from None
+    if field.type == "bool":
+        lowered = text.lower()
+        if lowered in ("true", "yes", "1", "on"):
+            return True
+        if lowered in ("false", "no", "0", "off"):
+            return False
+        raise FormError(f"{text!r} is not yes or no")
+    if field.type == "any":
+        for kind in (int, float):
+            try:
+                return kind(text)
+            except ValueError:
+                continue
+    return text
+
+
+def show_value(value: Any) -> str:
+    """A default as the form shows it."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def whole(text: str, name: str, low: int, high: int | None = None) -> int:
+    """A whole number typed for a launch option (reps, per GPU, priority, retries)."""
+    try:
+        value = int(text.strip() or "x")
+    except ValueError:
+        raise FormError(f"{name}: {text.strip()!r} is not a whole number") from None
+    if value < low or (high is not None and value > high):
+        raise FormError(f"{name} must be {low} or more" if high is None else f"{name} must be {low} to {high}")
+    return value

@@ -1,0 +1,287 @@
+"""The lines the dashboard is made of, as rich Text: pure functions of the view records and a width.
+
+Bars, sparklines, glyph sets and number formats come from `tuiflow.lab.gauges`, the copy `tuiflow top`
+draws with too. Numbers are right-aligned with their units; colour only repeats what the text says.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Mapping, Sequence
+
+from rich.text import Text
+
+from tuiflow.lab.gauges import Glyphs, bar, duration, level_style, percent, sparkline, used_of
+from tuiflow.tui.views import DaemonView, GpuCard, HostView, ProfileLine, RunLine, Telemetry
+
+STATUS_STYLE = {"running": "bold green", "queued": "yellow", "done": "cyan", "failed": "bold red",
+                "cancelled": "magenta", "lost": "red"}
+
+
+def seconds(value: float | None) -> str:
+    """A span of time, short: 412ms, 12.4s, 3m05s, 2h10m."""
+    if value is None or not math.isfinite(value):
+        return "-"
+    if value < 1:
+        return f"{value * 1000:.0f}ms"
+    if value < 60:
+        return f"{value:.1f}s"
+    return duration(value)
+
+
+def number(value: float | None) -> str:
+    """A metric value, short: 0.941, 183.2, 1.2e+06."""
+    if value is None or not math.isfinite(value):
+        return "-"
+    if value == int(value) and abs(value) < 1e6:
+        return str(int(value))
+    if 1e-3 <= abs(value) < 1e4:
+        return f"{value:.3g}" if abs(value) < 1 else f"{value:.4g}"
+    return f"{value:.2g}"
+
+
+def spark(values: Sequence[float | None], width: int, glyphs: Glyphs, top: float | None = 100.0) -> Text:
+    """Evenly spaced values as a sparkline `width` cells wide; `top` None scales to the values' range."""
+    if width <= 0:
+        return Text()
+    values = list(values)
+    if top is None:  # a metric: its own range, lowest at the bottom
+        known = [v for v in values if v is not None and math.isfinite(v)]
+        low, high = (min(known), max(known)) if known else (0.0, 1.0)
+        span = high - low or 1.0
+        values = [None if v is None or not math.isfinite(v) else (v - low) / span * 100 for v in values]
+        text = sparkline(list(range(len(values))), values, -0.5, len(values) - 0.5, width, glyphs, 100.0)
+        text.stylize("cyan")
+        return text
+    return sparkline(list(range(len(values))), values, -0.5, len(values) - 0.5, width, glyphs, top)
+
+
+def fit(text: str, width: int, glyphs: Glyphs) -> str:
+    """`text` cut to `width` cells, marking the cut (an ellipsis, or "~" in ASCII)."""
+    if width <= 0:
+        return ""
+    if len(text) <= width:
+        return text
+    return text[: width - 1] + ("~" if glyphs.ascii else "…")
+
+
+def home_path(path: object) -> str:
+    """A path as a user reads it: under their home folder, as ~/..."""
+    text = str(path)
+    home = os.path.expanduser("~")
+    if home not in ("", "/", "~") and (text == home or text.startswith(home.rstrip("/") + "/")):
+        return "~" + text[len(home.rstrip("/")):]
+    return text
+
+
+def clock_text(now: float) -> str:
+    """The wall clock, HH:MM:SS in local time."""
+    return time.strftime("%H:%M:%S", time.localtime(now))
+
+
+# --- the status bar ---------------------------------------------------------------------------------
+def status_line(hostname: str, daemon: DaemonView | None, now: float, width: int, glyphs: Glyphs,
+                exists: bool = True) -> Text:
+    """tuiflow, the host, the daemon, the queue, and the clock at the right edge."""
+    text = Text(" tuiflow ", style="bold")
+    text.append(f" {hostname} ", style="dim")
+    if daemon is None:
+        text.append("  reading...", style="dim")
+    else:
+        if daemon.running:
+            text.append("  daemon up", style="green")
+        else:
+            text.append("  no daemon" + (" (launch starts it)" if not exists else ""), style="yellow")
+        text.append(f"  {daemon.running_runs} running  {daemon.queued} queued")
+        text.append("  queue PAUSED" if daemon.paused else "  queue on", style="bold yellow" if daemon.paused else "")
+    clock = clock_text(now)
+    text.truncate(max(0, width - len(clock) - 2), overflow=glyphs.overflow)
+    text.append(" " * max(1, width - text.cell_len - len(clock) - 1))
+    text.append(clock + " ", style="dim")
+    return text
+
+
+# --- GPUs and host ----------------------------------------------------------------------------------
+def short_gpu_name(name: str | None) -> str:
+    """A GPU's model without the vendor words: "NVIDIA A100-SXM4-80GB" -> "A100-SXM4-80GB"."""
+    if not name:
+        return "GPU"
+    for word in ("NVIDIA ", "GeForce ", "Tesla "):
+        name = name.replace(word, "")
+    return name.strip() or "GPU"
+
+
+def gpu_line(card: GpuCard, runs: Mapping[int, RunLine], width: int, glyphs: Glyphs, now: float) -> Text:
+    """One GPU on one line: name, utilisation and memory bars, temperature, power, a minute of
+    utilisation, and the run holding it with the action it is in and its ETA."""
+    wide = width >= 110
+    name_w, ubar_w, mbar_w, spark_w = (14, 10, 8, 24) if wide else (8, 5, 4, 6)
+    text = Text(f"GPU{card.index:<2d}", style="bold")
+    name = short_gpu_name(card.name)
+    if len(name) > name_w:
+        name = name.split("-")[0]  # "A100-SXM4-80GB" -> "A100"
+    text.append(" " + fit(name, name_w, glyphs).ljust(name_w) + " ")
+    util = None if card.utilization is None else card.utilization / 100
+    text.append_text(bar(util, ubar_w, glyphs))
+    text.append(percent(card.utilization, 5), style=level_style(card.utilization))
+    total, used = card.memory_total_mb, card.memory_used_mb
+    text.append(" ")
+    text.append_text(bar(None if not total or used is None else used / total, mbar_w, glyphs))
+    text.append(" " + used_of(used, total).rjust(10))
+    degree = f"{glyphs.degree}C"
+    text.append(" " + ("-" if card.temperature is None else f"{card.temperature:.0f}{degree}").rjust(3 + len(degree)))
+    text.append(" " + ("-" if card.power_w is None else f"{card.power_w:.0f}W").rjust(4))
+    text.append(" ")
+    text.append_text(spark(card.history, spark_w, glyphs))
+    text.append(" | " if glyphs.ascii else " │ ", style="dim")
+    text.append_text(gpu_holder(card, runs, max(8, width - text.cell_len), glyphs, now))
+    text.truncate(width, overflow=glyphs.overflow)
+    return text
+
+
+def gpu_holder(card: GpuCard, runs: Mapping[int, RunLine], width: int, glyphs: Glyphs, now: float) -> Text:
+    """Who holds a GPU: "#42 train_model eta 3m05s", "free", or another user's processes."""
+    if not card.runs:
+        if card.foreign:
+            return Text(fit(f"busy: {card.foreign} other process{'es' if card.foreign > 1 else ''}", width, glyphs),
+                        style="yellow")
+        return Text("free", style="dim")
+    first = runs.get(card.runs[0])
+    more = f" +{len(card.runs) - 1}" if len(card.runs) > 1 else ""
+    text = Text(f"#{card.runs[0]}{more}", style="bold")
+    if first is not None:
+        eta = f" {duration(first.eta_s)}" if first.eta_s is not None else ""
+        if eta and width - text.cell_len - len(eta) >= 16:
+            eta = " eta" + eta
+        doing = fit(first.action or first.recipe, max(4, width - text.cell_len - len(eta) - 1), glyphs)
+        text.append(" " + doing, style="cyan" if first.action else "")
+        text.append(eta, style="dim")
+    text.truncate(width, overflow=glyphs.overflow)
+    return text
+
+
+def cores_text(per_core: Sequence[float], width: int, glyphs: Glyphs) -> Text:
+    """One level glyph per core (cores averaged in groups when there are more than `width`)."""
+    cores = list(per_core)
+    if not cores or width <= 0:
+        return Text()
+    group = max(1, math.ceil(len(cores) / width))
+    text = Text()
+    for start in range(0, len(cores), group):
+        chunk = cores[start:start + group]
+        value = sum(chunk) / len(chunk)
+        level = min(len(glyphs.levels) - 1, max(0, int(value / 100 * len(glyphs.levels))))
+        text.append(glyphs.levels[level], style=level_style(value))
+    return text
+
+
+def host_line(host: HostView | None, width: int, glyphs: Glyphs) -> Text:
+    """CPU per core, its total, RAM, swap and load on one line."""
+    if host is None:
+        return Text(" host: no sample yet (the daemon records one every second or so)", style="dim")
+    cores = len(host.per_core)
+    tail = Text()
+    tail.append(percent(host.cpu_percent, 5), style=level_style(host.cpu_percent))
+    tail.append(f" of {cores}" if cores else "")
+    tail.append("   RAM ", style="bold")
+    tail.append(used_of(host.memory_used_mb, host.memory_total_mb))
+    tail.append("   swap ", style="bold")
+    swap = host.swap_used_mb or 0
+    tail.append("0" if swap < 1 else used_of(swap, host.swap_total_mb))
+    tail.append("   load ", style="bold")
+    tail.append("-" if host.load_1 is None else f"{host.load_1:.1f}")
+    text = Text(" CPU ", style="bold")
+    room = width - text.cell_len - tail.cell_len - 1
+    core_w = max(4, min(cores or 4, room - (26 if width >= 110 and room > 40 else 0)))
+    text.append_text(cores_text(host.per_core, core_w, glyphs) if cores else spark(host.history, core_w, glyphs))
+    text.append_text(tail)
+    if width >= 110 and host.history and width - text.cell_len > 28:
+        text.append("   ")
+        text.append_text(spark(host.history, 24, glyphs))
+    text.truncate(width, overflow=glyphs.overflow)
+    return text
+
+
+def cpu_only_line(telemetry: Telemetry, width: int, glyphs: Glyphs) -> Text:
+    """What the GPU panel says on a machine without GPUs."""
+    slots = telemetry.cpu_slots
+    text = Text(" CPU only", style="bold")
+    text.append(": no GPUs here; runs take CPU slots" + (f" ({slots} at a time)" if slots else ""))
+    text.truncate(width, overflow=glyphs.overflow)
+    return text
+
+
+# --- runs ---------------------------------------------------------------------------------------------
+def status_cell(status: str) -> Text:
+    """A run's status, in words (colour repeats it)."""
+    return Text(status, style=STATUS_STYLE.get(status, ""))
+
+
+def progress_cell(run: RunLine, width: int, glyphs: Glyphs) -> Text:
+    """A progress bar and its percentage; blank for a run not started, "-" when it reports no total."""
+    if run.status == "queued":
+        return Text("")
+    fraction = run.progress
+    if fraction is None:
+        fraction = 1.0 if run.status == "done" else None
+    if fraction is None:
+        return Text("-".rjust(width), style="dim")
+    text = bar(fraction, max(1, width - 5), glyphs)
+    text.append(f"{fraction * 100:.0f}%".rjust(5))
+    return text
+
+
+def latest_cell(run: RunLine, width: int, glyphs: Glyphs) -> Text:
+    """The first metric's newest value with its name: "loss 0.183"."""
+    if not run.latest:
+        return Text("")
+    key, value = run.latest[0]
+    shown = number(value)
+    return Text(fit(key, max(1, width - len(shown) - 1), glyphs) + " " + shown, justify="right")
+
+
+def slowest_mark(width: int, glyphs: Glyphs) -> str:
+    """How the slowest action is marked at this width: with the word when it fits, else the arrow
+    alone (the panel's title then says what the arrow means)."""
+    arrow = "<-" if glyphs.ascii else "◀"
+    return f" {arrow} slowest" if width >= 56 else f" {arrow}"
+
+
+def profile_lines(profile: Sequence[ProfileLine], width: int, glyphs: Glyphs, current: str | None = None) -> list[Text]:
+    """A run's per-action profile as a table: action, calls, total, (mean, max,) share with a bar; the
+    slowest action marked, and the one the run is in now pointed at."""
+    if not profile:
+        return [Text("no pipeline profile (yet)", style="dim")]
+    wide = width >= 64
+    total = sum(p.total_s for p in profile) or 1.0
+    slowest = max(profile, key=lambda p: p.total_s)
+    mark = slowest_mark(width, glyphs)
+    fixed = 1 + 6 + 7 + (14 if wide else 0) + 5 + len(mark)
+    bar_w = max(3, min(12, (width - fixed) // 4))
+    name_w = max(6, width - fixed - bar_w - 1)
+    head = Text(" " + "action".ljust(name_w) + "calls".rjust(6) + "total".rjust(7), style="bold")
+    if wide:
+        head.append("mean".rjust(7) + "max".rjust(7))
+    head.append(" " + "share".ljust(bar_w + 5))
+    lines = [head]
+    bases = [p.action.split(" #")[0] for p in profile]
+    for row in sorted(profile, key=lambda p: -p.total_s):
+        base = row.action.split(" #")[0]
+        name = base if bases.count(base) == 1 else row.action
+        share = row.total_s / total
+        now = current is not None and row.action == current
+        line = Text((">" if glyphs.ascii else "▶") if now else " ", style="bold cyan")
+        line.append(fit(name, name_w, glyphs).ljust(name_w), style="bold cyan" if now else "")
+        line.append(str(row.calls).rjust(6) + seconds(row.total_s).rjust(7))
+        if wide:
+            line.append(seconds(row.mean_s).rjust(7) + seconds(row.max_s).rjust(7))
+        line.append(" ")
+        line.append_text(bar(share, bar_w, glyphs))
+        line.append(f"{share * 100:.0f}%".rjust(5))
+        if row is slowest and len(profile) > 1:
+            line.append(mark, style="bold yellow")
+        line.truncate(width, overflow=glyphs.overflow)
+        lines.append(line)
+    return lines

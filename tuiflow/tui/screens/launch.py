@@ -1,0 +1,294 @@
+"""Launch: pick a recipe, set its parameters (several values make a grid), repetitions, GPUs, and go.
+
+Every field is checked as it is typed, by `lab` itself (`Lab.plan` with that field alone), so the
+error next to a field is the one a launch would meet; the run count is the plan's. A launch `lab`
+refuses stores nothing and says why.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Button, Footer, Input, OptionList, Select, Static, Switch
+from textual.worker import get_current_worker
+
+from tuiflow.tui.data import FieldError
+from tuiflow.tui.forms import FormError, whole
+from tuiflow.tui.views import LaunchRequest, RecipeCard
+from tuiflow.tui.widgets.gpu_picker import GpuPicker
+from tuiflow.tui.widgets.param_form import ParamForm, ParamRow
+from tuiflow.tui.widgets.recipe_list import RecipeList
+
+if TYPE_CHECKING:
+    from tuiflow.tui.app import TuiflowApp
+
+CHECK_DELAY_S = 0.25  # typing pauses this long before the form is checked
+OPTIONS = (("reps", "reps", "1"), ("num_gpus", "GPUs/run", "1"), ("per_gpu", "per GPU", "1"),
+           ("priority", "priority", "0"), ("retries", "retries", "0"))
+
+
+class LaunchScreen(Screen[None]):
+    """Recipe list on the left, the chosen recipe's form on the right."""
+
+    CSS_PATH = "launch.tcss"
+    AUTO_FOCUS = "#recipes"
+    BINDINGS = [
+        Binding("escape", "app.show_dashboard", "back", id="launch.back", tooltip="Back to the dashboard"),
+        Binding("f5", "submit", "launch now", id="launch.submit", tooltip="Launch the runs the form describes"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.recipes: dict[str, RecipeCard] = {}
+        self.count: int | None = None
+        self.errors: dict[str, str] = {}  # by parameter (or option name); "" for the form as a whole
+        self._check_timer: Timer | None = None
+        self._launching = False
+
+    @property
+    def tui(self) -> TuiflowApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text.assemble((" Launch", "bold"), "  a recipe, a grid of its parameters, GPUs"), id="title")
+        with Horizontal(id="launch-body"):
+            yield RecipeList(id="recipes")
+            with VerticalScroll(id="form-box", can_focus=False):
+                yield Static("reading the recipes...", id="recipe-head")
+                yield Vertical(id="form")
+                with Horizontal(classes="option-row", id="first-options"):
+                    for key, label, default in OPTIONS[:2]:
+                        yield Static(label, classes="option-name")
+                        yield Input(default, compact=True, id=f"opt-{key}", classes="option-field")
+                    yield Static("", id="run-count")
+                with Horizontal(classes="option-row"):
+                    for key, label, default in OPTIONS[2:]:
+                        yield Static(label, classes="option-name")
+                        yield Input(default, compact=True, id=f"opt-{key}", classes="option-field")
+                yield Static("GPUs (none ticked: any free one)", id="gpu-head")
+                yield GpuPicker(id="gpus")
+                yield Static("", id="form-error")
+                yield Static("", id="launch-result")
+                with Horizontal(id="launch-row"):
+                    yield Button("Launch", id="launch", variant="primary", compact=True)
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#recipes").border_title = "recipes"
+        self.load()
+
+    def on_screen_resume(self) -> None:
+        if self.recipes:
+            self.load_gpus()
+
+    # --- loading --------------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="recipes", exit_on_error=False)
+    def load(self) -> None:
+        """Read the recipe catalog and the GPUs."""
+        try:
+            recipes, problems = self.tui.data.recipes()
+            gpus = self.tui.data.gpu_choices()
+            result: Any = (recipes, problems, gpus)
+        except Exception as exc:
+            result = exc
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._loaded, result)
+
+    def _loaded(self, result: Any) -> None:
+        if isinstance(result, BaseException):
+            self.query_one("#recipe-head", Static).update(Text(f"! cannot read the recipes: {result}", style="red"))
+            return
+        recipes, problems, gpus = result
+        self.recipes = {r.name: r for r in recipes}
+        self._show_gpus(gpus)
+        self.query_one(RecipeList).show(recipes, problems)
+        if not recipes:
+            self.query_one("#recipe-head", Static).update("No recipes found: put recipe files in ./recipes or "
+                                                          "$TUIFLOW_RECIPES")
+
+    @work(thread=True, exclusive=True, group="gpus", exit_on_error=False)
+    def load_gpus(self) -> None:
+        """Read the GPUs again (their load and holders change)."""
+        try:
+            gpus: Any = self.tui.data.gpu_choices()
+        except Exception as exc:
+            gpus = exc
+        if not get_current_worker().is_cancelled and not isinstance(gpus, BaseException):
+            self.app.call_from_thread(self._show_gpus, gpus)
+
+    def _show_gpus(self, gpus: Any) -> None:
+        picker = self.query_one(GpuPicker)
+        picker.show(gpus)
+        picker.display = bool(gpus)
+        self.query_one("#gpu-head", Static).update(
+            "GPUs (none ticked: any free one)" if gpus else "CPU only: no GPUs here, runs take CPU slots")
+        if not gpus:
+            self.query_one("#opt-num_gpus", Input).value = "0"
+
+    # --- the form -------------------------------------------------------------------------------------
+    @on(OptionList.OptionHighlighted, "#recipes")
+    async def _recipe_chosen(self, event: OptionList.OptionHighlighted) -> None:
+        recipe = self.recipes.get(event.option.id or "")
+        if recipe is None:
+            return
+        head = Text(recipe.name, style="bold")
+        if recipe.description:
+            head.append(" - " + recipe.description)
+        self.query_one("#recipe-head", Static).update(head)
+        box = self.query_one("#form", Vertical)
+        await box.remove_children()
+        await box.mount(ParamForm(recipe))
+        self.errors = {}
+        self.count = None
+        self.check_soon()
+
+    @property
+    def recipe(self) -> RecipeCard | None:
+        """The recipe the form is for."""
+        forms = self.query(ParamForm)
+        return forms.first().recipe if forms else None
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(Switch.Changed)
+    def _changed(self) -> None:
+        self.query_one("#launch-result", Static).update("")  # a refusal was about the form as it was
+        self.check_soon()
+
+    @on(Input.Submitted)
+    def _next_field(self) -> None:
+        self.focus_next()
+
+    def check_soon(self) -> None:
+        """Check the form once typing pauses."""
+        if self._check_timer is not None:
+            self._check_timer.stop()
+        self._check_timer = self.set_timer(CHECK_DELAY_S, self.check)
+
+    def _options(self, errors: dict[str, str]) -> dict[str, int]:
+        values = {}
+        bounds = {"reps": (1, 10_000), "num_gpus": (0, 64), "per_gpu": (1, 1024), "priority": (-10**9, 10**9),
+                  "retries": (0, 100)}
+        for key, label, _ in OPTIONS:
+            try:
+                values[key] = whole(self.query_one(f"#opt-{key}", Input).value, label, *bounds[key])
+            except FormError as exc:
+                errors[key] = str(exc)
+        return values
+
+    def _read(self) -> tuple[RecipeCard, dict[str, Any], dict[str, list[Any]], dict[str, int], dict[str, str]] | None:
+        recipe, forms = self.recipe, self.query(ParamForm)
+        if recipe is None or not forms:
+            return None
+        overrides, grid, errors = forms.first().read()
+        return recipe, overrides, grid, self._options(errors), errors
+
+    @work(thread=True, exclusive=True, group="check", exit_on_error=False)
+    def check(self) -> None:
+        """Check each field with `lab` (that field alone), then count the runs of the whole form."""
+        worker = get_current_worker()
+        read = self.app.call_from_thread(self._read)
+        if read is None:
+            return
+        recipe, overrides, grid, options, errors = read
+        data = self.tui.data
+        for name, value in overrides.items():
+            try:
+                data.count(recipe.name, {name: value}, {}, 1)
+            except FieldError as exc:
+                errors[exc.param or name] = exc.reason
+        for name, values in grid.items():
+            try:
+                data.count(recipe.name, {}, {name: values}, 1)
+            except FieldError as exc:
+                errors[exc.param or name] = exc.reason
+        count = None
+        good_overrides = {k: v for k, v in overrides.items() if k not in errors}
+        good_grid = {k: v for k, v in grid.items() if k not in errors}
+        try:
+            count = data.count(recipe.name, good_overrides, good_grid, options.get("reps", 1))
+        except FieldError as exc:
+            errors[exc.param or ""] = exc.reason
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._checked, recipe.name, errors, count)
+
+    def _checked(self, recipe: str, errors: dict[str, str], count: int | None) -> None:
+        if self.recipe is None or self.recipe.name != recipe:
+            return
+        self.errors, self.count = errors, count
+        for row in self.query(ParamRow):
+            error = errors.get(row.field.name)
+            if error is not None:
+                row.note(error, error=True)
+            else:
+                try:
+                    values = row.values()
+                except FormError:
+                    values = []
+                row.note(f"{len(values)} values" if len(values) > 1 else "")
+        option_errors = [errors[key] for key, _, _ in OPTIONS if key in errors]
+        other = [text for name, text in errors.items()
+                 if name not in {r.field.name for r in self.query(ParamRow)} and name not in dict.fromkeys(
+                     k for k, _, _ in OPTIONS)]
+        problems = option_errors + other
+        self.query_one("#form-error", Static).update(
+            Text("! " + "; ".join(problems), style="bold red") if problems else "")
+        runs = "" if count is None else f"-> {count} run{'s' if count != 1 else ''}"
+        self.query_one("#run-count", Static).update(Text(runs, style="bold"))
+        button = self.query_one("#launch", Button)
+        button.label = f"Launch {count} run{'s' if count != 1 else ''}" if count and not errors else "Launch"
+        button.disabled = bool(errors) or not count
+
+    # --- launching ------------------------------------------------------------------------------------
+    @on(Button.Pressed, "#launch")
+    def _pressed(self) -> None:
+        self.action_submit()
+
+    def action_submit(self) -> None:
+        read = self._read()
+        if read is None or self._launching:
+            return
+        recipe, overrides, grid, options, errors = read
+        if errors or self.errors:
+            self.notify("Fix the fields marked ! first", severity="error")
+            return
+        num_gpus = options.get("num_gpus", 0)
+        request = LaunchRequest(recipe=recipe.name, overrides=overrides, grid=grid, reps=options["reps"],
+                                gpus=self.query_one(GpuPicker).chosen if num_gpus else None,
+                                num_gpus=num_gpus, per_gpu=options["per_gpu"], priority=options["priority"],
+                                retries=options["retries"])
+        self._launching = True
+        self.query_one("#launch", Button).disabled = True
+        self.query_one("#launch-result", Static).update(Text("launching...", style="dim"))
+        self.launch(request)
+
+    @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
+    def launch(self, request: LaunchRequest) -> None:
+        """Submit through `lab` (which starts the daemon if none runs)."""
+        try:
+            result: Any = self.tui.data.launch(request)
+        except FieldError as exc:
+            result = exc
+        self.app.call_from_thread(self._launched, result)
+
+    def _launched(self, result: Any) -> None:
+        self._launching = False
+        self.query_one("#launch", Button).disabled = False
+        if isinstance(result, FieldError):
+            rows = {row.field.name: row for row in self.query(ParamRow)}
+            if result.param in rows:
+                rows[result.param].note(result.reason, error=True)
+            self.query_one("#launch-result", Static).update(
+                Text(f"! not launched, nothing stored: {result.reason}", style="bold red"))
+            return
+        self.query_one("#launch-result", Static).update("")
+        count = len(result.run_ids)
+        self.notify(f"Launched {count} run{'s' if count != 1 else ''} of {result.experiment}")
+        self.tui.show_launched(result.run_ids)

@@ -1,0 +1,83 @@
+"""The selected run, below the runs table: where its time goes (the per-action profile), its metric
+curve, and the last lines of its log."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.text import Text
+from textual.widget import Widget
+
+from tuiflow.tui.render import number, profile_lines, spark
+from tuiflow.tui.views import RunDetail
+from tuiflow.tui.widgets.glyphs import glyphs_of
+
+
+class ProfileView(Widget):
+    """The selected run's per-action profile, slowest action marked, current action pointed at."""
+
+    DEFAULT_CSS = """
+    ProfileView { height: 1fr; }
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.detail: RunDetail | None = None
+        self.note = "select a run"
+
+    def show(self, detail: RunDetail | None, note: str = "select a run") -> None:
+        """Draw a run's profile (None: the note instead)."""
+        if detail == self.detail and note == self.note:
+            return
+        self.detail, self.note = detail, note
+        self.refresh()
+
+    def render(self) -> Group | Text:
+        if self.detail is None:
+            return Text(self.note, style="dim")
+        lines = profile_lines(self.detail.profile, self.size.width, glyphs_of(self), self.detail.action)
+        if self.detail.action and not any(p.action == self.detail.action for p in self.detail.profile):
+            lines.append(Text(f" now in {self.detail.action}", style="cyan"))
+        return Group(*lines[: max(1, self.size.height)])
+
+
+class RunTail(Widget):
+    """The selected run's metric as a sparkline, then the last lines of its log that fit."""
+
+    DEFAULT_CSS = """
+    RunTail { height: 1fr; }
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.detail: RunDetail | None = None
+
+    def show(self, detail: RunDetail | None) -> None:
+        """Draw a run's curve and log tail."""
+        if detail == self.detail:
+            return
+        self.detail = detail
+        self.refresh()
+
+    def render(self) -> Group | Text:
+        detail, width, height = self.detail, self.size.width, self.size.height
+        if detail is None:
+            return Text("")
+        glyphs = glyphs_of(self)
+        lines: list[Text] = []
+        if detail.metric is not None:
+            head = Text(detail.metric + " ", style="bold")
+            value = " " + number(detail.last_value)
+            room = max(4, width - head.cell_len - len(value))
+            head.append_text(spark(detail.series[-room:], min(room, max(1, len(detail.series))), glyphs, top=None))
+            head.append(value)
+            head.truncate(width, overflow=glyphs.overflow)
+            lines.append(head)
+        if detail.error and detail.status in ("failed", "lost", "cancelled"):
+            lines.append(Text(detail.error, style="red"))
+        room = max(0, height - len(lines))
+        log = [Text(line.expandtabs(4), no_wrap=True, overflow=glyphs.overflow) for line in detail.log_lines[-room:]]
+        if not detail.log_lines and room:
+            log = [Text("(the log is empty)", style="dim")]
+        for line in log:
+            line.truncate(width, overflow=glyphs.overflow)
+        return Group(*lines, *log)
