@@ -122,8 +122,10 @@ def test_a_full_disk_midway_leaves_the_previous_file(tmp_path, fmt):
     disk.mkdir()
     # A mount namespace of its own: nothing outside sees the tmpfs, and it goes when the scenario ends.
     unshare = ["unshare", "--mount", "--propagation", "private"] + ([] if os.geteuid() == 0 else ["--map-root-user"])
+    shared = os.pathsep.join([str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])  # the tests' helpers
     run = subprocess.run([*unshare, sys.executable, __file__, "scenario_full_target", str(disk), str(home), fmt],
-                         capture_output=True, text=True, timeout=120, cwd=REPO)  # fmt: skip
+                         capture_output=True, text=True, timeout=120, cwd=REPO,
+                         env={**os.environ, "PYTHONPATH": shared})  # fmt: skip
     assert run.returncode == 0, run.stderr
     found = json.loads(run.stdout.splitlines()[-1])
     assert (found["returncode"], found["stdout"]) == (2, "")

@@ -142,13 +142,13 @@ def test_lab_pages_and_counts_without_loading_everything(populated):
     with Store.open(populated.home) as store:
         assert lab.count_results(store) == len(populated.runs)
         assert lab.count_results(store, "alpha", ["done", "failed"]) == 3
-        first = lab.list_results(store, limit=4)
-        second = lab.list_results(store, limit=4, offset=4)
+        first = lab.results_page(store, limit=4).rows
+        second = lab.results_page(store, limit=4, offset=4).rows
         assert [r["id"] for r in first + second] == sorted(populated.runs.values())[:8]
         assert [r["id"] for r in lab.iter_results(store, page_size=2)] == sorted(populated.runs.values())
-        assert lab.list_results(store, sort="acc", limit=1)[0]["id"] == populated.runs["best"]
+        assert lab.results_page(store, sort="-acc", limit=1).rows[0]["id"] == populated.runs["best"]
         with pytest.raises(lab.ResultsError, match="no run selected has a final metric 'no-such-metric'"):
-            lab.list_results(store, sort="no-such-metric", limit=2)
+            lab.results_page(store, sort="-no-such-metric", limit=2)
         assert tuple(first[0]) == lab.RESULT_FIELDS
 
 

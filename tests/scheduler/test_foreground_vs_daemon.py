@@ -130,7 +130,7 @@ def test_the_daemon_takes_over_the_queued_runs_of_a_foreground_command_killed_wi
 
 
 def test_a_daemon_started_during_a_foreground_command_neither_adopts_nor_queues_its_runs(home):
-    with foreground(home, "--set", "seconds=2", "--set", "steps=4", "--reps", "2", "--gpus", "none") as client:
+    with foreground(home, "--set", "seconds=8", "--set", "steps=8", "--reps", "2", "--gpus", "none") as client:
         wait_first_started(home, client, 2)
         first, second = home.runs()
         home.start_daemon()

@@ -15,7 +15,8 @@ FIXTURES = Path(__file__).with_name("fixtures")
 
 def spawn(command: str, *args: object) -> subprocess.Popen[str]:
     """Start `store_procs.py COMMAND ARGS...` in a new Python process."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])}
+    paths = [str(REPO), str(REPO / "tests"), os.environ.get("PYTHONPATH", "")]  # tuiflow, the tests' helpers
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     return subprocess.Popen(
         [sys.executable, str(PROCS), command, *map(str, args)],
         stdout=subprocess.PIPE,

@@ -5,12 +5,14 @@ from __future__ import annotations
 import sqlite3
 import sys
 from collections.abc import Callable
-from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
 from tuiflow._version import __version__
+
+if TYPE_CHECKING:
+    from tuiflow.lab import Lab
 
 app = typer.Typer(
     name="tuiflow",
@@ -47,6 +49,11 @@ def _root(
     """tuiflow: pipelines, recipes, a GPU scheduler and one SQLite store, in the terminal. Without a
     command it opens the app (`tuiflow tui`)."""
     if ctx.invoked_subcommand is None:
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            # Piped or scripted: an app there would draw into a file. The help says what there is.
+            typer.echo(ctx.get_help(), err=True)
+            typer.echo("\n(a bare `tuiflow` opens the app in a terminal; here there is none)", err=True)
+            raise typer.Exit(2)
         from tuiflow.cli.tui import open_app
 
         open_app()
@@ -95,39 +102,38 @@ HomeOption = typer.Option(None, "--home", parser=_home_text, metavar="DIR", show
                           help="The tuiflow home (default: $TUIFLOW_HOME, else the user's data dir).")
 
 
-_opened: list[Path] = []
-"""The database files this command opened, so an SQLite error met later can name the file."""
+_opened: list[Lab] = []
+"""The homes this command opened, so an SQLite error met later can name the database file."""
 
 
-def open_store(home: str | None, *, create: bool = False):  # -> tuiflow.store.Store; lazy: `--help` stays fast
-    """The store in ``home``; a foreign or newer database is a user error, and so is a missing one
-    unless ``create``: only commands that start state (``run``, ``daemon start``) create a store."""
-    from tuiflow.store import Store
+def open_lab(home: str | None, *, create: bool = False, missing_ok: bool = False) -> Lab:
+    """The home ``home`` (imported here: `--help` stays fast). A foreign or newer database is a user
+    error, and so is a missing one unless ``create`` or ``missing_ok``: only commands that start state
+    (``run``, ``daemon start``) create a store, ``run`` once everything it was given has been checked."""
+    from tuiflow import lab
 
-    store = Store.open(home, create=create)
-    _opened.append(store.path)
-    return store
+    opened = lab.open(home, create=create, missing_ok=missing_ok)
+    _opened.append(opened)
+    return opened
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
-    """Exception types that mean the user asked for something wrong, not that tuiflow is broken."""
-    from tuiflow.recipes import RecipeError
-    from tuiflow.store import StoreError
+    """Exception types that mean the user asked for something wrong, not that tuiflow is broken: every
+    error of the store, the recipes, the results and the scheduler is a LabError."""
+    from tuiflow.lab import LabError
 
-    return (UserError, RecipeError, StoreError)
+    return (UserError, LabError)
 
 
 def _database_error(exc: sqlite3.DatabaseError) -> str:
     """One line for an SQLite error met after the store opened (a page damaged deep in the file, a
     lock held too long): the file, SQLite's words, and what to do when the file is damaged."""
     if _opened:
-        from tuiflow.store.db import storage_refusal
-
         # A full disk or a read-only home met outside the store's own writes: said as those are.
-        refusal = storage_refusal(exc, _opened[-1])
+        refusal = _opened[-1].storage_refusal(exc)
         if refusal is not None:
             return str(refusal)
-    path = str(_opened[-1]) if _opened else "the store"
+    path = str(_opened[-1].path) if _opened else "the store"
     text = str(exc)
     if "malformed" in text or "not a database" in text:
         return (f"{path}: {text}: the store is damaged; check it with `sqlite3 {path} 'PRAGMA integrity_check'`, "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -25,11 +26,14 @@ def recipes_command(
     recipes: list[Path] = RecipesOption,
 ) -> None:
     """List the recipes found (shipped, ./recipes, $TUIFLOW_RECIPES, --recipes) and their parameters."""
-    catalog = lab.recipe_catalog(recipes or [])
-    warn_problems(catalog.problems)
-    listed = [catalog.recipes[name] for name in sorted(catalog.recipes)]
+    # Recipes come from folders, not from a home: this Lab never opens its home (whose store may be
+    # missing, read-only or of another version without that mattering here).
+    shelf = lab.Lab(Path())
+    shelf.use_recipe_dirs(recipes or [])
+    listed = shelf.recipes()
+    warn_problems(shelf.problems)
     if as_json:
-        typer.echo(json.dumps([r.to_json() for r in listed], indent=2))
+        typer.echo(json.dumps([_recipe_json(r) for r in listed], indent=2))
         return
     from rich.console import Console
     from rich.table import Table
@@ -45,3 +49,14 @@ def recipes_command(
         )
         table.add_row(item.name, item.description, params)
     Console().print(table)
+
+
+def _recipe_json(recipe: lab.RecipeInfo) -> dict[str, Any]:
+    """A recipe as `tuiflow recipes --json` prints it: each parameter's default, type, choices (a list
+    or null), and its help when it has one."""
+    params = {}
+    for name, param in recipe.params.items():
+        params[name] = {"default": param.default, "type": param.type, "choices": param.choices}
+        if param.help:
+            params[name]["help"] = param.help
+    return {"name": recipe.name, "description": recipe.description, "file": recipe.file, "params": params}

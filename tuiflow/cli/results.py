@@ -1,6 +1,6 @@
 """``tuiflow results``, ``show``, ``logs`` and ``export``: read what runs left in the store.
 
-The data comes from `tuiflow.lab.results`; this module only picks the store and formats.
+The data comes from the home's `tuiflow.lab.Lab`; this module only picks the home and formats.
 """
 
 from __future__ import annotations
@@ -16,11 +16,8 @@ from typing import Any
 
 import typer
 
-from tuiflow.cli.app import HomeOption, UserError, app, fail, open_store
-from tuiflow.lab import exports as lab_exports
-from tuiflow.lab import results as lab_results
-from tuiflow.lab.results import ResultsError
-from tuiflow.store import ACTIVE_STATUSES, Store
+from tuiflow.cli.app import HomeOption, app, fail, open_lab
+from tuiflow.lab.results import json_safe, varying_config, write_csv
 
 ExperimentOption = typer.Option(
     None, "--experiment", "-e", metavar="NAME_OR_ID", help="Only this experiment (name or id)."
@@ -35,16 +32,6 @@ StatusOption = typer.Option(
 
 STATUS_STYLES = {"queued": "dim", "running": "cyan", "done": "green", "failed": "red", "cancelled": "yellow",
                  "lost": "magenta"}  # fmt: skip
-
-
-@contextlib.contextmanager
-def _reading(home: Path | None) -> Iterator[Store]:
-    """The store for one reading command; results errors end like store errors: one line, exit code 2."""
-    try:
-        with open_store(home) as store:
-            yield store
-    except ResultsError as exc:
-        raise UserError(str(exc)) from None
 
 
 def _statuses(values: list[str] | None) -> list[str] | None:
@@ -83,7 +70,7 @@ def _status(status: str) -> Any:
 
 
 def _print_json(value: Any) -> None:
-    typer.echo(json.dumps(lab_results.json_safe(value), indent=2, default=str))
+    typer.echo(json.dumps(json_safe(value), indent=2, default=str))
 
 
 # -- results ----------------------------------------------------------------------------------------
@@ -125,7 +112,7 @@ def _results_table(rows: list[dict[str, Any]], total: int, sort: str | None, wid
     from rich.text import Text
 
     sort_kind, _, sort_key = (sort or "").lstrip("-").partition(".")
-    varying, fixed = lab_results.varying_config(row["config"] for row in rows)
+    varying, fixed = varying_config(row["config"] for row in rows)
     metric_keys = sorted({key for row in rows for key in row["metrics"]})
     # The sort key goes first among the values, else one metric: never the columns that do not fit.
     values = [("metrics", k) for k in metric_keys[:1]] + [("config", k) for k in varying]
@@ -174,7 +161,7 @@ def _echo_json_rows(rows: Iterator[dict[str, Any]]) -> None:
     out = sys.stdout
     first = True
     for row in rows:
-        text = json.dumps(lab_results.json_safe(row), indent=2, default=str)
+        text = json.dumps(json_safe(row), indent=2, default=str)
         out.write(("[\n" if first else ",\n") + "\n".join("  " + line for line in text.splitlines()))
         first = False
     out.write("[]\n" if first else "\n]\n")
@@ -212,21 +199,21 @@ def results_command(
     order = None if not sort else (sort if asc else f"-{sort}")
     count = None if every else (limit or DEFAULT_LIMIT)
     statuses = _statuses(status)
-    with _reading(home) as store:
+    with open_lab(home) as home_lab:
         if as_json or as_csv:
             # Rows are written as they are read: --all of a big store holds one page at a time.
-            rows = lab_results.iter_results(store, experiment, statuses, order, limit=count, offset=offset)
+            rows = home_lab.iter_results(sort=order, experiment=experiment, status=statuses, limit=count,
+                                         offset=offset)
             if as_json:
                 _echo_json_rows(rows)
             else:
-                where = lab_results.conditions(store, experiment, statuses)
-                columns = lab_results.csv_columns(store, where) if count is None else None
-                lab_results.write_csv(rows, sys.stdout, columns)
-            total = lab_results.count_results(store, experiment, statuses)
+                columns = home_lab.result_columns(experiment=experiment, status=statuses) if count is None else None
+                write_csv(rows, sys.stdout, columns)
+            total = home_lab.count_results(experiment=experiment, status=statuses)
             if count is not None and (more := _more(min(count, max(0, total - offset)), offset, total)):
                 typer.echo(f"tuiflow: {more}", err=True)
             return
-        page = lab_results.results_page(store, experiment, statuses, order, limit=count, offset=offset)
+        page = home_lab.results(sort=order, limit=count, experiment=experiment, status=statuses, offset=offset)
     if not page.rows:
         typer.echo("no runs" + (" match" if experiment or statuses or offset else " yet"))
         return
@@ -309,8 +296,8 @@ def show_command(
     home: Path = HomeOption,
 ) -> None:
     """Everything about a run: record, config, final metrics, metric series summary, profile, error."""
-    with _reading(home) as store:
-        details = lab_results.run_details(store, run_id, attempt=attempt)
+    with open_lab(home) as home_lab:
+        details = home_lab.run_details(run_id, attempt=attempt)
     if as_json:
         _print_json(details)
     else:
@@ -344,24 +331,24 @@ def logs_command(
     """Print a run's output (stdout and stderr), optionally following it until the run ends."""
     with contextlib.suppress(AttributeError, ValueError):
         sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
-    with _reading(home) as store:
-        run = store.get_run(run_id)
+    with open_lab(home) as home_lab:
+        run = home_lab.get_run(run_id, settle=False)  # only -f settles a lost run (follow_log does)
         if follow and not run.is_final:
             if not (run.log_path and os.path.exists(run.log_path)):
                 _note(f"run {run_id} is {run.status} and has no log yet: waiting for it (Ctrl-C stops)")
             try:
-                for text in lab_results.follow_log(store, run_id, tail=tail):
+                for text in home_lab.follow_log(run_id, tail=tail):
                     _out(text)
             except KeyboardInterrupt:
                 raise typer.Exit(130) from None
             return
-        text = lab_results.log_text(run, tail=tail)
+        text = home_lab.log_text(run_id, tail=tail)
     if text is not None:
         _out(text)
     elif run.log_path and run.is_final:
         fail(f"the log of run {run_id}, {run.log_path}, is gone")
     else:
-        _note(f"run {run_id} is {run.status}: it has no log" + (" yet" if run.status in ACTIVE_STATUSES else ""))
+        _note(f"run {run_id} is {run.status}: it has no log" + ("" if run.is_final else " yet"))
 
 
 # -- export -----------------------------------------------------------------------------------------
@@ -400,9 +387,9 @@ def export_command(
         series = not (fmt == "csv" and to_stdout)
     elif series and fmt == "csv" and to_stdout:
         fail("CSV metric series go to a second file: add --output FILE, or --no-metrics-series")
-    with _reading(home) as store:
-        done = lab_exports.export(store, fmt, sys.stdout if to_stdout else output, experiment=experiment,
-                                  status=_statuses(status), series=series)  # fmt: skip
+    with open_lab(home) as home_lab:
+        done = home_lab.export(fmt, sys.stdout if to_stdout else output, experiment=experiment,
+                               status=_statuses(status), series=series)
     if done.files:
         where = " and ".join(str(path) for path in done.files)
         _note(f"exported {done.runs} runs" + (f" and {done.values} metric values" if series else "") + f" to {where}")

@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from tuiflow import lab
-from tuiflow.cli.app import MAX_PRIORITY, HomeOption, app, fail, open_store, whole_number
+from tuiflow.cli.app import MAX_PRIORITY, HomeOption, app, fail, open_lab, whole_number
+from tuiflow.cli.parsing import needs_gpu_indices, parse_gpus, parse_grid, parse_sets
 from tuiflow.cli.recipes import RecipesOption, warn_problems
 from tuiflow.lab.results import json_safe
 from tuiflow.recipes import DEFAULT_LIMIT, MAX_RUNS
+
+if TYPE_CHECKING:
+    from tuiflow.lab import Lab
 
 # Bounds that keep counts where the store (64-bit integers) and common sense can hold them.
 MAX_SHARE = 1_000
@@ -51,39 +54,61 @@ def run_command(
     """Run a recipe: --set overrides defaults, --grid tries values, --reps repeats each config."""
     if sum([detach, wait, foreground]) > 1:
         fail("choose one of --detach, --wait and --foreground")
-    catalog = lab.recipe_catalog(recipes or [])
-    warn_problems(catalog.problems)
-    chosen = catalog.get(recipe)
-    request = lab.gpu_request(gpus, num_gpus)
-    # Checked before the store opens: a mistyped value must not create a home.
-    lab.plan(chosen, sets=sets or [], grids=grids or [], reps=reps, name=name, seed=seed, yes=yes)
-    store = open_store(home, create=True)
-    submission = lab.submit(store, chosen, sets=sets or [], grids=grids or [], reps=reps, name=name, seed=seed,
-                            yes=yes, priority=priority, gpus=request.count, gpus_allowed=request.allowed,
-                            per_gpu=per_gpu, retries=retries, foreground=foreground)
-    experiment, runs = submission.experiment, submission.runs
+    # Everything is checked before the store is created: a mistyped value must not create a home.
+    home_lab = open_lab(home, missing_ok=True)
+    home_lab.use_recipe_dirs(recipes or [])
+    warn_problems(home_lab.problems)
+    chosen = home_lab.recipe(recipe)
+    allowed = _gpus(home_lab, gpus, num_gpus)
+    plan = home_lab.plan(chosen.name, overrides=parse_sets(chosen, sets or []), grid=parse_grid(chosen, grids or []),
+                         reps=reps, name=name, seed=seed, max_runs=None if yes else DEFAULT_LIMIT)
+    submission = home_lab.launch(plan, gpus=allowed, num_gpus=num_gpus, per_gpu=per_gpu, priority=priority,
+                                 retries=retries, foreground=foreground, start_daemon=False)
+    count = len(submission.run_ids)
     if not as_json:
-        typer.echo(f"experiment {experiment.name!r} (id {experiment.id}): {len(runs)} run"
-                   f"{'s' if len(runs) != 1 else ''} of {chosen.name}, in {store.path}")
+        typer.echo(f"experiment {submission.experiment!r} (id {submission.experiment_id}): {count} run"
+                   f"{'s' if count != 1 else ''} of {plan.recipe}, in {home_lab.path}")
     if not foreground:
-        info, started = lab.start_daemon(store)
+        queued = home_lab.experiment_runs(submission.experiment_id) if as_json and not wait else []
+        daemon = home_lab.start_daemon()
         if wait:
-            finished = _watch(store, experiment.id, quiet=as_json)
+            finished = _watch(home_lab, submission.experiment_id, quiet=as_json)
         else:
             if as_json:
-                typer.echo(json.dumps(json_safe([_outcome(r) for r in runs]), indent=2, default=str))
+                typer.echo(json.dumps(json_safe([_outcome(r) for r in queued]), indent=2, default=str))
             else:
-                typer.echo(f"queued for the daemon (pid {info.pid}{', just started' if started else ''}); "
-                           f"follow with `tuiflow queue`, `tuiflow results --experiment {experiment.id}`")
+                typer.echo(f"queued for the daemon (pid {daemon.pid}{', just started' if daemon.started else ''}); "
+                           f"follow with `tuiflow queue`, `tuiflow results --experiment {submission.experiment_id}`")
             return
     else:
-        finished = _run_with_progress(store, runs, quiet=as_json)
+        finished = _run_with_progress(home_lab, submission.run_ids, quiet=as_json)
     if as_json:
         typer.echo(json.dumps(json_safe([_outcome(r) for r in finished]), indent=2, default=str))
     else:
         _print_summary(finished)
     if any(r.status != "done" for r in finished):
         raise typer.Exit(1)
+
+
+def _gpus(home_lab: Lab, spec: str | None, count: int | None) -> list[int] | None:
+    """The GPUs ``--gpus`` allows (None: any), checked with ``--num-gpus`` against this machine's GPUs
+    in the words of the options; `Lab.launch` checks the values again."""
+    if count is not None and count < 0:
+        fail(f"--num-gpus must be >= 0, not {count}")
+    if not needs_gpu_indices(spec) and not count:
+        return parse_gpus(spec, [])
+    report = home_lab.gpus()
+    available = [gpu["index"] for gpu in report["gpus"]]
+    try:
+        allowed = parse_gpus(spec, available)
+    except ValueError as exc:
+        fail(f"--gpus: {exc}")
+    pool = available if allowed is None else allowed
+    if count is not None and count > len(pool):
+        where = "on this machine" if allowed is None else f"in --gpus {spec}"
+        fail(f"each run asks for {count} GPU{'s' if count != 1 else ''} but there "
+             f"{'is' if len(pool) == 1 else 'are'} only {len(pool)} {where} ({report['status']})")
+    return allowed
 
 
 def _outcome(run: Any) -> dict[str, Any]:
@@ -93,10 +118,8 @@ def _outcome(run: Any) -> dict[str, Any]:
             "executor": run.executor}
 
 
-def _watch(store: Any, experiment_id: int, quiet: bool) -> list:
+def _watch(home_lab: Lab, experiment_id: int, quiet: bool) -> list:
     """Show the experiment's runs until all have ended; Ctrl-C stops watching, the runs go on."""
-    import time
-
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -107,8 +130,8 @@ def _watch(store: Any, experiment_id: int, quiet: bool) -> list:
         with progress:
             overall = progress.add_task("experiment", total=None, status="")
             tasks: dict[int, Any] = {}
-            while True:
-                runs = store.list_runs(experiment=experiment_id)
+            runs: list = []
+            for runs in home_lab.watch(experiment_id):
                 for run in runs:
                     if run.status == "queued":
                         continue
@@ -120,15 +143,13 @@ def _watch(store: Any, experiment_id: int, quiet: bool) -> list:
                     progress.update(tasks[run.id], completed=done, total=total, status=run.status)
                 ended = sum(r.is_final for r in runs)
                 progress.update(overall, completed=ended, total=len(runs), status=f"{ended}/{len(runs)} ended")
-                if ended == len(runs):
-                    return runs
-                time.sleep(0.25)
+            return runs
     except KeyboardInterrupt:
         print("tuiflow: stopped watching; the runs go on (see `tuiflow queue`)", file=sys.stderr)
         raise typer.Exit(0) from None
 
 
-def _run_with_progress(store: Any, runs: list, quiet: bool) -> list:
+def _run_with_progress(home_lab: Lab, run_ids: list[int], quiet: bool) -> list:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -156,7 +177,7 @@ def _run_with_progress(store: Any, runs: list, quiet: bool) -> list:
 
     try:
         with progress:
-            return lab.run_foreground(store, runs, on_update=update, on_wait=lambda run, line: _say(console, line))
+            return home_lab.run_foreground(run_ids, on_update=update, on_wait=lambda run, line: _say(console, line))
     except KeyboardInterrupt:
         print("tuiflow: interrupted; the current run was cancelled, the rest were not started", file=sys.stderr)
         raise typer.Exit(130) from None

@@ -19,12 +19,16 @@ from tuiflow.cli.app import (
     app,
     check_at_most,
     fail,
-    open_store,
+    open_lab,
     whole_number,
 )
 
 daemon_app = typer.Typer(help="Start, stop or look at the scheduler daemon of a home.", no_args_is_help=True)
 app.add_typer(daemon_app, name="daemon")
+
+
+QUEUE_LIMIT = 50
+"""Runs `queue` lists unless told otherwise: the first page answers at once, whatever the queue holds."""
 
 
 def _echo_json(value: Any) -> None:
@@ -39,8 +43,6 @@ def daemon_start(
     sample_interval: float = typer.Option(1.0, "--sample-interval", help="Telemetry interval in seconds (>= 0.25)."),
 ) -> None:
     """Start the daemon, detached: it survives logout. A running one is left alone (exit 0)."""
-    from tuiflow import lab
-
     # Checked here: the daemon runs detached, and would only say so in its log.
     if not math.isfinite(sample_interval) or sample_interval < 0.25:
         fail(f"--sample-interval must be at least 0.25 s, not {sample_interval}")
@@ -49,33 +51,26 @@ def daemon_start(
         fail(f"--min-free-memory must be 0 MiB or more, not {min_free_memory:g}")
     if min_free_memory is not None:
         check_at_most("--min-free-memory", min_free_memory, MAX_MIB, "MiB (1 TiB)")
-    store = open_store(home, create=True)
-    extra = ["--sample-interval", str(sample_interval)]
-    if min_free_memory is not None:
-        extra += ["--min-free-memory", str(min_free_memory)]
-    info, started = lab.start_daemon(store, extra_args=extra)
-    if started:
-        typer.echo(f"daemon started: pid {info.pid}, home {info.home}")
+    home_lab = open_lab(home, create=True)
+    daemon = home_lab.start_daemon(sample_interval=sample_interval, min_free_memory=min_free_memory)
+    if daemon.started:
+        typer.echo(f"daemon started: pid {daemon.pid}, home {daemon.home}")
     else:
-        typer.echo(f"a daemon already runs for {info.home}: pid {info.pid}")
+        typer.echo(f"a daemon already runs for {daemon.home}: pid {daemon.pid}")
 
 
 @daemon_app.command("stop")
 def daemon_stop(home: str = HomeOption) -> None:
     """Stop the daemon; runs in progress go on and the next daemon adopts them."""
-    from tuiflow import lab
-
-    store = open_store(home)
-    info = lab.stop_daemon(store)
-    typer.echo(f"daemon {info.pid} stopped" if info else f"no daemon was running in {store.home}")
+    home_lab = open_lab(home)
+    pid = home_lab.stop_daemon()
+    typer.echo(f"daemon {pid} stopped" if pid is not None else f"no daemon was running in {home_lab.home}")
 
 
 @daemon_app.command("status")
 def daemon_status(home: str = HomeOption, as_json: bool = typer.Option(False, "--json")) -> None:
     """Whether the daemon runs, since when, and how many runs are running and queued."""
-    from tuiflow import lab
-
-    status = lab.daemon_status(open_store(home))
+    status = open_lab(home).daemon_status().to_dict()
     if as_json:
         _echo_json(status)
         return
@@ -98,11 +93,9 @@ def queue_command(
 ) -> None:
     """Running runs, then queued ones in the order they will start: the first 50 unless --limit or
     --all says otherwise."""
-    from tuiflow.lab.scheduler import QUEUE_LIMIT, queue_page
-
     if every and limit is not None:
         fail("choose one of --limit and --all")
-    page = queue_page(open_store(home), None if every else (limit or QUEUE_LIMIT))
+    page = open_lab(home).queue(None if every else (limit or QUEUE_LIMIT))
     more = None
     if len(page.rows) < page.total:
         more = f"{len(page.rows):,} of {page.total:,} runs; --limit N or --all for more"
@@ -142,12 +135,15 @@ def cancel_command(
     home: str = HomeOption,
 ) -> None:
     """Cancel a run or every unfinished run of an experiment (SIGTERM to its process group, then SIGKILL)."""
-    from tuiflow import lab
-
     if not (math.isfinite(grace) and grace >= 0):
         fail(f"--grace must be 0 s or more, not {grace:g}")
     check_at_most("--grace", grace, MAX_SECONDS, "s (a day)")
-    done = lab.cancel(open_store(home), target, grace_s=grace)
+    text = target.strip()
+    home_lab = open_lab(home)
+    if text.isdigit():  # a run's id; an experiment by its name, or exp:ID for its id
+        done = home_lab.cancel_and_wait(run_id=int(text), grace_s=grace)
+    else:
+        done = home_lab.cancel_and_wait(experiment=text, grace_s=grace)
     if done.count == 0:
         typer.echo("cancelled 0 runs (nothing was queued or running)")
     elif done.experiment is None:
@@ -163,9 +159,7 @@ def retry_command(run_id: int = typer.Argument(..., callback=whole_number("the r
                                                "changed since the run was submitted."),
                   home: str = HomeOption) -> None:
     """Queue a finished run again, with the same config and seed."""
-    from tuiflow import lab
-
-    run = lab.retry(open_store(home), run_id, refresh=refresh)
+    run = open_lab(home).retry(run_id, refresh=refresh)
     typer.echo(f"run {run.id} queued again")
 
 
@@ -175,36 +169,28 @@ def priority_command(run_id: int = typer.Argument(..., callback=whole_number("th
                                                                                 MAX_PRIORITY)),
                      home: str = HomeOption) -> None:
     """Set a run's priority (higher starts first)."""
-    from tuiflow import lab
-
-    run = lab.set_priority(open_store(home), run_id, priority)
+    run = open_lab(home).set_priority(run_id, priority)
     typer.echo(f"run {run.id}: priority {run.priority}")
 
 
 @app.command("pause")
 def pause_command(home: str = HomeOption) -> None:
     """Stop starting new runs; running ones go on."""
-    from tuiflow import lab
-
-    lab.pause(open_store(home), True)
+    open_lab(home).pause()
     typer.echo("queue paused: no new run starts until `tuiflow resume`")
 
 
 @app.command("resume")
 def resume_command(home: str = HomeOption) -> None:
     """Start queued runs again."""
-    from tuiflow import lab
-
-    lab.pause(open_store(home), False)
+    open_lab(home).resume()
     typer.echo("queue resumed")
 
 
 @app.command("gpus")
 def gpus_command(home: str = HomeOption, as_json: bool = typer.Option(False, "--json")) -> None:
     """The GPUs (NVML, or simulated with TUIFLOW_FAKE_GPUS) and the runs holding each."""
-    from tuiflow import lab
-
-    report = lab.gpus(open_store(home))
+    report = open_lab(home).gpus()
     if as_json:
         _echo_json(report)
         return

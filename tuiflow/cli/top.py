@@ -1,9 +1,9 @@
 """``tuiflow top``: a live view of the host, the GPUs and the running runs, for an 80x24 SSH terminal.
 
-It reads only the store (the daemon's telemetry samples and the runs table), so it shows what the
-daemon records and costs the machine nothing but a few indexed queries per refresh. Bars and
-sparklines (see `tuiflow.lab.gauges`) use Unicode block characters, or ASCII where the terminal's
-encoding is not UTF-8.
+It reads only what the home's store holds, through `tuiflow.lab.Lab` (the daemon's telemetry samples
+and the runs), so it shows what the daemon records and costs the machine nothing but a few indexed
+queries per refresh. Bars and sparklines (see `tuiflow.lab.gauges`) use Unicode block characters, or
+ASCII where the terminal's encoding is not UTF-8.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from tuiflow.cli.app import MAX_SECONDS, HomeOption, app, check_at_most, fail, open_store
+from tuiflow.cli.app import MAX_SECONDS, HomeOption, app, check_at_most, fail, open_lab
 from tuiflow.lab.gauges import (
     Glyphs,
     ascii_terminal,
@@ -37,8 +37,7 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.text import Text
 
-    from tuiflow.lab.telemetry import RunningRun, Snapshot
-    from tuiflow.store import Store
+    from tuiflow.lab import Lab, RunningRun, Snapshot
 
 HISTORY_S = 120.0  # the span of the sparklines
 NO_DAEMON = "no daemon: no telemetry being recorded {dash} start it with `tuiflow daemon start`"
@@ -66,25 +65,20 @@ def _spark_width(width: int) -> int:
     return max(8, min(40, width - 50))
 
 
-def collect(store: Store, width: int, now: float | None = None) -> Frame:
+def collect(home_lab: Lab, width: int, now: float | None = None) -> Frame:
     """Read one frame's worth of telemetry and runs."""
-    from tuiflow import lab
-    from tuiflow.lab import telemetry
-
     now = time.time() if now is None else now
-    info = lab.daemon_info(store)
-    snapshot = telemetry.latest(store, now=now)
+    snapshot = home_lab.telemetry(now=now)
     spark = _spark_width(width)
-    frame = Frame(now, str(store.home), info.pid if info else None, snapshot,
-                  telemetry.running_runs(store, snapshot), spark)
+    frame = Frame(now, str(home_lab.home), home_lab.daemon_pid(), snapshot, home_lab.running_runs(snapshot), spark)
     if snapshot.empty:
         return frame
     start = now - HISTORY_S
     # The same span and columns as the sparklines, so each column gets at most one point.
-    frame.cpu_history = telemetry.series(store, "host", "cpu_percent", since=start, until=now, max_points=spark)
+    frame.cpu_history = home_lab.telemetry_series("host", "cpu_percent", since=start, until=now, max_points=spark)
     for gpu in snapshot.gpus:
-        frame.gpu_history[gpu.index] = telemetry.series(store, gpu.device, "utilization", since=start, until=now,
-                                                        max_points=spark)
+        frame.gpu_history[gpu.index] = home_lab.telemetry_series(gpu.device, "utilization", since=start, until=now,
+                                                                 max_points=spark)
     return frame
 
 
@@ -262,32 +256,28 @@ def top_command(
     if not math.isfinite(interval) or interval < 0.1:
         fail(f"--interval must be at least 0.1 s, not {interval}")
     check_at_most("--interval", interval, MAX_SECONDS, "s (a day)")
-    store = open_store(home)
+    home_lab = open_lab(home)
     if as_json:
-        from tuiflow import lab
-        from tuiflow.lab import telemetry
-
-        info = lab.daemon_info(store)
-        snapshot = telemetry.latest(store)
-        typer.echo(json.dumps({"home": str(store.home), "daemon_pid": info.pid if info else None,
-                               **snapshot.to_dict()}, indent=2))
+        daemon_pid = home_lab.daemon_pid()
+        snapshot = home_lab.telemetry()
+        typer.echo(json.dumps({"home": str(home_lab.home), "daemon_pid": daemon_pid, **snapshot.to_dict()}, indent=2))
         return
     console, glyphs = _make_console()
     try:
-        frame = collect(store, console.width)
+        frame = collect(home_lab, console.width)
         if frame.snapshot.empty and (once or frame.daemon_pid is None):
-            message = (NO_SAMPLES if frame.daemon_pid is None else WAITING).format(home=store.home,
+            message = (NO_SAMPLES if frame.daemon_pid is None else WAITING).format(home=home_lab.home,
                                                                                    pid=frame.daemon_pid)
             typer.echo(message.encode("ascii", "replace").decode() if glyphs.ascii else message)
         elif once:
             console.print(render(frame, console.width, console.height, glyphs))
         else:
-            _live(store, console, glyphs, interval, frame)
+            _live(home_lab, console, glyphs, interval, frame)
     except KeyboardInterrupt:
         pass  # Ctrl-C is how a user leaves a live view: not an error
 
 
-def _live(store: Store, console: Console, glyphs: Glyphs, interval: float, frame: Frame) -> None:
+def _live(home_lab: Lab, console: Console, glyphs: Glyphs, interval: float, frame: Frame) -> None:
     from rich.live import Live
 
     with _Keys() as keys, Live(console=console, screen=console.is_terminal, auto_refresh=False,
@@ -303,7 +293,7 @@ def _live(store: Store, console: Console, glyphs: Glyphs, interval: float, frame
                 pause = 0
             if keys.quit_within(pause):
                 return
-            frame = collect(store, console.width)
+            frame = collect(home_lab, console.width)
 
 
 class _Keys:

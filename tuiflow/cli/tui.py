@@ -31,18 +31,16 @@ def open_app(home: str | None = None, refresh: float = 1.0, ascii_only: bool = F
         fail(f"--refresh must be at most {MAX_SECONDS:,.0f} seconds, not {refresh:g}")
     if home is not None and not home.strip():
         fail("--home must name a folder, not an empty string")
-    from tuiflow import lab
     from tuiflow.tui import Options, TuiflowApp
     from tuiflow.tui.options import ascii_from_env
 
-    try:
-        application = TuiflowApp(Options(home=home, refresh_s=refresh, ascii=ascii_only or ascii_from_env(),
-                                         theme=theme))
-    except lab.LabError as exc:
-        fail(str(exc))
+    application = TuiflowApp(Options(home=home, refresh_s=refresh, ascii=ascii_only or ascii_from_env(),
+                                     theme=theme))
     if theme not in application.available_themes:
         fail(f"--theme {theme!r} is not a theme: {', '.join(sorted(application.available_themes))}")
     application.run()
+    if application.fatal:  # the home could not be opened: said in one line, the app closed at once
+        fail(application.fatal)
     code = application.return_code or 0
     if code:
         raise typer.Exit(code)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +26,13 @@ from tuiflow.lab import pages as _pages
 from tuiflow.lab import scheduler as _scheduler
 from tuiflow.lab import steering as _steering
 from tuiflow.lab import telemetry as _telemetry
-from tuiflow.lab.filters import parse_filter
 from tuiflow.lab.launching import LaunchMixin
-from tuiflow.lab.types import DaemonStatus, Page, RunRow
+from tuiflow.lab.reading import ReadingMixin
+from tuiflow.lab.types import DaemonStart, DaemonStatus, RunRow
 from tuiflow.scheduler.orphans import settle_orphans
 from tuiflow.store import NoStoreError, Run, Status, Store, StoreError, resolve_home
-from tuiflow.store.home import existing_db
+from tuiflow.store.db import storage_refusal
+from tuiflow.store.home import db_path, existing_db
 
 
 def open(home: str | os.PathLike[str] | None = None, *, create: bool = False,
@@ -56,7 +57,7 @@ def open(home: str | os.PathLike[str] | None = None, *, create: bool = False,
     return lab
 
 
-class Lab(LaunchMixin):
+class Lab(LaunchMixin, ReadingMixin):
     """A tuiflow home seen by a client: launch, watch, steer and read its runs. Safe to share between
     threads (the store serialises access)."""
 
@@ -83,6 +84,16 @@ class Lab(LaunchMixin):
             return False
         self._open_store(create=False)
         return True
+
+    @property
+    def path(self) -> Path:
+        """The home's database file (there or not yet): what an error about the store names."""
+        return self._store.path if self._store is not None else db_path(self.home)
+
+    def storage_refusal(self, exc: BaseException) -> LabError | None:
+        """The one-line error for a failure of this home's disk (full, or read-only) met outside the
+        store's own writes; None when ``exc`` is some other failure."""
+        return storage_refusal(exc, self.path)
 
     @property
     def store(self) -> Store:
@@ -115,10 +126,11 @@ class Lab(LaunchMixin):
         return self.store.data_version()
 
     # --- runs and experiments ------------------------------------------------------------------------
-    def get_run(self, run_id: int) -> Run:
-        """The run with this id; NotFoundError when there is none."""
+    def get_run(self, run_id: int, settle: bool = True) -> Run:
+        """The run with this id; NotFoundError when there is none. A running run whose process is gone
+        while nothing watches it is marked lost first, unless ``settle`` is False (the record as it is)."""
         run = self.store.get_run(run_id)
-        if run.status == Status.RUNNING and _settle(self.store, [run]):
+        if settle and run.status == Status.RUNNING and _settle(self.store, [run]):
             run = self.store.get_run(run_id)
         return run
 
@@ -137,20 +149,6 @@ class Lab(LaunchMixin):
         """The runs of an experiment (its id, name, or ``exp:ID``), in id order."""
         found = _pages.find_experiment(self.store, experiment)
         return self.store.list_runs(experiment=found.id)
-
-    def results(self, filter: str = "", sort: str | None = None, after: Any = None,
-                limit: int | None = 50) -> Page:
-        """One page of runs with their parameters and final metrics, by keyset (page 1,000 costs what
-        page 1 does). ``filter``: space-separated terms like ``status=done lr<0.01 accuracy>0.9
-        recipe=digits-mlp experiment=NAME``; ``sort``: a run column, parameter or final metric
-        (``-accuracy``: highest first; runs without it last). Pass ``page.next`` as ``after``."""
-        if not self.exists:
-            parse_filter(filter, known=None)  # a bad filter is still an error
-            return Page([], 0, None)
-        terms = parse_filter(filter, known=self.store)
-        page = _pages.results_page(self.store, experiment=terms.experiment, status=terms.statuses, sort=sort,
-                                   where=terms.where, after=after, limit=limit)
-        return Page(page.rows, page.total, page.next, page.sort)
 
     def dashboard_runs(self, finished: int = 20) -> list[RunRow]:
         """Running runs first, then queued ones in the order they will start, then the last ``finished``
@@ -191,23 +189,16 @@ class Lab(LaunchMixin):
         """The pipeline action a running run is in now, as its runner last reported it."""
         return self.store.current_action(run_id)
 
-    def read_log(self, run_id: int, offset: int = 0, max_bytes: int = 1 << 20) -> tuple[str, int]:
-        """The run's output from byte ``offset`` (at most ``max_bytes``), and the offset to read from
-        next time; never blocks. A negative offset reads the last that many bytes."""
-        run = self.store.get_run(run_id)
-        if not run.log_path:
-            return "", max(offset, 0)
-        try:
-            with Path(run.log_path).open("rb") as log:
-                size = os.fstat(log.fileno()).st_size
-                start = max(0, size + offset) if offset < 0 else min(offset, size)
-                log.seek(start)
-                data = log.read(max_bytes)
-        except FileNotFoundError:
-            return "", max(offset, 0)
-        except OSError as exc:
-            raise LabError(f"cannot read the log of run {run_id} ({run.log_path}): {exc.strerror or exc}") from None
-        return data.decode("utf-8", "replace"), start + len(data)
+    def watch(self, experiment: int | str, poll_s: float = 0.25) -> Iterator[list[Run]]:
+        """The runs of an experiment (its id, name, or ``exp:ID``), again every ``poll_s`` seconds until
+        all have ended: the last list yielded is the runs as they ended."""
+        found = _pages.find_experiment(self.store, experiment)
+        while True:
+            runs = self.store.list_runs(experiment=found.id)
+            yield runs
+            if all(run.is_final for run in runs):
+                return
+            time.sleep(poll_s)
 
     def wait(self, run_ids: Iterable[int], timeout: float | None = None, poll_s: float = 0.5) -> list[Run]:
         """Block until every run of ``run_ids`` has ended; return them. LabError on ``timeout``."""
@@ -232,6 +223,29 @@ class Lab(LaunchMixin):
                 return snap
         return _telemetry.live_snapshot()
 
+    def telemetry(self, now: float | None = None) -> _telemetry.Snapshot:
+        """The newest telemetry the daemon recorded, however old (`Snapshot.is_stale` says so), as of
+        ``now``: nothing is read live. Empty while there is no store."""
+        if not self.exists:
+            return _telemetry.Snapshot(now=time.time() if now is None else now, time=None)
+        return _telemetry.latest(self.store, now=now)
+
+    def running_runs(self, snapshot: _telemetry.Snapshot | None = None) -> list[_telemetry.RunningRun]:
+        """The running runs in id order, each with its process tree's newest reading in ``snapshot``."""
+        if not self.exists:
+            return []
+        return _telemetry.running_runs(self.store, snapshot)
+
+    def telemetry_series(self, device: str, key: str, *, since: float | None = None, until: float | None = None,
+                         window_s: float = _telemetry.DEFAULT_WINDOW_S,
+                         max_points: int | None = None) -> tuple[list[float], list[float | None]]:
+        """One field of one device over a window, as (times, values): ("gpu0", "utilization"), ("host",
+        "cpu_percent"), ("cpu", "cores.3"); the last ``window_s`` seconds before ``until`` (default
+        now), or from ``since``; with ``max_points``, that many equal spans of time at most."""
+        if not self.exists:
+            return [], []
+        return _telemetry.series(self.store, device, key, window_s, since=since, until=until, max_points=max_points)
+
     def gpu_history(self, index: int, key: str = "utilization", window_s: float = 60.0,
                     points: int = 60) -> list[float | None]:
         """One GPU field over the last ``window_s`` seconds, as ``points`` values (None: no sample)."""
@@ -244,8 +258,8 @@ class Lab(LaunchMixin):
     def _history(self, device: str, key: str, window_s: float, points: int) -> list[float | None]:
         if not self.exists:
             return []
-        return [value for _, value in _telemetry.series(self.store, device, key, window_s=window_s,
-                                                         max_points=points)]
+        _, values = self.telemetry_series(device, key, window_s=window_s, max_points=points)
+        return values
 
     def gpus(self) -> dict[str, Any]:
         """The GPUs as the GPU layer sees them now, each with the runs holding it (`tuiflow gpus`)."""
@@ -268,6 +282,21 @@ class Lab(LaunchMixin):
             raise LabError("cancel takes run ids or an experiment, not both or neither")
         return _steering.cancel_runs(self.store, run_ids=run_ids, experiment=experiment)
 
+    def cancel_and_wait(self, run_id: int | None = None, experiment: int | str | None = None,
+                        grace_s: float = _scheduler.CANCEL_GRACE_S) -> _scheduler.Cancelled:
+        """Cancel a run, or every unfinished run of an experiment, and stop the running ones from here:
+        SIGTERM to each one's process group, SIGKILL after ``grace_s``; returns once they are gone
+        (what `tuiflow cancel` does). A run given by its id that has already ended is a LabError."""
+        if (run_id is None) == (experiment is None):
+            raise LabError("cancel_and_wait takes a run id or an experiment, not both or neither")
+        if run_id is not None:
+            target = str(int(run_id))
+        elif isinstance(experiment, int) or str(experiment).strip().isdigit():
+            target = f"exp:{int(experiment)}"  # a bare number would name a run
+        else:
+            target = str(experiment)
+        return _scheduler.cancel(self.store, target, grace_s=grace_s)
+
     def retry(self, run_id: int, refresh: bool = False) -> Run:
         """Queue an ended run again, as a new attempt with the same config and seed. ``refresh``
         accepts a recipe file changed since the run was submitted."""
@@ -289,23 +318,35 @@ class Lab(LaunchMixin):
         """Whether the queue is paused."""
         return self.exists and bool(self.store.get_setting("paused", False))
 
-    def queue(self, limit: int | None = 50) -> dict[str, Any]:
-        """Running runs, then queued ones in start order (the first ``limit``), with counts (`tuiflow queue --json`)."""
+    def queue(self, limit: int | None = _scheduler.QUEUE_LIMIT) -> _scheduler.QueuePage:
+        """Running runs, then queued ones in start order: the first ``limit`` (None: all) as rows
+        (`tuiflow queue --json`), with how many are running and queued and whether the queue is paused."""
         return _scheduler.queue_page(self.store, limit=limit)
 
     # --- the daemon -----------------------------------------------------------------------------------
     def start_daemon(self, *, sample_interval: float | None = None, min_free_memory: float | None = None,
-                     tick: float | None = None) -> DaemonStatus:
-        """Start the home's daemon detached from this terminal unless one runs (creating the store)."""
+                     tick: float | None = None) -> DaemonStart:
+        """Start the home's daemon detached from this terminal unless one runs (creating the store):
+        ``sample_interval`` (s) of its telemetry, ``min_free_memory`` (MiB) other users may hold on a
+        GPU before it counts as busy, ``tick`` (s) of its loop. A running daemon is left as it is."""
+        args = _daemon_args(sample_interval, min_free_memory, tick)
         store = self._open_store(create=True)
-        _scheduler.start_daemon(store, extra_args=_daemon_args(sample_interval, min_free_memory, tick))
-        return self.daemon_status()
+        info, started = _scheduler.start_daemon(store, extra_args=args)
+        return DaemonStart(info.pid, info.home, started)
 
-    def stop_daemon(self) -> bool:
-        """Stop the home's daemon (its runs go on); False when none was running."""
+    def stop_daemon(self) -> int | None:
+        """Stop the home's daemon (its runs go on) and return its pid; None when none was running."""
         if not self.exists:
-            return False
-        return _scheduler.stop_daemon(self.store) is not None
+            return None
+        info = _scheduler.stop_daemon(self.store)
+        return None if info is None else info.pid
+
+    def daemon_pid(self) -> int | None:
+        """The pid of the daemon serving the home; None when none does."""
+        if not self.exists:
+            return None
+        info = _scheduler.daemon_info(self.store)
+        return None if info is None else info.pid
 
     def daemon_status(self) -> DaemonStatus:
         """Whether a daemon serves the home (pid, host, version, since when), and the queue's counts."""

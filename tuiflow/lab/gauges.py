@@ -106,8 +106,9 @@ def percent(value: float | None, width: int = 4) -> str:
     return "-".rjust(width) if value is None else f"{value:.0f}%".rjust(width)
 
 
-def bar(fraction: float | None, width: int, glyphs: Glyphs) -> Text:
-    """A horizontal bar `width` cells wide, coloured by how full it is."""
+def bar(fraction: float | None, width: int, glyphs: Glyphs, style: str | None = None) -> Text:
+    """A horizontal bar `width` cells wide, coloured by how full it is (a load), or in `style` (a
+    progress, where full is not alarming)."""
     from rich.text import Text
 
     if fraction is None:
@@ -116,7 +117,7 @@ def bar(fraction: float | None, width: int, glyphs: Glyphs) -> Text:
     eighths = round(fraction * width * 8) if glyphs.partial else round(fraction * width) * 8
     full, rest = divmod(eighths, 8)
     filled = glyphs.fill * full + (glyphs.partial[rest - 1] if rest else "")
-    text = Text(filled, style=level_style(fraction * 100))
+    text = Text.assemble((filled, style or level_style(fraction * 100)))  # on the fill only, not text appended
     text.append(glyphs.empty * (width - len(filled)), style="dim")
     return text
 
@@ -131,19 +132,34 @@ def sparkline(
     top: float = 100.0,
 ) -> Text:
     """Values placed by time in `width` columns over [start, end]; a column without samples stays blank."""
-    from rich.text import Text
-
     columns: list[list[float]] = [[] for _ in range(width)]
     span = max(end - start, 1e-9)
     for t, value in zip(times, values):
         if value is not None:
             columns[min(width - 1, max(0, int((t - start) / span * width)))].append(value)
-    text = Text()
+    cells: list[tuple[str, str]] = []
     for column in columns:
         if not column:
-            text.append(" ")
+            cells.append((" ", ""))
             continue
         value = sum(column) / len(column)
         level = min(len(glyphs.levels) - 1, max(0, int(value / top * len(glyphs.levels))))
-        text.append(glyphs.levels[level], style=level_style(value / top * 100))
+        cells.append((glyphs.levels[level], level_style(value / top * 100)))
+    return styled_runs(cells)
+
+
+def styled_runs(cells: list[tuple[str, str]]) -> Text:
+    """Characters with their styles as one Text, neighbours of one style in one span: a line of a
+    few spans draws several times faster than one of a span per cell, and gauges redraw every second."""
+    from rich.text import Text
+
+    text = Text()
+    run, style = "", ""
+    for char, char_style in cells:
+        if char_style != style and run:
+            text.append(run, style=style or None)
+            run = ""
+        run, style = run + char, char_style
+    if run:
+        text.append(run, style=style or None)
     return text

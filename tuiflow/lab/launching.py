@@ -7,16 +7,17 @@ A plan is checked once, field by field, so that an error names the one parameter
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from tuiflow.errors import LabError
+from tuiflow.lab import experiments as _experiments
 from tuiflow.lab.experiments import recipe_sha256
 from tuiflow.lab.types import ParamError, ParamInfo, Plan, RecipeInfo, Submission
 from tuiflow.recipes import DEFAULT_LIMIT, RecipeError, discover, expand
 from tuiflow.recipes.grid import Grid
 from tuiflow.recipes.params import ParamError as _RecipeParamError
-from tuiflow.store import RunSpec, process_identity
+from tuiflow.store import Run, RunSpec, process_identity
 
 
 def _reason(exc: Exception) -> str:
@@ -32,11 +33,11 @@ class LaunchMixin:
     def recipes(self, extra_dirs: Iterable[str | os.PathLike[str]] = ()) -> list[RecipeInfo]:
         """Every recipe found (shipped, ./recipes, $TUIFLOW_RECIPES, ``extra_dirs``), by name."""
         catalog = self._load_catalog(extra_dirs)
-        return [RecipeInfo(r.name, r.description, r.file,
-                           {name: ParamInfo(name, p.default, p.type_name,
-                                            list(p.choices) if p.choices is not None else None, p.help)
-                            for name, p in r.params.items()})
-                for r in sorted(catalog.recipes.values(), key=lambda r: r.name)]
+        return [_info(r) for r in sorted(catalog.recipes.values(), key=lambda r: r.name)]
+
+    def recipe(self, name: str) -> RecipeInfo:
+        """The recipe of this name; a LabError naming the recipes there are when there is none."""
+        return _info(self._recipe(name))
 
     @property
     def problems(self) -> list[str]:
@@ -106,8 +107,7 @@ class LaunchMixin:
                 raise LabError(f"{label} must be a whole number from {low} to 1,000,000, not {number!r}")
         if isinstance(priority, bool) or not isinstance(priority, int) or not -(2**63) <= priority < 2**63:
             raise LabError(f"priority must be a whole number a 64-bit integer holds, not {priority!r}")
-        spec = None if gpus is None else ",".join(str(int(i)) for i in gpus) or "none"
-        request = _scheduler.gpu_request(spec, num_gpus)
+        request = _scheduler.gpu_request(gpus, num_gpus)
         store = self._open_store(create=True)  # type: ignore[attr-defined]
         owner_pid, owner_start_time = process_identity() if foreground else (None, None)
         try:
@@ -126,3 +126,21 @@ class LaunchMixin:
             return Submission(experiment.id, experiment.name, run_ids)
         info, started = _scheduler.start_daemon(store)
         return Submission(experiment.id, experiment.name, run_ids, info.pid, started)
+
+    def run_foreground(self, run_ids: Sequence[int], on_update: Callable[[Run], Any] | None = None,
+                       on_wait: Callable[[Run, str], Any] | None = None, poll_s: float = 0.2) -> list[Run]:
+        """Execute runs launched with ``foreground`` by this process, one after another, each in its own
+        runner process, and return them as they ended. Each waits while its GPUs are held by other runs
+        (``on_wait`` gets the run and a line saying which); ``on_update`` gets the run's record every
+        ``poll_s`` while it goes and once when it ends. Ctrl-C stops the current run (cancelled) and
+        cancels the ones not started, then raises KeyboardInterrupt."""
+        store = self.store  # type: ignore[attr-defined]
+        runs = [store.get_run(run_id) for run_id in run_ids]
+        return _experiments.run_foreground(store, runs, on_update=on_update, poll_s=poll_s, on_wait=on_wait)
+
+
+def _info(recipe: Any) -> RecipeInfo:
+    return RecipeInfo(recipe.name, recipe.description, recipe.file,
+                      {name: ParamInfo(name, p.default, p.type_name, list(p.choices) if p.choices is not None else None,
+                                       p.help)
+                       for name, p in recipe.params.items()})

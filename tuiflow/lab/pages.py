@@ -173,25 +173,10 @@ def _selection(
     return selected, ("-" if descending else "") + sort_field(store, sort.removeprefix("-"), selected)
 
 
-def list_results(
-    store: Store,
-    experiment: int | str | None = None,
-    status: str | Iterable[str] | None = None,
-    sort: str | None = None,
-    *,
-    ascending: bool = False,
-    limit: int | None = None,
-    offset: int = 0,
-) -> list[dict[str, Any]]:
-    """A page of results rows, in submission order or by `sort` (see `results_page`), highest first
-    unless `ascending`. NotFoundError for an unknown experiment; ResultsError for a bad status or sort."""
-    order = None if not sort else (sort if ascending else f"-{sort}")
-    return results_page(store, experiment, status, order, limit=limit, offset=offset).rows
-
-
-def count_results(store: Store, experiment: int | str | None = None, status: str | Iterable[str] | None = None) -> int:
-    """How many runs `list_results` would list without a limit."""
-    return store.count_runs(conditions(store, experiment, status))
+def count_results(store: Store, experiment: int | str | None = None, status: str | Iterable[str] | None = None,
+                  *, where: Sequence[Condition] = ()) -> int:
+    """How many runs `results_page` would list without a limit."""
+    return store.count_runs([*conditions(store, experiment, status), *where])
 
 
 def iter_results(

@@ -25,7 +25,6 @@ from tuiflow.lab.pages import (  # noqa: F401 - the listing lived here: exports 
     count_results,
     find_experiment,
     iter_results,
-    list_results,
     result_row,
     results_page,
     sort_field,

@@ -7,13 +7,12 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tuiflow.lab.pages import find_experiment
 from tuiflow.monitor import keep_gpu_state_in, read_gpus
-from tuiflow.scheduler.allocator import parse_gpu_spec
 from tuiflow.scheduler.executor import python_command, stop_group
 from tuiflow.scheduler.identity import LOG_NAME, DaemonInfo, is_running, read_info
 from tuiflow.scheduler.orphans import settle_orphans
@@ -138,26 +137,30 @@ class GpuRequest:
     available: tuple[int, ...] = ()
 
 
-def gpu_request(spec: str | None, count: int | None) -> GpuRequest:
-    """Check ``--gpus SPEC`` and ``--num-gpus N`` against this machine's GPUs, before anything is
-    stored. Default: one GPU where GPUs exist, none otherwise."""
+def _describe(indices: Sequence[int]) -> str:
+    return f"GPUs {', '.join(map(str, indices))}" if indices else "no GPUs"
+
+
+def gpu_request(gpus: Sequence[int] | None, count: int | None) -> GpuRequest:
+    """Check the GPU indices runs may use (None: any; []: CPU only) and the GPUs each asks for (None:
+    one where GPUs exist, else none) against this machine's GPUs, before anything is stored."""
     report = _read_gpus()
-    available = [gpu.index for gpu in report.gpus]
+    available = sorted(gpu.index for gpu in report.gpus)
     allowed = None
-    if spec is not None:
-        try:
-            allowed = parse_gpu_spec(spec, available)
-        except ValueError as exc:
-            raise SchedulerError(f"--gpus: {exc}") from None
-        if spec.strip().lower() == "all":
-            allowed = None
+    if gpus is not None:
+        if isinstance(gpus, (str, bytes)) or any(isinstance(i, bool) or not isinstance(i, int) for i in gpus):
+            raise SchedulerError(f"gpus must be a list of GPU indices, not {gpus!r}")
+        allowed = sorted(set(gpus))
+        missing = [index for index in allowed if index not in available]
+        if missing:
+            raise SchedulerError(f"GPU {missing[0]} does not exist: this machine has {_describe(available)}")
     if count is None:
         count = 0 if (allowed == [] or not available) else 1
-    if count < 0:
-        raise SchedulerError(f"--num-gpus must be >= 0, not {count}")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise SchedulerError(f"num_gpus must be a whole number >= 0, not {count!r}")
     pool = available if allowed is None else allowed
     if count > len(pool):
-        where = "on this machine" if allowed is None else f"in --gpus {spec}"
+        where = "on this machine" if allowed is None else f"among the GPUs allowed ({_describe(allowed)})"
         raise SchedulerError(f"each run asks for {count} GPU{'s' if count != 1 else ''} but there "
                              f"{'is' if len(pool) == 1 else 'are'} only {len(pool)} {where} ({report.status})")
     return GpuRequest(count, allowed, tuple(available))
@@ -222,11 +225,6 @@ def queue_page(store: Store, limit: int | None = QUEUE_LIMIT) -> QueuePage:
     rows += [_queue_row(run, names[run.experiment_id], None) for run in foreground]
     counts = store.run_counts()
     return QueuePage(rows, counts.get("running", 0), counts.get("queued", 0), bool(store.get_setting("paused", False)))
-
-
-def queue(store: Store, limit: int | None = None) -> list[dict[str, Any]]:
-    """Running runs, then queued ones in the order they will start: the first `limit` (None: all)."""
-    return queue_page(store, limit).rows
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,9 @@ def gpu_holders(store: Store) -> dict[int, list[int]]:
 
 def gpus_without_store() -> dict[str, Any]:
     """The GPUs of this machine, for a home where nothing has run (no run holds any)."""
-    report = read_gpus()
+    try:
+        report = read_gpus()
+    except ValueError as exc:  # a malformed TUIFLOW_FAKE_GPUS: the user's to fix, said in one line
+        raise LabError(str(exc)) from None
     return {"source": report.source, "status": report.status, "reason": report.reason,
             "gpus": [{**gpu.to_dict(), "runs": []} for gpu in report.gpus]}

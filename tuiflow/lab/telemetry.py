@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tuiflow.monitor.gpus import GpuInfo, GpuProcess
+from tuiflow.monitor.gpus import GpuInfo, GpuProcess, gpus_simulated
 from tuiflow.monitor.host import HostSample
 from tuiflow.monitor.retention import merge_values
 from tuiflow.store import NotFoundError, Run, Sample, Store
@@ -29,6 +30,17 @@ STALE_AFTER_S = 5.0
 DEFAULT_WINDOW_S = 600.0
 
 _HOST_FIELDS = [f.name for f in dataclasses.fields(HostSample)]
+
+
+def cpu_slots() -> int:
+    """How many runs without a GPU the daemon runs at once: $TUIFLOW_CPU_SLOTS, else the core count
+    (counted by the daemon's own function, so a view says what the daemon does)."""
+    from tuiflow.scheduler.daemon import _cpu_slots
+
+    try:
+        return _cpu_slots()
+    except ValueError:  # a malformed TUIFLOW_CPU_SLOTS: the daemon says so where it starts
+        return os.cpu_count() or 1
 _GPU_FIELDS = {f.name for f in dataclasses.fields(GpuInfo)}
 
 
@@ -56,7 +68,8 @@ class Snapshot:
 
     `time` is the newest sample's time (None: the store holds no samples at all); `age_s` tells a
     client whether anyone is still sampling. `devices` keeps each device's raw newest sample for
-    fields this record does not name.
+    fields this record does not name. `simulated` says the GPUs are TUIFLOW_FAKE_GPUS's; `cpu_slots`
+    is how many runs without a GPU run at once (what a machine without GPUs offers).
     """
 
     now: float
@@ -65,6 +78,8 @@ class Snapshot:
     gpus: tuple[GpuInfo, ...] = ()
     runs: dict[int | str, RunTelemetry] = dataclasses.field(default_factory=dict)
     devices: dict[str, Sample] = dataclasses.field(default_factory=dict)
+    simulated: bool = dataclasses.field(default_factory=gpus_simulated)
+    cpu_slots: int = dataclasses.field(default_factory=cpu_slots)
 
     @property
     def empty(self) -> bool:
@@ -89,6 +104,8 @@ class Snapshot:
             "now": self.now,
             "age_s": None if age is None else round(age, 3),
             "stale": self.is_stale(),
+            "simulated": self.simulated,
+            "cpu_slots": self.cpu_slots,
             "host": None if self.host is None else dataclasses.asdict(self.host),
             "gpus": [{**gpu.to_dict(), "device": gpu.device} for gpu in self.gpus],
             "runs": [run.to_dict() for run in self.runs.values()],

@@ -13,8 +13,8 @@ from tuiflow.errors import LabError
 from tuiflow.store import Run, Status
 
 __all__ = [
-    "DaemonStatus", "LabError", "Page", "ParamError", "ParamInfo", "Plan", "RecipeInfo", "RunRow", "Status",
-    "Submission",
+    "DaemonStart", "DaemonStatus", "LabError", "Page", "ParamError", "ParamInfo", "Plan", "RecipeInfo", "RunRow",
+    "Status", "Submission",
 ]
 
 
@@ -133,4 +133,18 @@ class DaemonStatus:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (what `tuiflow daemon status --json` prints)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DaemonStart:
+    """What `Lab.start_daemon` did: the daemon that serves the home now, and whether this call
+    started it (False: one was running already, or another client's start won the race)."""
+
+    pid: int
+    home: str
+    started: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict."""
         return asdict(self)

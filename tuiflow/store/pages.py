@@ -6,9 +6,9 @@ never after an OFFSET, so page 1,000 of 100,000 runs costs what page 1 does.
 
 Parameters and final metrics are read from their side tables (`run_params`, `final_metrics`: one row
 per run and key, with the run's status and experiment; see `schema.create_sort_tables`). Their
-indexes, (key, value, run_id, status, experiment_id) one way and with value DESC the other, serve a
-sort by a parameter or metric in either direction as an index range, and a count of the runs whose
-parameter or metric is in a range (of some statuses, of an experiment) from the index alone: no page
+indexes, (key, value, run_id, status, experiment_id) and (key, value DESC, run_id), serve a sort by a
+parameter or metric in either direction as an index range, and a count of the runs whose parameter or
+metric is in a range (of some statuses, of an experiment) from the first index alone: no page
 evaluates JSON over every run.
 
 How a page is read depends on how many runs match (counted first, for `total`): when many do, or
@@ -186,7 +186,7 @@ def _driven(conditions: Sequence[Condition], driver: int, join_runs: bool) -> tu
         first, values = _compare("d.value", op, value, field)
     rest = [c for i, c in enumerate(conditions) if i != driver]
     clauses, params = _where(rest, on="d")
-    source = f"FROM {table} d"
+    source = f"FROM {table} d INDEXED BY {table}_asc"  # the one that holds status and experiment_id
     if join_runs or _needs_runs(rest):
         source += " CROSS JOIN runs r ON r.id = d.run_id LEFT JOIN experiments e ON e.id = r.experiment_id"
     return source, ["d.key = ?", first, *clauses], [key, *values, *params]

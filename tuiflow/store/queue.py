@@ -72,7 +72,9 @@ class QueueStore(HoldsStore):
             left = None if limit is None else limit - len(runs)
             if left is not None and left <= 0:
                 break
-            sql = f"{RUN_SELECT} WHERE status = 'queued' AND {where}" + ("" if left is None else " LIMIT ?")
+            # The planner prefers runs_status and then sorts every queued run; the queue index is in order.
+            sql = f"{RUN_SELECT} INDEXED BY runs_queue WHERE status = 'queued' AND {where}" + (
+                "" if left is None else " LIMIT ?")
             runs += [Run.from_row(r) for r in self._read(sql, [*values, *([] if left is None else [left])])]
         return runs
 

@@ -265,9 +265,9 @@ def create_sort_tables(conn: sqlite3.Connection) -> None:
     """`run_params` and `final_metrics`: one row per (run, key) of each run's config and final metrics,
     every key a run has (NaN and null included, with a NULL value, so "has it" is one probe), with the
     run's status and experiment beside it. Two indexes each, (key, value, run_id, status,
-    experiment_id) and the same with value DESC, so that a page sorted either way (ties by id) is an
+    experiment_id) and (key, value DESC, run_id), so that a page sorted either way (ties by id) is an
     index range, and a count of the runs with a value in a range, of some statuses or one experiment,
-    is read from an index alone.
+    is read from the first index alone.
 
     Triggers on `runs` keep them equal to the runs whoever writes them (finish_run, requeue_run, a
     bulk UPDATE); existing runs are filled in. A later migration that rebuilds `runs` (create, copy,
@@ -277,10 +277,10 @@ def create_sort_tables(conn: sqlite3.Connection) -> None:
         conn.execute(f"""CREATE TABLE IF NOT EXISTS {table} (
             run_id INTEGER NOT NULL, key TEXT NOT NULL, value, status TEXT, experiment_id INTEGER,
             PRIMARY KEY (run_id, key)) WITHOUT ROWID""")
-        for name, order in (("asc", "value"), ("desc", "value DESC")):
-            conn.execute(
-                f"CREATE INDEX IF NOT EXISTS {table}_{name} ON {table}(key, {order}, run_id, status, experiment_id)"
-            )
+        # Status and experiment in one of the two only: a status change rewrites that index's entries of
+        # the run, not both (cancelling 100,000 runs of 7 parameters rewrites 700,000 rows as it is).
+        conn.execute(f"CREATE INDEX IF NOT EXISTS {table}_asc ON {table}(key, value, run_id, status, experiment_id)")
+        conn.execute(f"CREATE INDEX IF NOT EXISTS {table}_desc ON {table}(key, value DESC, run_id)")
         fill = (
             f"INSERT OR REPLACE INTO {table} (run_id, key, value, status, experiment_id) "
             f"SELECT NEW.id, j.key, {value}, NEW.status, NEW.experiment_id "

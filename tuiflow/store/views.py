@@ -93,12 +93,11 @@ class ViewsStore(StoreBase):
         # in Python's exact integers, passed as one JSON list of [lo, hi] pairs.
         bounds = [first + i * span // buckets for i in range(buckets + 1)]
         pairs = json.dumps([[lo, hi] for lo, hi in itertools.pairwise(bounds) if hi > lo])
-        # A scalar subquery with one min() (or max()) gives the rowid of the row holding it: SQLite takes
-        # bare columns from that row (the first of equals; from a row of NULLs when all are). GROUP BY
-        # run_id: an empty bucket gives no row at all.
+        # An aggregate with one min() (or max()) takes its bare columns from the row holding it (the first
+        # of equals; when all values are NULL, from one of those rows): its rowid. An empty bucket: NULL.
         pick = (
-            "(SELECT rowid FROM metrics WHERE run_id = :run AND key = :key AND step >= b.lo AND step < b.hi "
-            "GROUP BY run_id HAVING {}(value) IS NOT NULL OR count(*))"
+            "(SELECT rowid FROM (SELECT rowid, {}(value) FROM metrics "
+            "WHERE run_id = :run AND key = :key AND step >= b.lo AND step < b.hi))"
         )
         rows = self._read(
             f"""WITH b(lo, hi) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')

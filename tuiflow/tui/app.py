@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from tuiflow.lab.gauges import Glyphs
-from tuiflow.tui.data import LabData
+from tuiflow.tui.data import HomeError, LabData
 from tuiflow.tui.keymap import KeymapError, load_keymap
 from tuiflow.tui.options import Options
 from tuiflow.tui.themes import THEMES
@@ -26,13 +29,14 @@ class TuiflowApp(App[None]):
     """Dashboard, Launch, History and Help over one home."""
 
     CSS_PATH = "app.tcss"
+    NOTIFICATION_TIMEOUT = 4  # a toast covers part of an 80x24 screen: gone sooner than Textual's 5 s
     TITLE = "tuiflow"
     DEFAULT_MODE = "dashboard"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
         Binding("d", "show_dashboard", "dash", id="dashboard", tooltip="The dashboard: GPUs, host and runs"),
         Binding("l", "launch", "launch", id="launch", tooltip="Launch a recipe: parameters, grid, GPUs"),
-        Binding("h", "history", "hist", id="history", tooltip="Every past run (comes with the next issue)"),
+        Binding("h", "history", "hist", id="history", tooltip="Every past run (not in this version yet)"),
         Binding("question_mark,f1", "help", "help", id="help", key_display="?", tooltip="Every key, and its id"),
         Binding("q", "quit", "quit", id="quit", tooltip="Quit the view: the daemon and the runs go on"),
         Binding("ctrl+p", "command_palette", "palette", id="command_palette", show=False, priority=True,
@@ -44,18 +48,20 @@ class TuiflowApp(App[None]):
         self.data = data or LabData(self.options.home, clock=self.options.clock)
         self.glyphs = Glyphs.pick(self.options.ascii)
         self.keymap_problem: str | None = None
+        self.user_keymap: dict[str, str] = {}
+        self.fatal: str | None = None  # why the app could not open its home (the command line says it)
+        self._waiting_for_lab: list[Callable[[], None]] | None = []  # None once the Lab is open
         super().__init__()
-        if self.options.ascii:
-            _ascii_scrollbars()
+        _pick_scrollbars(self.options.ascii)
+        # Set before the first frame rather than on mount: there each would restyle every widget again.
+        self.set_class(self.options.ascii, "-ascii", update=False)
         for theme in THEMES:
             self.register_theme(theme)
+        if self.options.theme in self.available_themes:
+            self.theme = self.options.theme
         self.add_mode("dashboard", self._dashboard)
         self.add_mode("launch", self._launch)
         self.add_mode("history", self._history)
-        try:
-            self.user_keymap = load_keymap(self.data.home)
-        except KeymapError as exc:
-            self.user_keymap, self.keymap_problem = {}, str(exc)
 
     def _dashboard(self) -> Screen:
         from tuiflow.tui.screens.dashboard import DashboardScreen
@@ -73,14 +79,48 @@ class TuiflowApp(App[None]):
         return HistoryScreen()
 
     def on_mount(self) -> None:
-        self.theme = self.options.theme
-        if self.options.ascii:
-            self.add_class("-ascii")
-        if self.user_keymap:
-            self.set_keymap(self.user_keymap)
-        if self.keymap_problem:
-            self.notify(f"{self.keymap_problem}: the default keys are used", severity="warning", timeout=8)
         self._watch_hangup()
+        self._open_lab()
+
+    # --- the home -------------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="open", exit_on_error=False)
+    def _open_lab(self) -> None:
+        """Open the home's Lab and read its keymap, off the event loop: the first frame does not wait."""
+        keymap: dict[str, str] = {}
+        problem = fatal = None
+        try:
+            home = self.data.open()
+        except HomeError as exc:  # the user's to fix: said on the command line, the app closes
+            fatal = str(exc)
+        except Exception:  # ours, or a store that fails now and may not later: the polls say it, and retry
+            pass
+        else:
+            try:
+                keymap = load_keymap(home)
+            except KeymapError as exc:
+                problem = str(exc)
+        self.call_from_thread(self._lab_opened, keymap, problem, fatal)
+
+    def _lab_opened(self, keymap: dict[str, str], problem: str | None, fatal: str | None) -> None:
+        if fatal is not None:
+            self.fatal = fatal
+            self.exit(return_code=2)
+            return
+        self.user_keymap, self.keymap_problem = keymap, problem
+        if keymap:
+            self.set_keymap(keymap)
+        if problem:
+            self.notify(f"{problem}: the default keys are used", severity="warning", timeout=8)
+        waiting, self._waiting_for_lab = self._waiting_for_lab or [], None
+        for callback in waiting:
+            callback()
+
+    def when_open(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once the Lab is open and the keymap applied (at once if they are)."""
+        if self._waiting_for_lab is None:
+            callback()
+        else:
+            self._waiting_for_lab.append(callback)
 
     # --- the terminal going away ----------------------------------------------------------------------
     def _watch_hangup(self) -> None:
@@ -132,6 +172,7 @@ class TuiflowApp(App[None]):
         from tuiflow.tui.screens.history import HistoryScreen
         from tuiflow.tui.screens.launch import LaunchScreen
         from tuiflow.tui.screens.log import LogScreen
+        from tuiflow.tui.widgets.gpu_picker import GpuPicker
         from tuiflow.tui.widgets.runs_table import RunsTable
 
         def own(*owners: Any) -> list[Binding]:
@@ -139,8 +180,8 @@ class TuiflowApp(App[None]):
 
         return [("everywhere", own(TuiflowApp)),
                 ("dashboard: the selected run", own(DashboardScreen, RunsTable)),
-                ("launch", own(LaunchScreen)), ("log view", own(LogScreen)), ("history", own(HistoryScreen)),
-                ("questions", own(ConfirmScreen))]
+                ("launch", own(LaunchScreen, GpuPicker)), ("log view", own(LogScreen)),
+                ("history", own(HistoryScreen)), ("questions", own(ConfirmScreen))]
 
     def keys_of(self, binding: Binding) -> str:
         """A binding's keys as the user has them (the keymap file applied), for display."""
@@ -166,7 +207,7 @@ class TuiflowApp(App[None]):
         """The palette: the app's screens and the current screen's actions, beside Textual's own."""
         yield SystemCommand("Dashboard", "GPUs, host, runs and the selected run", self.action_show_dashboard)
         yield SystemCommand("Launch", "Launch a recipe", self.action_launch)
-        yield SystemCommand("History", "Every past run (next issue)", self.action_history)
+        yield SystemCommand("History", "Every past run (not in this version yet)", self.action_history)
         yield SystemCommand("Keys", "Every key, and its id", self.action_help)
         for binding in getattr(screen, "BINDINGS", []):
             if isinstance(binding, Binding) and binding.tooltip and binding.action.isidentifier():
@@ -174,23 +215,27 @@ class TuiflowApp(App[None]):
                 if action is not None:
                     yield SystemCommand(binding.tooltip.split(" (")[0], f"key {self.keys_of(binding)}", action)
         for command in super().get_system_commands(screen):
-            if command.title in ("Theme", "Quit", "Keys", "Screenshot"):
+            if command.title in ("Theme", "Quit", "Screenshot"):  # its "Keys" is ours above
                 yield command
 
 
-def _ascii_scrollbars() -> None:
+class AsciiScrollBarRender(ScrollBarRender):
     """Scrollbars drawn without block glyphs (Textual's use eighth blocks for a smooth thumb)."""
-    from textual.scrollbar import ScrollBar, ScrollBarRender
 
-    class AsciiScrollBarRender(ScrollBarRender):
-        VERTICAL_BARS = [" "] * 8
-        HORIZONTAL_BARS = [" "] * 8
+    VERTICAL_BARS = [" "] * 8
+    HORIZONTAL_BARS = [" "] * 8
 
-    ScrollBar.renderer = AsciiScrollBarRender
+
+def _pick_scrollbars(ascii_only: bool) -> None:
+    """ASCII scrollbars under --ascii, else Textual's own. Textual has one renderer for every scrollbar
+    of the process, so each app sets it: an app made after an --ascii one (in tests) gets the usual back."""
+    ScrollBar.renderer = AsciiScrollBarRender if ascii_only else ScrollBarRender
 
 
 def run_app(options: Options) -> int:
     """Run the app in this terminal until the user quits (or the terminal goes away); the exit code."""
     app = TuiflowApp(options)
     app.run()
+    if app.fatal:
+        print(f"tuiflow: {app.fatal}", file=sys.stderr)
     return app.return_code or 0

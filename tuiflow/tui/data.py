@@ -1,13 +1,18 @@
 """The app's one door to `tuiflow.lab`: every call to `Lab` is here, and what comes back is turned into
-the records of `tuiflow.tui.views`. The methods block (SQLite, files): call them from worker threads."""
+the records of `tuiflow.tui.views`. The methods block (SQLite, files): call them from worker threads.
+
+The Lab is opened on first use, in the first poll's worker: importing the store and the rest of the
+API is most of the app's start-up, and the first frame is drawn without waiting for it.
+"""
 
 from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,11 +35,16 @@ from tuiflow.tui.views import (
 )
 
 HISTORY_S = 60.0
+FIRST_READ_BYTES = 256 * 1024  # a log's first read: its last 256 KiB
 LOG_KEEP = 400  # lines of a run's log kept for the dashboard's tail and the first screen of the log view
 
 
 class ActionError(Exception):
     """Something `lab` refused (a cancel of a finished run, a launch it cannot place): one line to show."""
+
+
+class HomeError(ActionError):
+    """The home cannot be opened (a file where the folder should be, a store from a newer tuiflow...)."""
 
 
 class FieldError(ActionError):
@@ -77,12 +87,36 @@ class LabData:
     """The Lab of one home, opened without creating a store: looking never makes one."""
 
     def __init__(self, home: str | Path | None = None, *, clock: Callable[[], float] = time.time) -> None:
-        self.lab = lab.open(home, create=False, missing_ok=True)
         self.clock = clock
+        self._home = home
+        self._lab: Any = None
+        self._opening = threading.Lock()
+        self._history: dict[tuple[str, str], deque[tuple[float, float | None]]] = {}
+
+    @property
+    def lab(self) -> Any:
+        """The home's `Lab`, opened on first use (blocks: the API's import and the store's open)."""
+        if self._lab is None:
+            with self._opening:
+                if self._lab is None:
+                    self._lab = lab.open(self._home, create=False, missing_ok=True)
+        return self._lab
+
+    def open(self) -> Path:
+        """Open the Lab now; its home. HomeError says why it cannot be opened."""
+        try:
+            return self.home
+        except lab.LabError as exc:
+            raise HomeError(_one_line(exc)) from None
+
+    @property
+    def opened(self) -> bool:
+        """Whether the Lab is open (so `home` answers at once)."""
+        return self._lab is not None
 
     @property
     def home(self) -> Path:
-        """The home this app looks at."""
+        """The home this app looks at (opens the Lab)."""
         return Path(self.lab.home)
 
     def version(self) -> int:
@@ -111,8 +145,7 @@ class LabData:
         for gpu in snapshot.gpus:
             processes = gpu.processes or []
             held = tuple(holders.get(gpu.index, ()))
-            history = _history(lambda i=gpu.index: self.lab.gpu_history(i, key="utilization", window_s=HISTORY_S,
-                                                                        points=points), problems)
+            history = self._minute(f"gpu{gpu.index}", "utilization", snapshot, now, points, problems)
             gpus.append(GpuCard(
                 index=gpu.index, name=gpu.name, utilization=gpu.utilization, memory_used_mb=gpu.memory_used_mb,
                 memory_total_mb=gpu.memory_total_mb, temperature=gpu.temperature, power_w=gpu.power_w,
@@ -121,16 +154,33 @@ class LabData:
         host = None
         if snapshot.host is not None:
             h = snapshot.host
-            history = _history(lambda: self.lab.host_history("cpu_percent", window_s=HISTORY_S, points=points),
-                               problems)
+            history = self._minute("host", "cpu_percent", snapshot, now, points, problems)
             host = HostView(cpu_percent=h.cpu_percent, per_core=tuple(h.per_core or ()),
                             memory_used_mb=h.memory_used_mb, memory_total_mb=h.memory_total_mb,
                             swap_used_mb=h.swap_used_mb, swap_total_mb=h.swap_total_mb, load_1=h.load_1,
                             history=tuple(history))
-        return Telemetry(now=now, gpus=tuple(gpus), host=host, daemon=self.daemon(),
-                         simulated=bool(getattr(snapshot, "simulated", False)),
-                         cpu_slots=getattr(snapshot, "cpu_slots", None),
-                         error=f"history: {problems[0]}" if problems else None)
+        return Telemetry(now=now, gpus=tuple(gpus), host=host, daemon=self.daemon(), simulated=snapshot.simulated,
+                         cpu_slots=snapshot.cpu_slots, error=f"history: {problems[0]}" if problems else None)
+
+    def _minute(self, device: str, key: str, snapshot: Any, now: float, points: int,
+                problems: list[str]) -> tuple[float | None, ...]:
+        """The last minute of one field of one device as `points` evenly spaced values (None: no sample
+        then). Read from the store once; after that each poll adds the snapshot's newer sample, so an
+        idle dashboard does not read a minute of samples per device every second."""
+        series = self._history.get((device, key))
+        if series is None:
+            try:
+                times, values = self.lab.telemetry_series(device, key, window_s=HISTORY_S)
+            except Exception as exc:  # said once per poll by the caller (Telemetry.error); read again next poll
+                problems.append(_one_line(exc))
+                return ()
+            series = self._history[(device, key)] = deque(zip(times, values))
+        sample = snapshot.devices.get(device)
+        if sample is not None and (not series or sample.time > series[-1][0]):
+            series.append((sample.time, _number(sample.values.get(key))))
+        while series and series[0][0] < now - HISTORY_S:
+            series.popleft()
+        return _spread(series, now - HISTORY_S, now, points)
 
     def runs(self, finished: int = 20) -> RunsView:
         """Running runs, queued ones in start order, then the last `finished` that ended."""
@@ -160,7 +210,12 @@ class LabData:
 
     def read_log(self, tail: LogTail) -> list[str]:
         """Read what the run's log gained since the last call into `tail`; the lines it completed."""
-        text, offset = self.lab.read_log(tail.run_id, tail.offset)
+        if tail.offset == 0 and not tail.lines and not tail.partial:  # first read: the end of a long log only
+            text, offset = self.lab.read_log(tail.run_id, -FIRST_READ_BYTES)
+            if offset > FIRST_READ_BYTES:  # it starts mid-line: drop that line's end
+                text = text.split("\n", 1)[1] if "\n" in text else ""
+        else:
+            text, offset = self.lab.read_log(tail.run_id, tail.offset)
         if offset < tail.offset:  # a retry started the log again
             tail.lines.clear()
             tail.partial = ""
@@ -242,13 +297,30 @@ class LabData:
 
 
 # --- helpers -----------------------------------------------------------------------------------------
-def _history(read: Callable[[], list[float | None]], problems: list[str]) -> list[float | None]:
-    """A sparkline's values; a history that cannot be read costs the sparkline, not the reading."""
-    try:
-        return read()
-    except Exception as exc:  # said once per poll by the caller (Telemetry.error)
-        problems.append(_one_line(exc))
-        return []
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _spread(series: Iterable[tuple[float, float | None]], start: float, end: float,
+            points: int) -> tuple[float | None, ...]:
+    """The values of the samples in [start, end], oldest first; more than `points` of them are merged
+    into `points` equal spans of time (each span's mean; a span without samples gives no value), as
+    `lab`'s telemetry series does."""
+    inside = [(t, v) for t, v in series if start <= t <= end]
+    if len(inside) <= points:
+        return tuple(v for _, v in inside)
+    sums, counts = [0.0] * points, [0] * points
+    seen = [False] * points
+    span = max(end - start, 1e-9) / points
+    for t, value in inside:
+        index = min(points - 1, int((t - start) / span))
+        seen[index] = True
+        if value is not None:
+            sums[index] += value
+            counts[index] += 1
+    return tuple(total / count if count else None for total, count, any_ in zip(sums, counts, seen) if any_)
 
 
 def _experiment_name(submission: Any) -> str:

@@ -20,11 +20,13 @@ def load_keymap(home: Path) -> dict[str, str]:
     """Binding id -> keys (comma-separated) from the home's keymap file; {} when there is none."""
     path = home / KEYMAP_FILE
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return {}
     except OSError as exc:
         raise KeymapError(f"{path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise KeymapError(f"{path}: not UTF-8 text") from None
     try:
         data = _parse(text)
     except ValueError as exc:

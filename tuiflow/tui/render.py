@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 from rich.text import Text
 
-from tuiflow.lab.gauges import Glyphs, bar, duration, level_style, percent, sparkline, used_of
+from tuiflow.lab.gauges import Glyphs, bar, duration, level_style, percent, sparkline, styled_runs, used_of
 from tuiflow.tui.views import DaemonView, GpuCard, HostView, ProfileLine, RunLine, Telemetry
 
 STATUS_STYLE = {"running": "bold green", "queued": "yellow", "done": "cyan", "failed": "bold red",
@@ -43,10 +43,17 @@ def number(value: float | None) -> str:
 
 
 def spark(values: Sequence[float | None], width: int, glyphs: Glyphs, top: float | None = 100.0) -> Text:
-    """Evenly spaced values as a sparkline `width` cells wide; `top` None scales to the values' range."""
+    """Evenly spaced values as a sparkline `width` cells wide; `top` None scales to the values' range.
+    Fewer values than cells fill the right end, one cell each (a history grows from the right), rather
+    than being stretched with gaps between them."""
     if width <= 0:
         return Text()
     values = list(values)
+    if len(values) < width:
+        text = Text(" " * (width - len(values)))
+        if values:
+            text.append_text(spark(values, len(values), glyphs, top))
+        return text
     if top is None:  # a metric: its own range, lowest at the bottom
         known = [v for v in values if v is not None and math.isfinite(v)]
         low, high = (min(known), max(known)) if known else (0.0, 1.0)
@@ -83,9 +90,10 @@ def clock_text(now: float) -> str:
 
 # --- the status bar ---------------------------------------------------------------------------------
 def status_line(hostname: str, daemon: DaemonView | None, now: float, width: int, glyphs: Glyphs,
-                exists: bool = True) -> Text:
-    """tuiflow, the host, the daemon, the queue, and the clock at the right edge."""
-    text = Text(" tuiflow ", style="bold")
+                exists: bool = True, simulated: bool = False) -> Text:
+    """tuiflow, the host, the daemon, the queue, whether the GPUs are simulated (where it fits), and the
+    clock at the right edge."""
+    text = Text.assemble((" tuiflow ", "bold"))  # a style on the word, not the line
     text.append(f" {hostname} ", style="dim")
     if daemon is None:
         text.append("  reading...", style="dim")
@@ -97,6 +105,8 @@ def status_line(hostname: str, daemon: DaemonView | None, now: float, width: int
         text.append(f"  {daemon.running_runs} running  {daemon.queued} queued")
         text.append("  queue PAUSED" if daemon.paused else "  queue on", style="bold yellow" if daemon.paused else "")
     clock = clock_text(now)
+    if simulated and text.cell_len + len(clock) + 18 <= width:
+        text.append("  simulated GPUs", style="dim")
     text.truncate(max(0, width - len(clock) - 2), overflow=glyphs.overflow)
     text.append(" " * max(1, width - text.cell_len - len(clock) - 1))
     text.append(clock + " ", style="dim")
@@ -118,7 +128,7 @@ def gpu_line(card: GpuCard, runs: Mapping[int, RunLine], width: int, glyphs: Gly
     utilisation, and the run holding it with the action it is in and its ETA."""
     wide = width >= 110
     name_w, ubar_w, mbar_w, spark_w = (14, 10, 8, 24) if wide else (8, 5, 4, 6)
-    text = Text(f"GPU{card.index:<2d}", style="bold")
+    text = Text.assemble((f"GPU{card.index:<2d}", "bold"))
     name = short_gpu_name(card.name)
     if len(name) > name_w:
         name = name.split("-")[0]  # "A100-SXM4-80GB" -> "A100"
@@ -150,7 +160,7 @@ def gpu_holder(card: GpuCard, runs: Mapping[int, RunLine], width: int, glyphs: G
         return Text("free", style="dim")
     first = runs.get(card.runs[0])
     more = f" +{len(card.runs) - 1}" if len(card.runs) > 1 else ""
-    text = Text(f"#{card.runs[0]}{more}", style="bold")
+    text = Text.assemble((f"#{card.runs[0]}{more}", "bold"))
     if first is not None:
         eta = f" {duration(first.eta_s)}" if first.eta_s is not None else ""
         if eta and width - text.cell_len - len(eta) >= 16:
@@ -168,13 +178,13 @@ def cores_text(per_core: Sequence[float], width: int, glyphs: Glyphs) -> Text:
     if not cores or width <= 0:
         return Text()
     group = max(1, math.ceil(len(cores) / width))
-    text = Text()
+    cells = []
     for start in range(0, len(cores), group):
         chunk = cores[start:start + group]
         value = sum(chunk) / len(chunk)
         level = min(len(glyphs.levels) - 1, max(0, int(value / 100 * len(glyphs.levels))))
-        text.append(glyphs.levels[level], style=level_style(value))
-    return text
+        cells.append((glyphs.levels[level], level_style(value)))
+    return styled_runs(cells)
 
 
 def host_line(host: HostView | None, width: int, glyphs: Glyphs) -> Text:
@@ -192,7 +202,7 @@ def host_line(host: HostView | None, width: int, glyphs: Glyphs) -> Text:
     tail.append("0" if swap < 1 else used_of(swap, host.swap_total_mb))
     tail.append("   load ", style="bold")
     tail.append("-" if host.load_1 is None else f"{host.load_1:.1f}")
-    text = Text(" CPU ", style="bold")
+    text = Text.assemble((" CPU ", "bold"))
     room = width - text.cell_len - tail.cell_len - 1
     core_w = max(4, min(cores or 4, room - (26 if width >= 110 and room > 40 else 0)))
     text.append_text(cores_text(host.per_core, core_w, glyphs) if cores else spark(host.history, core_w, glyphs))
@@ -204,11 +214,15 @@ def host_line(host: HostView | None, width: int, glyphs: Glyphs) -> Text:
     return text
 
 
-def cpu_only_line(telemetry: Telemetry, width: int, glyphs: Glyphs) -> Text:
-    """What the GPU panel says on a machine without GPUs."""
+def cpu_only_line(telemetry: Telemetry, runs: Mapping[int, RunLine], width: int, glyphs: Glyphs) -> Text:
+    """What the GPU panel says on a machine without GPUs: the CPU slots runs take, and how many are busy."""
     slots = telemetry.cpu_slots
-    text = Text(" CPU only", style="bold")
-    text.append(": no GPUs here; runs take CPU slots" + (f" ({slots} at a time)" if slots else ""))
+    busy = sum(1 for run in runs.values() if run.status == "running" and not run.gpus)
+    text = Text.assemble((" CPU only", "bold"))
+    if telemetry.simulated:  # TUIFLOW_FAKE_GPUS=0: a machine with GPUs may be pretending to have none
+        text.append(" (simulated)", style="dim")
+    text.append("  no GPUs here; runs take CPU slots: ")
+    text.append(f"{busy} of {slots} busy" if slots else f"{busy} busy", style="bold" if busy else "")
     text.truncate(width, overflow=glyphs.overflow)
     return text
 
@@ -228,7 +242,7 @@ def progress_cell(run: RunLine, width: int, glyphs: Glyphs) -> Text:
         fraction = 1.0 if run.status == "done" else None
     if fraction is None:
         return Text("-".rjust(width), style="dim")
-    text = bar(fraction, max(1, width - 5), glyphs)
+    text = bar(fraction, max(1, width - 5), glyphs, style="green" if run.status == "done" else "cyan")
     text.append(f"{fraction * 100:.0f}%".rjust(5))
     return text
 
@@ -272,7 +286,7 @@ def profile_lines(profile: Sequence[ProfileLine], width: int, glyphs: Glyphs, cu
         name = base if bases.count(base) == 1 else row.action
         share = row.total_s / total
         now = current is not None and row.action == current
-        line = Text((">" if glyphs.ascii else "▶") if now else " ", style="bold cyan")
+        line = Text.assemble(((">" if glyphs.ascii else "▶") if now else " ", "bold cyan"))
         line.append(fit(name, name_w, glyphs).ljust(name_w), style="bold cyan" if now else "")
         line.append(str(row.calls).rjust(6) + seconds(row.total_s).rjust(7))
         if wide:

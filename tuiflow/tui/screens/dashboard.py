@@ -1,14 +1,18 @@
 """The Dashboard, the first screen: the GPUs and what runs on them, the host, the runs, and the
 selected run's profile, curve and log.
 
-Three data sources, each polled by one thread worker that hands its result back with
-`call_from_thread` and schedules the next poll only once the result is drawn, so polls never
-overlap and a slow store never blocks a key. The runs and the selected run are read again only when
-the store's data version moved; the telemetry is read every time.
+One thread worker per tick reads what the screen shows (the telemetry every time; the runs and the
+selected run's profile and curve only when the store's data version moved; its log's new lines) and
+hands it back with `call_from_thread`; it is drawn in one frame, and only then is the next poll
+scheduled, so polls never overlap and a slow store never blocks a key. Widgets redraw only what
+changed: an idle dashboard costs a few percent of a core. A newly selected run is read at once, by a
+worker of its own. The first poll waits for the app to open the home (`TuiflowApp.when_open`); the
+first frame does not.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +37,8 @@ if TYPE_CHECKING:
     from tuiflow.tui.app import TuiflowApp
 
 SPARK_POINTS = 60
+RUNS_MIN = 5  # lines of the runs box: its title, the header and three runs
+DETAIL_MIN = 4
 PRIORITY = Binding.Group("prio", compact=True)
 
 
@@ -65,9 +71,13 @@ class DashboardScreen(Screen[None]):
         self.poll_errors: list[str] = []  # what the last polls failed on, newest last (tests read it)
         self.pending_select: int | None = None  # a run to put the cursor on once the table holds it
         self._chose_first = False
-        self._poll_timers: dict[str, Timer | None] = {"telemetry": None, "runs": None, "detail": None}
+        self._timer: Timer | None = None
         self._tail: LogTail | None = None
         self._detail_version: tuple[int, int] | None = None
+        self._reading_detail = threading.Lock()  # the tick and a new selection share the log tail
+        self._empty: bool | None = None
+        self._hidden = False
+        self._titles: tuple[str, str] | None = None
         self._epoch = time.monotonic()
 
     @property
@@ -90,91 +100,141 @@ class DashboardScreen(Screen[None]):
         self.query_one("#runs-box").border_title = "runs"
         self.query_one("#profile").border_title = "where the time goes"
         self.query_one("#tail").border_title = "log"
-        self.query_one("#empty").display = False
-        self.poll_runs()
-        self.poll_telemetry()
+        self.tui.when_open(self.poll)  # the first frame is drawn meanwhile
 
     def on_screen_resume(self) -> None:
+        self._hidden = False
         if self.runs_view is not None:  # back from another screen: draw what is now at once
             self.refresh_now()
 
+    def on_screen_suspend(self) -> None:
+        """Another screen covers this one: stop polling until it is back (a hidden dashboard costs nothing)."""
+        self._hidden = True
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+
     def refresh_now(self) -> None:
-        """Poll every source now rather than at its next tick."""
+        """Poll now rather than at the next tick."""
         self._detail_version = None
-        for name, poll in (("runs", self.poll_runs), ("telemetry", self.poll_telemetry)):
-            timer = self._poll_timers[name]
-            if timer is not None:
-                timer.stop()
-            poll()
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self.poll()
 
     # --- polling ------------------------------------------------------------------------------------
-    def _again(self, name: str, poll: Any) -> None:
-        """Schedule the next poll of a source at the next tick of the refresh clock: the sources come
-        back together and are drawn in one frame, not one frame each."""
-        if self.is_attached:
+    def poll(self) -> None:
+        """Read everything the screen shows, in a worker; it draws what it read in one frame, then
+        schedules the next poll (so polls never overlap)."""
+        runs = self.query_one(RunsTable)
+        self._poll(self.runs_view.version if self.runs_view else None, runs.selected_id)
+
+    def _again(self) -> None:
+        """Schedule the next poll at the next tick of the refresh clock."""
+        if self.is_attached and not self._hidden:
             refresh = self.tui.options.refresh_s
             delay = refresh - (time.monotonic() - self._epoch) % refresh
-            self._poll_timers[name] = self.set_timer(max(0.05, delay), poll, name=f"poll-{name}")
+            self._timer = self.set_timer(max(0.05, delay), self.poll, name="poll")
 
     def _failed(self, source: str, exc: BaseException) -> None:
         line = f"{source}: {exc}".splitlines()[0]
         self.poll_errors = [*self.poll_errors[-9:], line]
         self.log.error(line)
 
-    @work(thread=True, exclusive=True, group="telemetry", exit_on_error=False)
-    def poll_telemetry(self) -> None:
-        """Read the GPUs, host and daemon (every tick: they change without the store changing)."""
+    @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
+    def _poll(self, known_version: int | None, selected: int | None) -> None:
+        """The GPUs, host and daemon every time (they change without the store changing); the runs and
+        the selected run's profile and curve when the store's version moved; its log every time."""
         worker = get_current_worker()
+        data = self.tui.data
         try:
-            result: Telemetry | BaseException = self.tui.data.telemetry(SPARK_POINTS)
+            telemetry: Telemetry | BaseException = data.telemetry(SPARK_POINTS)
         except Exception as exc:  # a locked or damaged store: said on screen, tried again next tick
-            result = exc
+            telemetry = exc
+        runs: RunsView | BaseException | None = None
+        try:
+            version = data.version()
+            if version != known_version:
+                runs = data.runs(self.tui.options.finished_rows)
+        except Exception as exc:
+            runs, version = exc, -1
+        if selected is None and isinstance(runs, RunsView):  # the run the cursor is about to go to
+            selected = self._first_choice(runs)
+        detail = self._read_detail(selected, version) if selected is not None else None
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._apply_telemetry, result)
+            self.app.call_from_thread(self._apply, telemetry, runs, selected, detail)
+
+    def _read_detail(self, run_id: int, version: int) -> RunDetail | BaseException | None:
+        """The selected run's detail: all of it when the store moved or the run is new, else its log's
+        new lines only."""
+        with self._reading_detail:
+            try:
+                if self._tail is None or self._tail.run_id != run_id:
+                    self._tail = LogTail(run_id)
+                detail = self.detail
+                if (run_id, version) != self._detail_version or detail is None or detail.run_id != run_id:
+                    detail = self.tui.data.detail(run_id, self._tail, SPARK_POINTS, 40)
+                    self._detail_version = (run_id, version)
+                    return detail
+                self.tui.data.read_log(self._tail)
+                return _with_log(detail, self._tail.last(40))
+            except Exception as exc:
+                return exc
+
+    def _apply(self, telemetry: Telemetry | BaseException, runs: RunsView | BaseException | None,
+               selected: int | None, detail: RunDetail | BaseException | None) -> None:
+        """Draw one poll: every widget whose content changed, in one frame."""
+        self._apply_telemetry(telemetry)
+        self._apply_runs(runs)  # may move the cursor (to the newest running run, to a launched one)
+        now_selected = self.query_one(RunsTable).selected_id
+        if selected == now_selected and (selected is not None or self.runs_view is not None):
+            self._apply_detail(selected, detail)
+        self._again()
 
     def _apply_telemetry(self, result: Telemetry | BaseException) -> None:
         if isinstance(result, BaseException):
             self._failed("telemetry", result)
             self.query_one(GpuPanel).fail(self.poll_errors[-1])
-        else:
-            if result.error:
-                self._failed("telemetry", RuntimeError(result.error))
-            self.telemetry = result
-            status = self.query_one(StatusBar)
-            status.daemon, status.now = result.daemon, result.now
-            self.query_one(GpuPanel).show(result)
-            self.query_one(HostLine).show(result)
-        self._again("telemetry", self.poll_telemetry)
+            return
+        if result.error:
+            self._failed("telemetry", RuntimeError(result.error))
+        gpus_before = len(self.telemetry.gpus) if self.telemetry else -1
+        self.telemetry = result
+        status = self.query_one(StatusBar)
+        status.daemon, status.now, status.simulated = result.daemon, result.now, result.simulated and bool(result.gpus)
+        self.query_one(GpuPanel).show(result)
+        self.query_one(HostLine).show(result)
+        if len(result.gpus) != gpus_before:
+            self._fit_detail()
 
-    @work(thread=True, exclusive=True, group="runs", exit_on_error=False)
-    def poll_runs(self) -> None:
-        """Read the runs table, when the store changed since the last read."""
-        worker = get_current_worker()
-        known = self.runs_view
-        try:
-            result: RunsView | BaseException | None = None
-            if known is None or self.tui.data.version() != known.version:
-                result = self.tui.data.runs(self.tui.options.finished_rows)
-        except Exception as exc:
-            result = exc
-        if not worker.is_cancelled:
-            self.app.call_from_thread(self._apply_runs, result)
+    def on_resize(self) -> None:
+        self._fit_detail()
+
+    def _fit_detail(self) -> None:
+        """The selected run's panel: 9 lines (14 from 36 lines of terminal), less when many GPUs leave the
+        runs table fewer than RUNS_MIN lines, never under DETAIL_MIN; so the screen never scrolls."""
+        height = self.size.height
+        gpus = self.query_one(GpuPanel).get_content_height(None, None, self.size.width)
+        free = height - 3 - gpus  # the status line, the host line and the footer
+        wanted = 14 if height >= 36 else 9
+        lines = max(DETAIL_MIN, min(wanted, free - RUNS_MIN))
+        detail = self.query_one("#detail")
+        if detail.styles.height is None or detail.styles.height.value != lines:
+            detail.styles.height = lines
 
     def _apply_runs(self, result: RunsView | BaseException | None) -> None:
-        now = self.tui.options.clock()
         if isinstance(result, BaseException):
             self._failed("runs", result)
         elif result is not None:
             self.runs_view = result
             self.query_one(StatusBar).exists = result.exists
-        if self.runs_view is not None:
-            table = self.query_one(RunsTable)
-            table.update_rows(self.runs_view.rows, now)
-            self.query_one(GpuPanel).show(runs=table.lines)
-            self._choose(table)
-            self._show_empty(not self.runs_view.rows)
-        self._again("runs", self.poll_runs)
-        self.poll_detail()
+        if self.runs_view is None:
+            return
+        table = self.query_one(RunsTable)
+        table.update_rows(self.runs_view.rows, self.tui.options.clock())
+        self.query_one(GpuPanel).show(runs=table.lines)
+        self._choose(table)
+        self._show_empty(not self.runs_view.rows)
 
     def _choose(self, table: RunsTable) -> None:
         """Put the cursor on a just-launched run, or at the start on the newest running one."""
@@ -188,7 +248,20 @@ class DashboardScreen(Screen[None]):
             if running:
                 table.select(max(running, key=lambda r: (r.started_at or 0, r.id)).id)
 
+    def _first_choice(self, runs: RunsView) -> int | None:
+        """Where `_choose` will put the cursor on these runs, or the first row (a table's default)."""
+        ids = {row.id for row in runs.rows}
+        if self.pending_select is not None:
+            return self.pending_select if self.pending_select in ids else None
+        running = [r for r in runs.rows if r.status == "running"]
+        if not self._chose_first and running:
+            return max(running, key=lambda r: (r.started_at or 0, r.id)).id
+        return runs.rows[0].id if runs.rows else None
+
     def _show_empty(self, empty: bool) -> None:
+        if empty == self._empty:
+            return
+        self._empty = empty
         note = self.query_one("#empty", Static)
         note.display = empty
         self.query_one(RunsTable).display = not empty
@@ -199,26 +272,16 @@ class DashboardScreen(Screen[None]):
                         "GPUs and go. The store is made then, not by looking.")
 
     @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
-    def poll_detail(self) -> None:
-        """Read the selected run's profile, curve and log tail (its log on every call)."""
+    def poll_detail(self, run_id: int) -> None:
+        """Read a newly selected run's detail at once, not at the next tick."""
         worker = get_current_worker()
-        run_id = self.query_one(RunsTable).selected_id
-        result: RunDetail | BaseException | None = None
-        try:
-            if run_id is not None:
-                if self._tail is None or self._tail.run_id != run_id:
-                    self._tail = LogTail(run_id)
-                version = (run_id, self.runs_view.version if self.runs_view else -1)
-                if version != self._detail_version or self.detail is None or self.detail.run_id != run_id:
-                    result = self.tui.data.detail(run_id, self._tail, SPARK_POINTS, 40)
-                    self._detail_version = version
-                else:  # the store did not change: only the log may have grown
-                    self.tui.data.read_log(self._tail)
-                    result = _with_log(self.detail, self._tail.last(40))
-        except Exception as exc:
-            result = exc
+        result = self._read_detail(run_id, self.runs_view.version if self.runs_view else -1)
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._apply_detail, run_id, result)
+            self.app.call_from_thread(self._apply_detail_if_selected, run_id, result)
+
+    def _apply_detail_if_selected(self, run_id: int | None, result: RunDetail | BaseException | None) -> None:
+        if run_id == self.query_one(RunsTable).selected_id:
+            self._apply_detail(run_id, result)
 
     def _apply_detail(self, run_id: int | None, result: RunDetail | BaseException | None) -> None:
         if isinstance(result, BaseException):
@@ -228,15 +291,18 @@ class DashboardScreen(Screen[None]):
         name = f"#{run_id} " if run_id is not None else ""
         profile = self.query_one(ProfileView)
         legend = "" if profile.size.width >= 56 else f" ({slowest_mark(0, self.tui.glyphs).strip()} slowest)"
-        profile.border_title = f"{name}where the time goes{legend}"
-        self.query_one("#tail").border_title = f"{name}log"
+        titles = (f"{name}where the time goes{legend}", f"{name}log")
+        if titles != self._titles:  # a title set, even to the same text, redraws its widget
+            self._titles = titles
+            profile.border_title, self.query_one("#tail").border_title = titles
         profile.show(result, "no runs yet" if run_id is None else "reading...")
         self.query_one(RunTail).show(result)
 
     @on(RunsTable.RowHighlighted)
     def _selected(self) -> None:
-        if self.detail is None or self.detail.run_id != self.query_one(RunsTable).selected_id:
-            self.poll_detail()
+        run_id = self.query_one(RunsTable).selected_id
+        if run_id is not None and (self.detail is None or self.detail.run_id != run_id):
+            self.poll_detail(run_id)
 
     # --- acting on the selected run -----------------------------------------------------------------
     def _selected_run(self) -> int | None:

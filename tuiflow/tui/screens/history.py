@@ -9,7 +9,7 @@ from textual.widgets import Footer, Static
 
 
 class HistoryScreen(Screen[None]):
-    """Says that history browsing comes with the next issue, and what to use meanwhile."""
+    """Says that history browsing is not in this version yet, and what to use meanwhile."""
 
     DEFAULT_CSS = """
     HistoryScreen #title { height: 1; background: $panel; padding: 0 1; text-style: bold; }
@@ -21,7 +21,7 @@ class HistoryScreen(Screen[None]):
         yield Static("History", id="title")
         yield Static(
             "Browsing every past run (paged from the store, filter, sort, run detail with plots, compare, "
-            "clone into Launch) comes with the next issue.\n\n"
+            "clone into Launch) is not in this version of tuiflow yet.\n\n"
             "Until then: the dashboard lists the last runs that ended, and on the command line\n"
             "  tuiflow results            every run's config and final metrics\n"
             "  tuiflow show RUN           one run in full, its profile included\n"

@@ -138,15 +138,15 @@ class LaunchScreen(Screen[None]):
         recipe = self.recipes.get(event.option.id or "")
         if recipe is None:
             return
-        head = Text(recipe.name, style="bold")
+        head = Text.assemble((recipe.name, "bold"))
         if recipe.description:
             head.append(" - " + recipe.description)
         self.query_one("#recipe-head", Static).update(head)
+        self.errors = {}
+        self.count = None  # before the old form goes: a count is always the shown form's
         box = self.query_one("#form", Vertical)
         await box.remove_children()
         await box.mount(ParamForm(recipe))
-        self.errors = {}
-        self.count = None
         self.check_soon()
 
     @property
@@ -233,11 +233,12 @@ class LaunchScreen(Screen[None]):
                 except FormError:
                     values = []
                 row.note(f"{len(values)} values" if len(values) > 1 else "")
-        option_errors = [errors[key] for key, _, _ in OPTIONS if key in errors]
-        other = [text for name, text in errors.items()
-                 if name not in {r.field.name for r in self.query(ParamRow)} and name not in dict.fromkeys(
-                     k for k, _, _ in OPTIONS)]
-        problems = option_errors + other
+        # Every problem again below the options, in full: beside a field at 80 columns only its start fits.
+        params = [row.field.name for row in self.query(ParamRow)]
+        problems = [f"{name}: {errors[name]}" for name in params if name in errors]
+        problems += [errors[key] for key, _, _ in OPTIONS if key in errors]
+        problems += [text for name, text in errors.items() if name not in params and name not in
+                     {key for key, _, _ in OPTIONS}]
         self.query_one("#form-error", Static).update(
             Text("! " + "; ".join(problems), style="bold red") if problems else "")
         runs = "" if count is None else f"-> {count} run{'s' if count != 1 else ''}"

@@ -11,15 +11,45 @@ from tuiflow.tui.views import RunLine, Telemetry
 from tuiflow.tui.widgets.glyphs import glyphs_of
 
 
-class GpuPanel(Widget):
-    """Each GPU: bars, temperature, power, a minute of utilisation, and the run on it with its action."""
-
-    DEFAULT_CSS = """
-    GpuPanel { height: auto; max-height: 9; }
-    """
+class LinesWidget(Widget):
+    """A widget drawn as lines of text that redraws only when a line changed: a new reading every
+    second mostly leaves them as they were (a dashboard that sits idle should cost next to nothing)."""
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
+        # The lines, and the widget's width and the terminal's height they were made for.
+        self._drawn: tuple[list[Text], tuple[int, int]] | None = None
+
+    def lines(self, width: int) -> list[Text]:
+        """What to draw at this width."""
+        raise NotImplementedError
+
+    def redraw(self, layout: bool = False) -> None:
+        """Draw again if what is to draw changed (`layout`: the height may have changed too)."""
+        size = (self.size.width, self.app.size.height)
+        lines = self.lines(size[0])
+        if layout or self._drawn != (lines, size):
+            self._drawn = (lines, size)
+            self.refresh(layout=layout)
+
+    def render(self) -> Group | Text:
+        size = (self.size.width, self.app.size.height)
+        if self._drawn is None or self._drawn[1] != size:
+            self._drawn = (self.lines(size[0]), size)
+        lines = self._drawn[0]
+        return lines[0] if len(lines) == 1 else Group(*lines)
+
+
+class GpuPanel(LinesWidget):
+    """Each GPU: bars, temperature, power, a minute of utilisation, and the run on it with its action."""
+
+    DEFAULT_CSS = """
+    GpuPanel { height: auto; }
+    """
+    ROWS_SHORT, ROWS_TALL, TALL_FROM = 8, 16, 36  # GPU lines at most, below and from 36 lines of terminal
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
         self.telemetry: Telemetry | None = None
         self.runs: dict[int, RunLine] = {}
         self.problem: str | None = None
@@ -27,7 +57,7 @@ class GpuPanel(Widget):
     def fail(self, problem: str) -> None:
         """Say why the GPUs cannot be read (the last reading stays out of the picture)."""
         self.problem, self.telemetry = problem, None
-        self.refresh(layout=True)
+        self.redraw(layout=True)
 
     def show(self, telemetry: Telemetry | None = None, runs: dict[int, RunLine] | None = None) -> None:
         """Draw a new reading (and/or the runs the GPUs name); the height follows the GPU count."""
@@ -36,23 +66,34 @@ class GpuPanel(Widget):
             self.telemetry, self.problem = telemetry, None
         if runs is not None:
             self.runs = runs
-        self.refresh(layout=self.telemetry is not None and len(self.telemetry.gpus) != old)
+        self.redraw(layout=self.telemetry is not None and len(self.telemetry.gpus) != old)
 
     def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[no-untyped-def]
-        return max(1, len(self.telemetry.gpus)) if self.telemetry else 1
+        return min(self._rows(), max(1, len(self.telemetry.gpus))) if self.telemetry else 1
 
-    def render(self) -> Group | Text:
-        glyphs, width = glyphs_of(self), self.size.width
+    def _rows(self) -> int:
+        """How many lines the GPUs may take: the runs table needs the rest of a small terminal."""
+        return self.ROWS_TALL if self.app.size.height >= self.TALL_FROM else self.ROWS_SHORT
+
+    def lines(self, width: int) -> list[Text]:
+        glyphs = glyphs_of(self)
         if self.telemetry is None:
             if self.problem:
-                return Text(f" ! cannot read the telemetry: {self.problem}", style="red")
-            return Text(" reading the GPUs...", style="dim")
-        if not self.telemetry.gpus:
-            return cpu_only_line(self.telemetry, width, glyphs)
-        return Group(*(gpu_line(card, self.runs, width, glyphs, self.telemetry.now) for card in self.telemetry.gpus))
+                return [Text(f" ! cannot read the telemetry: {self.problem}", style="red")]
+            return [Text(" reading the GPUs...", style="dim")]
+        gpus = self.telemetry.gpus
+        if not gpus:
+            return [cpu_only_line(self.telemetry, self.runs, width, glyphs)]
+        rows = self._rows()
+        shown = gpus if len(gpus) <= rows else gpus[: rows - 1]
+        lines = [gpu_line(card, self.runs, width, glyphs, self.telemetry.now) for card in shown]
+        if len(shown) < len(gpus):
+            lines.append(Text(f" +{len(gpus) - len(shown)} more GPUs: a taller terminal shows more, "
+                              "`tuiflow gpus` lists them all", style="dim", no_wrap=True, overflow=glyphs.overflow))
+        return lines
 
 
-class HostLine(Widget):
+class HostLine(LinesWidget):
     """CPU per core, RAM, swap and load."""
 
     DEFAULT_CSS = """
@@ -60,14 +101,14 @@ class HostLine(Widget):
     """
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+        super().__init__(**kwargs)
         self.telemetry: Telemetry | None = None
 
     def show(self, telemetry: Telemetry) -> None:
         """Draw a new reading."""
         self.telemetry = telemetry
-        self.refresh()
+        self.redraw()
 
-    def render(self) -> Text:
+    def lines(self, width: int) -> list[Text]:
         host = self.telemetry.host if self.telemetry else None
-        return host_line(host, self.size.width, glyphs_of(self))
+        return [host_line(host, width, glyphs_of(self))]

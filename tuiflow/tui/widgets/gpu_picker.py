@@ -38,7 +38,7 @@ class GpuPicker(OptionList):
             self.highlighted = min(highlighted or 0, len(self.gpus) - 1)
 
     def _prompt(self, gpu: GpuChoice) -> Text:
-        text = Text("[x] " if gpu.index in self.ticked else "[ ] ", style="bold")
+        text = Text.assemble(("[x] " if gpu.index in self.ticked else "[ ] ", "bold"))
         text.append(f"{gpu.index} {fit(short_gpu_name(gpu.name), 10, glyphs_of(self))}".ljust(13))
         text.append(f"{mib(gpu.memory_free_mb):>6} free {percent(gpu.utilization)}")
         if gpu.runs:

@@ -35,7 +35,7 @@ class ParamRow(Horizontal):
             yield Static("yes" if field.default else "no", classes="switch-state")
         else:
             yield Input(show_value(field.default), compact=True, id=f"param-{field.name}", classes="param-field",
-                        tooltip=field.help or None, select_on_focus=False)
+                        tooltip=field.help or None)
         yield Static("", classes="param-note", id=f"note-{field.name}")
 
     def values(self) -> list[Any]:

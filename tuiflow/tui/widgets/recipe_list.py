@@ -8,7 +8,9 @@ from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from tuiflow.tui.render import fit
 from tuiflow.tui.views import RecipeCard
+from tuiflow.tui.widgets.glyphs import glyphs_of
 
 
 class RecipeList(OptionList):
@@ -19,12 +21,11 @@ class RecipeList(OptionList):
         self.clear_options()
         options: list[Option] = []
         for recipe in recipes:
-            prompt = Text(recipe.name, style="bold", no_wrap=True, overflow="ellipsis")
+            prompt = Text.assemble((recipe.name, "bold"), no_wrap=True, overflow=glyphs_of(self).overflow)
             if recipe.description:
                 prompt.append("\n")
-                line = recipe.description.splitlines()[0]
                 room = max(8, (self.size.width or 26) - 2)
-                prompt.append(line if len(line) <= room else line[: room - 1] + "~", style="dim")
+                prompt.append(fit(recipe.description.splitlines()[0], room, glyphs_of(self)), style="dim")
             options.append(Option(prompt, id=recipe.name))
         for problem in problems:
             options.append(Option(Text(problem, style="red"), disabled=True))

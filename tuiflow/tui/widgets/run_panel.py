@@ -26,7 +26,8 @@ class ProfileView(Widget):
 
     def show(self, detail: RunDetail | None, note: str = "select a run") -> None:
         """Draw a run's profile (None: the note instead)."""
-        if detail == self.detail and note == self.note:
+        if _profile_of(detail) == _profile_of(self.detail) and note == self.note:
+            self.detail = detail  # the log or the curve moved: nothing here to draw again
             return
         self.detail, self.note = detail, note
         self.refresh()
@@ -65,7 +66,7 @@ class RunTail(Widget):
         glyphs = glyphs_of(self)
         lines: list[Text] = []
         if detail.metric is not None:
-            head = Text(detail.metric + " ", style="bold")
+            head = Text.assemble((detail.metric + " ", "bold"))
             value = " " + number(detail.last_value)
             room = max(4, width - head.cell_len - len(value))
             head.append_text(spark(detail.series[-room:], min(room, max(1, len(detail.series))), glyphs, top=None))
@@ -77,7 +78,13 @@ class RunTail(Widget):
         room = max(0, height - len(lines))
         log = [Text(line.expandtabs(4), no_wrap=True, overflow=glyphs.overflow) for line in detail.log_lines[-room:]]
         if not detail.log_lines and room:
-            log = [Text("(the log is empty)", style="dim")]
+            log = [Text("(queued: its log starts when it does)" if detail.status == "queued" else "(the log is empty)",
+                        style="dim")]
         for line in log:
             line.truncate(width, overflow=glyphs.overflow)
         return Group(*lines, *log)
+
+
+def _profile_of(detail: RunDetail | None) -> tuple[object, ...] | None:
+    """What the profile view draws of a run's detail."""
+    return None if detail is None else (detail.run_id, detail.profile, detail.action)

@@ -20,7 +20,7 @@ WIDE = 100  # from this width on, the table also shows how long each run has tak
 COLUMNS: tuple[tuple[str, str, int | None, bool], ...] = (
     ("id", "id", 5, True), ("experiment", "experiment", None, False), ("recipe", "recipe", None, False),
     ("status", "status", 9, False), ("gpu", "gpu", 3, False), ("progress", "progress", 9, True),
-    ("eta", "eta", 5, True), ("latest", "latest", 10, True),
+    ("eta", "eta", 6, True), ("latest", "latest", 10, True),
 )
 ELAPSED = ("elapsed", "elapsed", 7, True)
 
@@ -31,6 +31,9 @@ class RunsTable(DataTable):
     BINDINGS = [
         Binding("enter", "open_run", "open", show=False, id="runs.open",
                 tooltip="Open the selected run's log"),
+        # A DataTable's home and end move across columns; in a table of rows they go to the first and last run.
+        Binding("home", "scroll_top", "first", show=False, id="runs.first", tooltip="Go to the first run"),
+        Binding("end", "scroll_bottom", "last", show=False, id="runs.last", tooltip="Go to the last run"),
     ]
 
     class OpenRun(Message):
@@ -125,8 +128,8 @@ class RunsTable(DataTable):
         pointer = (">" if glyphs.ascii else "▶") if row.id == self._marked else " "
         cells = [
             Text(f"{pointer}{row.id:>{max(1, widths.get('id', 6) - 1)}}"),
-            Text(row.experiment),
-            Text(row.recipe),
+            Text(row.experiment, no_wrap=True, overflow=glyphs.overflow),  # cut with a mark, not silently
+            Text(row.recipe, no_wrap=True, overflow=glyphs.overflow),
             status_cell(row.status),
             Text(",".join(map(str, row.gpus)) if row.gpus else "-"),
             progress_cell(row, widths.get("progress", 9), glyphs),

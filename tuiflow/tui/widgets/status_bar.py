@@ -12,7 +12,7 @@ from tuiflow.tui.widgets.glyphs import glyphs_of
 
 
 class StatusBar(Widget):
-    """One line; `daemon` and `now` are set by each telemetry poll."""
+    """One line; `daemon`, `now` and `simulated` are set by each telemetry poll."""
 
     DEFAULT_CSS = """
     StatusBar { height: 1; background: $panel; color: $foreground; }
@@ -21,10 +21,12 @@ class StatusBar(Widget):
     daemon: reactive[DaemonView | None] = reactive(None, layout=False)
     now: reactive[float] = reactive(0.0, layout=False)
     exists: reactive[bool] = reactive(True, layout=False)
+    simulated: reactive[bool] = reactive(False, layout=False)
 
     def __init__(self, hostname: str, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.hostname = hostname
 
     def render(self) -> Text:
-        return status_line(self.hostname, self.daemon, self.now, self.size.width, glyphs_of(self), self.exists)
+        return status_line(self.hostname, self.daemon, self.now, self.size.width, glyphs_of(self), self.exists,
+                           self.simulated)
