@@ -92,22 +92,28 @@ def clock_text(now: float) -> str:
 def status_line(hostname: str, daemon: DaemonView | None, now: float, width: int, glyphs: Glyphs,
                 exists: bool = True, simulated: bool = False) -> Text:
     """tuiflow, the host, the daemon, the queue, whether the GPUs are simulated (where it fits), and the
-    clock at the right edge."""
-    text = Text.assemble((" tuiflow ", "bold"))  # a style on the word, not the line
-    text.append(f" {hostname} ", style="dim")
-    if daemon is None:
-        text.append("  reading...", style="dim")
-    else:
-        if daemon.running:
-            text.append("  daemon up", style="green")
-        else:
-            text.append("  no daemon" + (" (launch starts it)" if not exists else ""), style="yellow")
-        text.append(f"  {daemon.running_runs} running  {daemon.queued} queued")
-        text.append("  queue PAUSED" if daemon.paused else "  queue on", style="bold yellow" if daemon.paused else "")
+    clock at the right edge. Hints go first when the line is short of room, then the host name."""
     clock = clock_text(now)
-    if simulated and text.cell_len + len(clock) + 18 <= width:
+    room = max(0, width - len(clock) - 2)
+    for hint, host in ((True, True), (False, True), (False, False)):
+        text = Text.assemble((" tuiflow ", "bold"))  # a style on the word, not the line
+        if host:
+            text.append(f" {hostname} ", style="dim")
+        if daemon is None:
+            text.append("  reading...", style="dim")
+        else:
+            if daemon.running:
+                text.append("  daemon up", style="green")
+            else:
+                text.append("  no daemon" + (" (launch starts it)" if hint and not exists else ""), style="yellow")
+            text.append(f"  {daemon.running_runs} running  {daemon.queued} queued")
+            text.append("  queue PAUSED" if daemon.paused else "  queue on",
+                        style="bold yellow" if daemon.paused else "")
+        if text.cell_len <= room:
+            break
+    if simulated and text.cell_len + 16 <= room:
         text.append("  simulated GPUs", style="dim")
-    text.truncate(max(0, width - len(clock) - 2), overflow=glyphs.overflow)
+    text.truncate(room, overflow=glyphs.overflow)
     text.append(" " * max(1, width - text.cell_len - len(clock) - 1))
     text.append(clock + " ", style="dim")
     return text

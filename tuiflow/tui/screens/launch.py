@@ -38,6 +38,7 @@ class LaunchScreen(Screen[None]):
     """Recipe list on the left, the chosen recipe's form on the right."""
 
     CSS_PATH = "launch.tcss"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # wide: longer recipe descriptions
     AUTO_FOCUS = "#recipes"
     BINDINGS = [
         Binding("escape", "app.show_dashboard", "back", id="launch.back", tooltip="Back to the dashboard"),

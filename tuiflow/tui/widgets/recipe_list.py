@@ -12,26 +12,42 @@ from tuiflow.tui.render import fit
 from tuiflow.tui.views import RecipeCard
 from tuiflow.tui.widgets.glyphs import glyphs_of
 
+DEFAULT_WIDTH = 26  # before the list is laid out
+
 
 class RecipeList(OptionList):
     """One option per recipe, keyed by its name."""
 
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.recipes: list[RecipeCard] = []
+        self._width = 0
+
     def show(self, recipes: Sequence[RecipeCard], problems: Sequence[str] = ()) -> None:
         """List the recipes (and, dimmed, the recipe files that failed to import)."""
+        self.recipes = list(recipes)
+        self._width = self.size.width or DEFAULT_WIDTH
         self.clear_options()
-        options: list[Option] = []
-        for recipe in recipes:
-            prompt = Text.assemble((recipe.name, "bold"), no_wrap=True, overflow=glyphs_of(self).overflow)
-            if recipe.description:
-                prompt.append("\n")
-                room = max(8, (self.size.width or 26) - 2)
-                prompt.append(fit(recipe.description.splitlines()[0], room, glyphs_of(self)), style="dim")
-            options.append(Option(prompt, id=recipe.name))
-        for problem in problems:
-            options.append(Option(Text(problem, style="red"), disabled=True))
+        options = [Option(self._prompt(recipe), id=recipe.name) for recipe in recipes]
+        options += [Option(Text(problem, style="red"), disabled=True) for problem in problems]
         self.add_options(options)
         if recipes:
             self.highlighted = 0
+
+    def _prompt(self, recipe: RecipeCard) -> Text:
+        glyphs = glyphs_of(self)
+        prompt = Text.assemble((recipe.name, "bold"), no_wrap=True, overflow=glyphs.overflow)
+        if recipe.description:
+            prompt.append("\n")
+            prompt.append(fit(recipe.description.splitlines()[0], max(8, self._width - 2), glyphs), style="dim")
+        return prompt
+
+    def on_resize(self) -> None:
+        """Descriptions are cut to the list's width: cut them again when it changes."""
+        if self.recipes and self.size.width and self.size.width != self._width:
+            self._width = self.size.width
+            for index, recipe in enumerate(self.recipes):
+                self.replace_option_prompt_at_index(index, self._prompt(recipe))
 
     @property
     def chosen(self) -> str | None:
