@@ -54,3 +54,31 @@ def test_gpus_text_becomes_a_list_of_indices():
         parse_gpus("0", [])
     with pytest.raises(ValueError, match="invalid GPU selection '2-1': expected 'all', 'none' or indices"):
         parse_gpus("2-1", [0, 1, 2])
+
+
+# ---- --gpus text, every form (moved from the scheduler, which no longer parses text) -----------
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("none", []),
+    ("0,2", [0, 2]),
+    ("2, 0 ,2", [0, 2]),
+    ("1-3", [1, 2, 3]),
+    ("0,2-3", [0, 2, 3]),
+    ("3", [3]),
+])
+def test_every_form_of_gpus_text(text, expected):
+    assert parse_gpus(text, [0, 1, 2, 3]) == expected
+
+
+def test_a_gpu_that_does_not_exist_is_named_with_what_exists():
+    with pytest.raises(ValueError, match=r"^GPU 5 does not exist: this machine has GPUs 0, 1, 2, 3$"):
+        parse_gpus("0,5", list(range(4)))
+    with pytest.raises(ValueError, match=r"^GPU 0 does not exist: this machine has no GPUs$"):
+        parse_gpus("0", [])
+
+
+@pytest.mark.parametrize("text", ["", "x", "0,,1", "-1", "3-1", "1.5", "0-", "gpu0"])
+def test_a_malformed_gpu_spec_is_a_clear_error(text):
+    with pytest.raises(ValueError, match=r"invalid GPU selection .*expected 'all', 'none' or indices like 0,2"):
+        parse_gpus(text, list(range(4)))

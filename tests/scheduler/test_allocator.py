@@ -8,43 +8,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from tuiflow.monitor.gpus import GpuInfo, GpuProcess
-from tuiflow.scheduler.allocator import Allocator, UnsatisfiableRequest, parse_gpu_spec
+from tuiflow.scheduler.allocator import Allocator, UnsatisfiableRequest
 
 
 def gpu(index: int, total: float = 24576, used: float = 0, processes=()) -> GpuInfo:
     return GpuInfo(index, f"GPU-{index}", "Fake GPU", total, used, 0.0, 30.0, 50.0, 300.0,
                    None if processes is None else [GpuProcess(*p) for p in processes])
-
-
-# ---- parse_gpu_spec ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("text", "expected"), [
-    ("all", [0, 1, 2, 3]),
-    (" ALL ", [0, 1, 2, 3]),
-    ("none", []),
-    ("0,2", [0, 2]),
-    ("2, 0 ,2", [0, 2]),
-    ("1-3", [1, 2, 3]),
-    ("0,2-3", [0, 2, 3]),
-    ("3", [3]),
-])
-def test_parse_gpu_spec(text, expected):
-    assert parse_gpu_spec(text, [0, 1, 2, 3]) == expected
-
-
-def test_a_gpu_that_does_not_exist_is_named_with_what_exists():
-    with pytest.raises(ValueError, match=r"^GPU 5 does not exist: this machine has GPUs 0, 1, 2, 3$"):
-        parse_gpu_spec("0,5", range(4))
-    with pytest.raises(ValueError, match=r"^GPU 0 does not exist: this machine has no GPUs$"):
-        parse_gpu_spec("0", [])
-    assert parse_gpu_spec("all", []) == []
-
-
-@pytest.mark.parametrize("text", ["", "x", "0,,1", "-1", "3-1", "1.5", "0-", "gpu0"])
-def test_a_malformed_gpu_spec_is_a_clear_error(text):
-    with pytest.raises(ValueError, match=r"invalid GPU selection .*expected 'all', 'none' or indices like 0,2"):
-        parse_gpu_spec(text, range(4))
 
 
 # ---- placement -----------------------------------------------------------------------------------

@@ -35,10 +35,10 @@ _HOST_FIELDS = [f.name for f in dataclasses.fields(HostSample)]
 def cpu_slots() -> int:
     """How many runs without a GPU the daemon runs at once: $TUIFLOW_CPU_SLOTS, else the core count
     (counted by the daemon's own function, so a view says what the daemon does)."""
-    from tuiflow.scheduler.daemon import _cpu_slots
+    from tuiflow.scheduler.daemon import cpu_slots as daemon_cpu_slots
 
     try:
-        return _cpu_slots()
+        return daemon_cpu_slots()
     except ValueError:  # a malformed TUIFLOW_CPU_SLOTS: the daemon says so where it starts
         return os.cpu_count() or 1
 _GPU_FIELDS = {f.name for f in dataclasses.fields(GpuInfo)}

@@ -60,35 +60,6 @@ def _describe(indices: Iterable[int]) -> str:
     return f"GPUs {', '.join(map(str, ordered))}" if ordered else "no GPUs"
 
 
-def parse_gpu_spec(text: str, available: Collection[int]) -> list[int]:
-    """The GPU indices a `--gpus` value allows: "all", "none" (CPU-only: []), or indices like "0,2" or "0-3".
-
-    A malformed value or an index that does not exist is a one-line ValueError saying what exists.
-    """
-    spec = text.strip().lower()
-    if spec == "all":
-        return sorted(set(available))
-    if spec in ("none", "cpu"):
-        return []
-    chosen: set[int] = set()
-    for part in spec.split(","):
-        item = part.strip()
-        low, dash, high = item.partition("-")
-        try:
-            first = int(low)
-            last = int(high) if dash else first
-            if first < 0 or last < first:
-                raise ValueError
-        except ValueError:
-            raise ValueError(f"invalid GPU selection {text!r}: expected 'all', 'none' or indices like 0,2 or 0-3")\
-                from None
-        for index in range(first, last + 1):
-            if index not in available:
-                raise ValueError(f"GPU {index} does not exist: this machine has {_describe(available)}")
-            chosen.add(index)
-    return sorted(chosen)
-
-
 class Allocator:
     """Hands GPUs to runs and remembers who has which; no I/O, the caller brings the GPU readings."""
 

@@ -211,11 +211,11 @@ class Daemon:
         report = self.gpu_report()
         holds = self.store.gpu_holds()  # every run's, foreground commands' too
         our_pids = self.sampler.our_pids() | {t.pid for t in self.tracked.values()} | held_pids(holds)
-        cpu_slots = _cpu_slots() - sum(1 for t in self.tracked.values() if not t.gpus)
+        free_slots = cpu_slots() - sum(1 for t in self.tracked.values() if not t.gpus)
         for run in queued:
             choose = None
             if run.gpus_requested == 0:
-                if cpu_slots <= 0:
+                if free_slots <= 0:
                     continue
             else:
                 choose = gpu_chooser(run, report.gpus, our_pids=our_pids, allocator_options=self.allocator_options)
@@ -237,7 +237,7 @@ class Daemon:
             if gpus:
                 holds = self.store.gpu_holds()
             else:
-                cpu_slots -= 1
+                free_slots -= 1
 
     def start(self, run_id: int, gpus: list[int]) -> None:
         """Start the runner of a claimed run."""
@@ -260,7 +260,8 @@ class Daemon:
         self.store.add_samples([Sample(r.time, r.device, r.kind, r.values) for r in records])
 
 
-def _cpu_slots() -> int:
+def cpu_slots() -> int:
+    """How many CPU-only runs may go at once: $TUIFLOW_CPU_SLOTS, else the number of cores."""
     value = os.environ.get("TUIFLOW_CPU_SLOTS")
     if value:
         return max(1, int(value))
