@@ -75,12 +75,12 @@ def test_bad_grids_fail_before_anything_is_stored(texts, message):
 
 def test_limits():
     big = parse_grid(DEMO, ["hidden=" + ",".join(map(str, range(600)))])
-    with pytest.raises(GridTooLarge, match="1,200 runs, more than 1,000; add --yes"):
+    with pytest.raises(GridTooLarge, match="1,200 runs, more than 1,000; raise the limit"):
         expand(DEMO, {}, big, reps=2)
     assert len(expand(DEMO, {}, big, reps=2, limit=None)) == 1200
     with pytest.raises(RecipeError, match="the grid is empty"):
         expand(DEMO, {}, __import__("tuiflow").Domain(lr=[]))  # a Domain from the library is taken too
-    with pytest.raises(RecipeError, match="--reps must be"):
+    with pytest.raises(RecipeError, match="reps must be"):
         expand(DEMO, {}, None, reps=0)
 
 
@@ -91,7 +91,7 @@ def test_a_grid_is_counted_before_it_is_built_whatever_its_size():
     assert grid.size == 10**12 and grid.parameters() == ["lr", "hidden", "seed"]
     for limit in (DEFAULT_LIMIT, None):  # --yes lifts the limit, not the ceiling
         with pytest.raises(GridTooLarge, match=f"10,000,000,000,000 runs \\(1,000,000,000,000 configs x 10 reps\\); "
-                                               f"one experiment holds at most {MAX_RUNS:,}, even with --yes"):
+                                               f"one experiment holds at most {MAX_RUNS:,}: split it"):
             expand(DEMO, {}, grid, reps=10, limit=limit)
     assert time.monotonic() - started < 1.0
     # Beyond what len() can return (sys.maxsize), still a number to compare, not an OverflowError
@@ -108,7 +108,7 @@ def test_a_grid_keeps_the_order_of_its_product():
 
 @pytest.mark.parametrize("seed", [-1, 2**63, True, 1.5])
 def test_the_experiment_seed_must_fit_the_store(seed):
-    with pytest.raises(RecipeError, match=r"--seed must be a whole number from 0 to 2\*\*63 - 1"):
+    with pytest.raises(RecipeError, match=r"the seed must be a whole number from 0 to 2\*\*63 - 1"):
         expand(DEMO, {}, None, seed=seed)
     assert expand(DEMO, {}, None, seed=2**63 - 1)[0].seed == rep_seed(2**63 - 1, 0)
 

@@ -17,7 +17,6 @@ from typing import Any
 import typer
 
 from tuiflow.cli.app import HomeOption, app, fail, open_lab
-from tuiflow.lab.results import json_safe, varying_config, write_csv
 
 ExperimentOption = typer.Option(
     None, "--experiment", "-e", metavar="NAME_OR_ID", help="Only this experiment (name or id)."
@@ -70,6 +69,7 @@ def _status(status: str) -> Any:
 
 
 def _print_json(value: Any) -> None:
+    from tuiflow.lab.results import json_safe
     typer.echo(json.dumps(json_safe(value), indent=2, default=str))
 
 
@@ -110,6 +110,8 @@ def _results_table(rows: list[dict[str, Any]], total: int, sort: str | None, wid
     from rich import box
     from rich.table import Table
     from rich.text import Text
+
+    from tuiflow.lab.results import varying_config
 
     sort_kind, _, sort_key = (sort or "").lstrip("-").partition(".")
     varying, fixed = varying_config(row["config"] for row in rows)
@@ -158,6 +160,7 @@ def _results_table(rows: list[dict[str, Any]], total: int, sort: str | None, wid
 
 def _echo_json_rows(rows: Iterator[dict[str, Any]]) -> None:
     """Print rows as one JSON list, as `json.dumps(rows, indent=2)` would, one row at a time."""
+    from tuiflow.lab.results import json_safe
     out = sys.stdout
     first = True
     for row in rows:
@@ -190,6 +193,7 @@ def results_command(
 ) -> None:
     """One row per run: id, experiment, recipe, status, parameters and final metrics; the first 50
     unless --limit or --all says otherwise."""
+    from tuiflow.lab.results import write_csv
     if as_json and as_csv:
         fail("choose one of --json and --csv")
     if every and limit is not None:

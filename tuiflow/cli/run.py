@@ -12,8 +12,7 @@ import typer
 from tuiflow.cli.app import MAX_PRIORITY, HomeOption, app, fail, open_lab, whole_number
 from tuiflow.cli.parsing import needs_gpu_indices, parse_gpus, parse_grid, parse_sets
 from tuiflow.cli.recipes import RecipesOption, warn_problems
-from tuiflow.lab.results import json_safe
-from tuiflow.recipes import DEFAULT_LIMIT, MAX_RUNS
+from tuiflow.recipes import DEFAULT_LIMIT, MAX_RUNS, GridTooLarge
 
 if TYPE_CHECKING:
     from tuiflow.lab import Lab
@@ -52,6 +51,7 @@ def run_command(
     home: str = HomeOption,
 ) -> None:
     """Run a recipe: --set overrides defaults, --grid tries values, --reps repeats each config."""
+    from tuiflow.lab.results import json_safe
     if sum([detach, wait, foreground]) > 1:
         fail("choose one of --detach, --wait and --foreground")
     # Everything is checked before the store is created: a mistyped value must not create a home.
@@ -60,8 +60,18 @@ def run_command(
     warn_problems(home_lab.problems)
     chosen = home_lab.recipe(recipe)
     allowed = _gpus(home_lab, gpus, num_gpus)
-    plan = home_lab.plan(chosen.name, overrides=parse_sets(chosen, sets or []), grid=parse_grid(chosen, grids or []),
-                         reps=reps, name=name, seed=seed, max_runs=None if yes else DEFAULT_LIMIT)
+    if reps < 1:
+        fail(f"--reps must be a whole number >= 1, not {reps}")
+    if not 0 <= seed <= 2**63 - 1:
+        fail(f"--seed must be a whole number from 0 to 2**63 - 1, not {seed}")
+    try:
+        plan = home_lab.plan(chosen.name, overrides=parse_sets(chosen, sets or []),
+                             grid=parse_grid(chosen, grids or []), reps=reps, name=name, seed=seed,
+                             max_runs=None if yes else DEFAULT_LIMIT)
+    except GridTooLarge as exc:  # the lab's words, and how to confirm here
+        hint = ", even with --yes" if exc.hard else ""
+        fail(str(exc).replace("raise the limit to launch them all", "add --yes to launch them all")
+             .replace(f"holds at most {exc.limit:,}:", f"holds at most {exc.limit:,}{hint}:"))
     submission = home_lab.launch(plan, gpus=allowed, num_gpus=num_gpus, per_gpu=per_gpu, priority=priority,
                                  retries=retries, foreground=foreground, start_daemon=False)
     count = len(submission.run_ids)

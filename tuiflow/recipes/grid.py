@@ -17,11 +17,16 @@ from tuiflow.recipes.recipe import Recipe
 
 DEFAULT_LIMIT = 1000
 MAX_RUNS = 100_000
-"""No experiment has more runs, even with ``--yes``: storing 100,000 takes seconds and half a GB."""
+"""No experiment has more runs, whatever limit is asked: storing 100,000 takes seconds and half a GB."""
 
 
 class GridTooLarge(RecipeError):
-    """A grid expands to more runs than the limit; confirm with ``--yes``."""
+    """A grid expands to more runs than the limit (`limit`; `hard` when it is `MAX_RUNS`, which no
+    confirmation lifts). The message names no command-line flag: a client adds how to confirm."""
+
+    def __init__(self, message: str, total: int, limit: int, hard: bool) -> None:
+        super().__init__(message)
+        self.total, self.limit, self.hard = total, limit, hard
 
 
 class Grid:
@@ -88,10 +93,10 @@ def expand(recipe: Recipe, base: Mapping[str, Any] | None = None, grid: Grid | D
     than ``limit`` (None: no limit) is a `GridTooLarge`; more than `MAX_RUNS` always is.
     """
     if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
-        raise RecipeError(f"--reps must be a whole number >= 1, not {reps!r}")
+        raise RecipeError(f"reps must be a whole number >= 1, not {reps!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= INT64_MAX:
         # Repetition seeds derive from it (numpy takes no negative one), and the store keeps it (64 bits).
-        raise RecipeError(f"--seed must be a whole number from 0 to 2**63 - 1, not {seed!r}")
+        raise RecipeError(f"the seed must be a whole number from 0 to 2**63 - 1, not {seed!r}")
     grid = Grid() if grid is None else grid
     # Counted, never built, before it is checked: the product of a few long options is astronomical.
     configs = grid.size if isinstance(grid, Grid) else len(grid)
@@ -101,10 +106,10 @@ def expand(recipe: Recipe, base: Mapping[str, Any] | None = None, grid: Grid | D
     if total > MAX_RUNS:
         sizes = f" ({configs:,} config{'s' if configs != 1 else ''} x {reps:,} reps)" if reps > 1 else ""
         raise GridTooLarge(f"recipe {recipe.name!r}: the grid expands to {total:,} runs{sizes}; one experiment "
-                           f"holds at most {MAX_RUNS:,}, even with --yes: split it into smaller ones")
+                           f"holds at most {MAX_RUNS:,}: split it into smaller ones", total, MAX_RUNS, True)
     if limit is not None and total > limit:
         raise GridTooLarge(f"recipe {recipe.name!r}: the grid expands to {total:,} runs, more than {limit:,}; "
-                           "add --yes to launch them all")
+                           "raise the limit to launch them all", total, limit, False)
     base = dict(base or {})
     seeded = "seed" in recipe.params and "seed" not in base and "seed" not in grid.parameters()
     planned = []
