@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -41,19 +40,6 @@ def piped(run):
         run.progress(epoch + 1, run.config["epochs"])
     return {"epochs": run.config["epochs"]}
 '''
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("TUIFLOW_FAKE_GPUS", "2")
-    monkeypatch.setenv("TUIFLOW_CPU_SLOTS", "2")
-    monkeypatch.setenv("TUIFLOW_REPORT_INTERVAL", "0.2")
-    monkeypatch.chdir(tmp_path)
-    path = tmp_path / "home"
-    yield path
-    if (path / "tuiflow.db").exists():
-        with lab.open(path) as opened:
-            opened.stop_daemon()
 
 
 def test_looking_at_a_home_never_creates_a_store(home):

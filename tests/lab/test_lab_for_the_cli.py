@@ -7,26 +7,11 @@ from __future__ import annotations
 import os
 import re
 import time
-from pathlib import Path
 
 import pytest
 
 from tuiflow import lab
 from tuiflow.store import RunSpec, Store
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("TUIFLOW_FAKE_GPUS", "2")
-    monkeypatch.setenv("TUIFLOW_FAKE_GPUS_STATE", str(tmp_path / "fake-gpus"))
-    monkeypatch.setenv("TUIFLOW_CPU_SLOTS", "2")
-    monkeypatch.setenv("TUIFLOW_REPORT_INTERVAL", "0.2")
-    monkeypatch.chdir(tmp_path)
-    path = tmp_path / "home"
-    yield path
-    if (path / "tuiflow.db").exists():
-        with lab.open(path) as opened:
-            opened.stop_daemon()
 
 
 def test_launch_checks_a_list_of_gpus_against_the_machine_before_storing_anything(home):
