@@ -273,7 +273,7 @@ def profile_lines(profile: Sequence[ProfileLine], width: int, glyphs: Glyphs, cu
     """A run's per-action profile as a table: action, calls, total, (mean, max,) share with a bar; the
     slowest action marked, and the one the run is in now pointed at."""
     if not profile:
-        return [Text("no pipeline profile (yet)", style="dim")]
+        return [Text("no pipeline has run in it so far", style="dim")]
     wide = width >= 64
     total = sum(p.total_s for p in profile) or 1.0
     slowest = max(profile, key=lambda p: p.total_s)

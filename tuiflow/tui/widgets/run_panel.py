@@ -3,6 +3,7 @@ curve, and the last lines of its log."""
 
 from __future__ import annotations
 
+from rich.cells import chop_cells
 from rich.console import Group
 from rich.text import Text
 from textual.widget import Widget
@@ -76,12 +77,17 @@ class RunTail(Widget):
         if detail.error and detail.status in ("failed", "lost", "cancelled"):
             lines.append(Text(detail.error, style="red"))
         room = max(0, height - len(lines))
-        log = [Text(line.expandtabs(4), no_wrap=True, overflow=glyphs.overflow) for line in detail.log_lines[-room:]]
+        # Long lines wrap rather than lose their end (a traceback's last words matter most): the pane
+        # shows the last `room` rows of the wrapped log.
+        rows: list[str] = []
+        for line in detail.log_lines[-room:] if room else []:
+            rows.extend(chop_cells(line.expandtabs(4), max(1, width)) or [""])
+        log = [Text(row, no_wrap=True) for row in rows[-room:]] if room else []
         if not detail.log_lines and room:
             log = [Text("(queued: its log starts when it does)" if detail.status == "queued" else "(the log is empty)",
                         style="dim")]
-        for line in log:
-            line.truncate(width, overflow=glyphs.overflow)
+            for line in log:
+                line.truncate(width, overflow=glyphs.overflow)
         return Group(*lines, *log)
 
 
