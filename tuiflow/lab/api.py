@@ -26,6 +26,8 @@ from tuiflow.lab import pages as _pages
 from tuiflow.lab import scheduler as _scheduler
 from tuiflow.lab import steering as _steering
 from tuiflow.lab import telemetry as _telemetry
+from tuiflow.lab.compare import CompareMixin
+from tuiflow.lab.history import HistoryMixin
 from tuiflow.lab.launching import LaunchMixin
 from tuiflow.lab.reading import ReadingMixin
 from tuiflow.lab.types import DaemonStart, DaemonStatus, RunRow
@@ -57,7 +59,7 @@ def open(home: str | os.PathLike[str] | None = None, *, create: bool = False,
     return lab
 
 
-class Lab(LaunchMixin, ReadingMixin):
+class Lab(LaunchMixin, ReadingMixin, HistoryMixin, CompareMixin):
     """A tuiflow home seen by a client: launch, watch, steer and read its runs. Safe to share between
     threads (the store serialises access)."""
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from .base import RUN_SELECT, check_statuses, marks
 from .db import BUSY_TIMEOUT_S, open_database
+from .deleting import DeletingStore
 from .errors import StoreError
 from .home import LOCK_NAME, db_path, ensure_home, existing_db, resolve_home
 from .metrics import MetricWriter
@@ -25,7 +26,7 @@ from .views import ViewsStore
 _EXPERIMENT_SELECT = f"SELECT {', '.join(Experiment.COLUMNS)} FROM experiments"
 
 
-class Store(QueueStore, ResultsStore, PagesStore, ViewsStore):
+class Store(QueueStore, ResultsStore, PagesStore, ViewsStore, DeletingStore):
     """The store: one SQLite file in the tuiflow home, shared by every tuiflow process.
 
     Open with `Store.open(home)`; one instance may be used from many threads.

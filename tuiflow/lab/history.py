@@ -1,0 +1,147 @@
+"""`Lab` for browsing what has run: experiments at a glance (runs per status, best final metric), an
+export of exactly the runs a view shows (its filter, sort and experiment), and deleting a finished
+experiment with everything it left behind."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tuiflow.errors import LabError
+from tuiflow.lab import pages as _pages
+from tuiflow.lab.exports import EXPORT_FORMATS, Exported, _pyarrow, _Staging, _why, _write_json, _write_parquet
+from tuiflow.lab.pages import ResultsError
+from tuiflow.lab.results import write_csv
+from tuiflow.scheduler.orphans import settle_orphans
+from tuiflow.store import StoreError
+from tuiflow.store.deleting import ExperimentActiveError
+
+# Final metrics where lower is better: a loss, an error, a distance, a time.
+_LOWER_IS_BETTER = re.compile(r"loss|err|mse|mae|rmse|nll|perplexity|distance|time|latency|(^|_)s$", re.I)
+
+
+class ExperimentRunningError(LabError):
+    """An experiment with queued or running runs cannot be deleted: cancel them first."""
+
+
+def lower_is_better(metric: str) -> bool:
+    """Whether a final metric's best value is its lowest (a loss, an error, a time) rather than its highest."""
+    return bool(_LOWER_IS_BETTER.search(metric))
+
+
+@dataclass(frozen=True)
+class ExperimentSummary:
+    """One experiment at a glance: its runs per status, and its best final metric (the experiment's
+    first metric that is not a loss-like one, else its first: highest, or lowest for a loss)."""
+
+    id: int
+    name: str
+    recipe: str
+    created_at: float
+    counts: dict[str, int] = field(default_factory=dict)
+    metric: str | None = None
+    best: float | None = None
+    lower_is_better: bool = False
+
+    @property
+    def runs(self) -> int:
+        """Runs in all."""
+        return sum(self.counts.values())
+
+    @property
+    def active(self) -> int:
+        """Runs queued or running."""
+        return self.counts.get("queued", 0) + self.counts.get("running", 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict, `runs` included."""
+        return {**asdict(self), "runs": self.runs}
+
+
+def _best(ranges: dict[str, tuple[float | None, float | None, int]]) -> tuple[str | None, float | None, bool]:
+    known = sorted(key for key, (_, _, count) in ranges.items() if count and key != "progress")
+    if not known:
+        return None, None, False
+    metric = next((key for key in known if not lower_is_better(key)), known[0])
+    low, high, _ = ranges[metric]
+    lower = lower_is_better(metric)
+    value = low if lower else high
+    return metric, (float(value) if isinstance(value, int | float) else None), lower
+
+
+class HistoryMixin:
+    """`Lab`'s experiments at a glance, exports of a view, and deleting experiments."""
+
+    store: Any
+    exists: bool
+    home: Path
+
+    def experiment_summaries(self) -> list[ExperimentSummary]:
+        """Every experiment, newest first, with its runs per status and its best final metric."""
+        if not self.exists:
+            return []
+        counts = self.store.experiment_counts()
+        ranges = self.store.experiment_metric_ranges()
+        summaries = []
+        for experiment in self.store.list_experiments():
+            metric, best, lower = _best(ranges.get(experiment.id, {}))
+            summaries.append(ExperimentSummary(
+                id=experiment.id, name=experiment.name, recipe=experiment.recipe, created_at=experiment.created_at,
+                counts=dict(counts.get(experiment.id, {})), metric=metric,
+                best=None if best is None or math.isnan(best) else best, lower_is_better=lower))
+        return summaries
+
+    def delete_experiment(self, experiment: int | str) -> int:
+        """Delete a finished experiment (its name, id or ``exp:ID``): its record, its runs, their metrics,
+        profiles, attempts and telemetry, all in one transaction, and their log files in the home's logs
+        folder; returns how many runs went. ExperimentRunningError while any of its runs is queued or running."""
+        store = self.store
+        found = _pages.find_experiment(store, experiment)
+        running = store.list_runs(experiment=found.id, status="running")
+        if running:  # a run whose process is gone while nothing watched it is not running any more
+            try:
+                settle_orphans(store, running)
+            except StoreError:
+                pass
+        try:
+            deleted = store.delete_experiment(found.id)
+        except ExperimentActiveError as exc:
+            raise ExperimentRunningError(str(exc)) from None
+        logs = (self.home / "logs").resolve()
+        for path in deleted.log_paths:
+            target = Path(path)
+            try:
+                if target.resolve().parent == logs and target.is_file() and not target.is_symlink():
+                    target.unlink()
+            except OSError:
+                pass  # a log that cannot be removed is left; the runs are gone either way
+        return deleted.runs
+
+    def export_selection(self, fmt: str, output: Path, *, filter: str = "", sort: str | None = None,
+                         experiment: int | str | None = None) -> Exported:
+        """Write the runs a results view shows (``filter``, ``sort`` and ``experiment`` as `results` takes
+        them), every one of them in that order, as csv, json or parquet to the file ``output``; the file
+        is replaced only once the whole export is written."""
+        if fmt not in EXPORT_FORMATS:
+            raise ResultsError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
+        pa = _pyarrow() if fmt == "parquet" else None
+        rows = list(self.iter_results(filter, sort, experiment=experiment))  # type: ignore[attr-defined]
+        staging = _Staging()
+        try:
+            if fmt == "parquet":
+                _write_parquet(pa, rows, None, output, staging)
+            else:
+                with open(staging.path(output), "w", encoding="utf-8", newline="") as stream:
+                    if fmt == "json":
+                        _write_json(rows, None, stream)
+                    else:
+                        write_csv(rows, stream)
+            staging.commit()
+        except OSError as exc:
+            raise ResultsError(f"cannot write {staging.current or output}: {_why(exc)}") from None
+        finally:
+            staging.discard()
+        return Exported(files=[output], runs=len(rows))
