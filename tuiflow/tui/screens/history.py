@@ -1,30 +1,583 @@
-"""History: a placeholder until its issue lands (paged results, filters, compare, clone into Launch)."""
+"""History: every experiment and every run the home has kept, a page at a time.
+
+It opens on the experiments (runs per status, best final metric); enter shows an experiment's runs, `a`
+all runs of all experiments. Runs come a screen-full at a time from `Lab.results` by keyset (a stack
+of `after` keys goes back), sorted by any column (`s`, `S`, a click on a header) and filtered by the
+lab's filter language (`/`); a refused filter is said under the bar and the runs shown stay. Every
+read and act is a thread worker that hands its result back with `call_from_thread`; the store's data
+version is polled (in a worker too) so a view follows runs that end meanwhile.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Static
+from textual.worker import get_current_worker
+
+from tuiflow.tui.data import ActionError
+from tuiflow.tui.history_data import DeleteCheck, ExperimentLine, HistoryData, RunsPage, RunsQuery, filtered_names
+from tuiflow.tui.render import home_path
+from tuiflow.tui.widgets.experiments_table import ExperimentsTable
+from tuiflow.tui.widgets.filter_bar import FilterBar
+from tuiflow.tui.widgets.history_header import HistoryHeader
+from tuiflow.tui.widgets.results_table import ResultsTable
+
+if TYPE_CHECKING:
+    from tuiflow.tui.app import TuiflowApp
+
+DEFAULT_SORT = "-id"  # newest first
+PRIORITY = Binding.Group("prio", compact=True)
+SORT = Binding.Group("sort", compact=True)
 
 
 class HistoryScreen(Screen[None]):
-    """Says that history browsing is not in this version yet, and what to use meanwhile."""
+    """Experiments, and their runs a page at a time; `marked` holds the run ids marked for compare."""
 
-    DEFAULT_CSS = """
-    HistoryScreen #title { height: 1; background: $panel; padding: 0 1; text-style: bold; }
-    HistoryScreen #note { padding: 1 2; }
-    """
-    BINDINGS = [Binding("escape", "app.show_dashboard", "back", id="history.back", tooltip="Back to the dashboard")]
+    CSS_PATH = "history.tcss"
+    AUTO_FOCUS = "#experiments"
+    BINDINGS = [
+        Binding("escape", "back", "back", id="history.back", show=False,
+                tooltip="Back: from runs to the experiments, from the experiments to the dashboard"),
+        Binding("enter", "open", "open", id="history.open",
+                tooltip="Open the selected experiment's runs, or the selected run"),
+        Binding("a", "toggle_all", "all runs", id="history.all",
+                tooltip="All runs of all experiments, or back to the experiments"),
+        Binding("space", "mark", "mark", id="history.mark", tooltip="Mark the selected run, or unmark it"),
+        Binding("m", "compare", "compare", id="history.compare", tooltip="Compare the marked runs"),
+        Binding("n", "clone", "clone", id="history.clone", tooltip="Clone the selected run into Launch"),
+        Binding("slash", "filter", "filter", id="history.filter", key_display="/",
+                tooltip="Filter the runs: status=done lr<0.01 accuracy>0.9 recipe=digits-mlp"),
+        Binding("s", "sort", "sort", id="history.sort", group=SORT,
+                tooltip="Sort by the next column shown"),
+        Binding("S", "reverse", "reverse", id="history.reverse", group=SORT,
+                tooltip="Reverse the sort"),
+        Binding("e", "export", "export", id="history.export",
+                tooltip="Export the runs shown (filter, sort, experiment) to a file here"),
+        Binding("c", "cancel_run", "cancel", id="history.cancel", show=False,
+                tooltip="Cancel the selected run (asks y/n)"),
+        Binding("r", "retry_run", "retry", id="history.retry", show=False,
+                tooltip="Queue the selected finished run again"),
+        Binding("plus", "priority(1)", "prio+", id="history.priority_up", key_display="+", group=PRIORITY,
+                show=False, tooltip="Raise the selected run's priority by one"),
+        Binding("minus", "priority(-1)", "prio-", id="history.priority_down", key_display="-", group=PRIORITY,
+                show=False, tooltip="Lower the selected run's priority by one"),
+        Binding("D", "delete_experiment", "delete", id="history.delete", show=False,
+                tooltip="Delete the selected finished experiment and its runs (asks y/n)"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mode = "experiments"  # or "runs"
+        self.scope: str | None = None  # the experiment whose runs are shown; None: all runs
+        self.filter = ""
+        self.sort: str | None = DEFAULT_SORT
+        self.pages: list[Any] = [None]  # the `after` key of each page up to the one shown
+        self.page: RunsPage | None = None
+        self.experiments: list[ExperimentLine] | None = None
+        self.errors: list[str] = []  # what reads failed on, newest last (tests read it)
+        self._marked: dict[int, None] = {}  # insertion-ordered set
+        self._loading = False
+        self._timer: Timer | None = None
+        self._hidden = False
+        self._version: int | None = None
+        self._history: HistoryData | None = None
+
+    @property
+    def tui(self) -> TuiflowApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def history(self) -> HistoryData:
+        """The History reads over the app's Lab."""
+        if self._history is None:
+            self._history = HistoryData(self.tui.data)
+        return self._history
+
+    @property
+    def marked(self) -> list[int]:
+        """The run ids marked (space), in the order they were marked; kept across pages and views."""
+        return list(self._marked)
 
     def compose(self) -> ComposeResult:
-        yield Static("History", id="title")
-        yield Static(
-            "Browsing every past run (paged from the store, filter, sort, run detail with plots, compare, "
-            "clone into Launch) is not in this version of tuiflow yet.\n\n"
-            "Until then: the dashboard lists the last runs that ended, and on the command line\n"
-            "  tuiflow results            every run's config and final metrics\n"
-            "  tuiflow show RUN           one run in full, its profile included\n"
-            "  tuiflow export             CSV, JSON or Parquet of many runs",
-            id="note")
+        yield HistoryHeader(id="header")
+        yield FilterBar(id="filter-bar")
+        yield ExperimentsTable(id="experiments")
+        yield ResultsTable(id="runs")
+        yield Static("", id="empty")
         yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one(FilterBar).display = False
+        self.query_one(ResultsTable).display = False
+        self.query_one("#empty").display = False
+        self.query_one(HistoryHeader).count = "reading..."
+        self.tui.when_open(self.load_experiments)
+
+    def on_screen_resume(self) -> None:
+        self._hidden = False
+        if self.experiments is not None:
+            self._schedule()
+
+    def on_screen_suspend(self) -> None:
+        self._hidden = True
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+
+    # --- reading -------------------------------------------------------------------------------------
+    def load_experiments(self) -> None:
+        """Read the experiments again (in a worker)."""
+        self._read_experiments()
+
+    @work(thread=True, exclusive=True, group="experiments", exit_on_error=False)
+    def _read_experiments(self) -> None:
+        worker = get_current_worker()
+        try:
+            result: Any = (self.history.experiments(), self.history.version())
+        except Exception as exc:
+            result = exc
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._show_experiments, result)
+
+    def _show_experiments(self, result: Any) -> None:
+        if isinstance(result, BaseException):
+            self._failed("experiments", result)
+            return
+        lines, version = result
+        self.experiments = lines
+        if self.mode == "experiments":
+            self._version = version
+        self.query_one(ExperimentsTable).show(lines)
+        if self.mode == "experiments":
+            self._draw_experiments()
+        self._schedule()
+
+    def _draw_experiments(self) -> None:
+        lines = self.experiments or []
+        header = self.query_one(HistoryHeader)
+        header.place, header.filter, header.extra = "experiments", "", "enter: its runs  a: all runs"
+        header.count = f"{len(lines):,} experiment{'s' * (len(lines) != 1)}  {sum(e.runs for e in lines):,} runs"
+        self._show_empty(not lines and self.experiments is not None)
+
+    def _query(self, after: Any = None, *, filter: str | None = None, sort: str | bool | None = False) -> RunsQuery:
+        table = self.query_one(ResultsTable)
+        rows = table.size.height - 1 if table.display and table.size.height > 1 else self.size.height - 3
+        return RunsQuery(experiment=self.scope, filter=self.filter if filter is None else filter,
+                         sort=self.sort if sort is False else sort,  # type: ignore[arg-type]
+                         after=after, limit=max(5, rows))
+
+    def load_page(self, query: RunsQuery, cursor: int = 0, *, turn: int = 0, fresh: bool = False) -> None:
+        """Read a page of runs (in a worker); `turn` says which way the pages stack moves once it is read."""
+        self._loading = True
+        self._read_page(query, cursor, turn, fresh)
+
+    @work(thread=True, exclusive=True, group="page", exit_on_error=False)
+    def _read_page(self, query: RunsQuery, cursor: int, turn: int, fresh: bool) -> None:
+        worker = get_current_worker()
+        try:
+            result: RunsPage | BaseException = self.history.page(query, fresh_columns=fresh)
+        except Exception as exc:
+            result = exc
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._show_page, query, result, cursor, turn)
+
+    def _show_page(self, query: RunsQuery, result: RunsPage | BaseException, cursor: int, turn: int) -> None:
+        self._loading = False
+        bar = self.query_one(FilterBar)
+        if isinstance(result, BaseException):
+            if isinstance(result, ActionError) and query.filter != self.filter:
+                bar.show_error(str(result))  # the filter refused: said under the bar, the runs shown stay
+            elif isinstance(result, ActionError):
+                self.notify(str(result), severity="error")
+            else:
+                self._failed("runs", result)
+            return
+        if query.filter != self.filter or query.sort != self.sort or query.experiment != self.scope:
+            self.pages = [None]
+        self.filter, self.sort = query.filter, query.sort
+        if turn > 0:
+            self.pages.append(query.after)
+        elif turn < 0 and len(self.pages) > 1:
+            self.pages.pop()
+        bar.show_error(None)
+        if bar.display and self.focused is bar.query_one("#filter-input"):
+            bar.display = False
+            self.query_one(ResultsTable).focus()
+        self.page = result
+        self._version = result.version
+        table = self.query_one(ResultsTable)
+        table.filtered = filtered_names(self.filter)
+        if self.mode == "runs":
+            table.show(result, self.sort, self._marked, cursor)
+            self._draw_runs_header()
+            self._show_empty(not result.lines)
+        self._schedule()
+
+    def _draw_runs_header(self) -> None:
+        page = self.page
+        header = self.query_one(HistoryHeader)
+        header.place = self.scope if self.scope is not None else "all runs"
+        header.filter = self.filter
+        if page is None:
+            header.count, header.extra = "reading...", ""
+            return
+        runs = f"{page.total:,} of {page.scope_total:,} runs" if self.filter else f"{page.total:,} runs"
+        header.count = runs
+        extra = [f"page {len(self.pages)}"] if page.total > len(page.lines) else []
+        if self._marked:
+            extra.append(f"{len(self._marked)} marked")
+        header.extra = "  ".join(extra)
+
+    def _show_empty(self, empty: bool) -> None:
+        note = self.query_one("#empty", Static)
+        runs_mode = self.mode == "runs"
+        self.query_one(ExperimentsTable).display = not runs_mode and not empty
+        self.query_one(ResultsTable).display = runs_mode and not empty
+        note.display = empty
+        if empty:
+            if runs_mode and self.filter:
+                note.update(f"No run matches {self.filter}.\n\nPress / to change the filter.")
+            elif runs_mode:
+                note.update("No runs here.")
+            else:
+                home = home_path(self.tui.data.home) if self.tui.data.opened else "this home"
+                note.update(f"Nothing has run in {home} yet.\n\nPress {self.tui.key_for('launch')} to launch a "
+                            "recipe; its runs are kept here.")
+
+    def _failed(self, source: str, exc: BaseException) -> None:
+        line = f"{source}: {exc}".splitlines()[0]
+        self.errors = [*self.errors[-9:], line]
+        self.log.error(line)
+        self.notify(line, severity="error")
+
+    # --- following the store -------------------------------------------------------------------------
+    def _schedule(self) -> None:
+        if self._timer is None and self.is_attached and not self._hidden:
+            self._timer = self.set_timer(max(1.0, self.tui.options.refresh_s), self._poll_version, name="history")
+
+    def _poll_version(self) -> None:
+        self._timer = None
+        if not self._hidden:
+            self._check_version(self._version)
+
+    @work(thread=True, exclusive=True, group="version", exit_on_error=False)
+    def _check_version(self, known: int | None) -> None:
+        try:
+            version = self.history.version()
+        except Exception:
+            version = known
+        self.app.call_from_thread(self._version_read, version != known)
+
+    def _version_read(self, changed: bool) -> None:
+        if changed and not self._loading:
+            self.reload()
+        else:
+            self._schedule()
+
+    def reload(self) -> None:
+        """Read what the view shows again: the experiments, and the runs page where it is."""
+        self.load_experiments()
+        if self.mode == "runs":
+            table = self.query_one(ResultsTable)
+            self.load_page(self._query(self.pages[-1]), table.cursor_row, fresh=True)
+
+    # --- moving around -------------------------------------------------------------------------------
+    def open_runs(self, experiment: str | None) -> None:
+        """Show the runs of one experiment (None: of all), first page, the filter kept."""
+        self.mode, self.scope, self.pages, self.page = "runs", experiment, [None], None
+        self.query_one(ExperimentsTable).display = False
+        table = self.query_one(ResultsTable)
+        table.display = True
+        table.clear(columns=True)
+        table.focus()
+        self._draw_runs_header()
+        self.load_page(self._query())
+
+    def show_experiments(self) -> None:
+        """Back to the experiments."""
+        self.mode, self.page = "experiments", None
+        self.query_one(ResultsTable).display = False
+        table = self.query_one(ExperimentsTable)
+        table.display = True
+        table.focus()
+        self._draw_experiments()
+        self.load_experiments()
+
+    def action_back(self) -> None:
+        if self.mode == "runs":
+            self.show_experiments()
+        else:
+            self.app.action_show_dashboard()  # type: ignore[attr-defined]
+
+    def action_toggle_all(self) -> None:
+        if self.mode == "runs" and self.scope is None:
+            self.show_experiments()
+        else:
+            self.open_runs(None)
+
+    def action_open(self) -> None:
+        if self.mode == "experiments":
+            line = self.query_one(ExperimentsTable).selected
+            if line is not None:
+                self.open_runs(line.name)
+            return
+        run_id = self.query_one(ResultsTable).selected_id
+        if run_id is None:
+            return
+        opener = getattr(self.app, "action_open_run", None)
+        if opener is not None:
+            opener(run_id)
+        else:
+            from tuiflow.tui.screens.log import LogScreen
+
+            self.app.push_screen(LogScreen(run_id))
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    @on(ResultsTable.Turn)
+    def _turn(self, event: ResultsTable.Turn) -> None:
+        page = self.page
+        if page is None or self._loading:
+            return
+        if event.step > 0 and page.next is not None:
+            self.load_page(self._query(page.next), 0, turn=1)
+        elif event.step < 0 and len(self.pages) > 1:
+            self.load_page(self._query(self.pages[-2]), -1, turn=-1)
+        else:  # no page that way: to the first or last row of this one
+            table = self.query_one(ResultsTable)
+            table.move_cursor(row=0 if event.step < 0 else max(0, table.row_count - 1))
+
+    def on_resize(self) -> None:
+        if self.mode == "runs" and self.page is not None and not self._loading:
+            wanted = self._query(self.pages[-1]).limit
+            if wanted != self.page.query.limit:
+                self.load_page(self._query(self.pages[-1]), self.query_one(ResultsTable).cursor_row)
+
+    # --- filter and sort -----------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        if self.mode == "experiments":
+            self.open_runs(self.scope)
+        self.query_one(FilterBar).open(self.filter)
+
+    @on(FilterBar.Applied)
+    def _filter_applied(self, event: FilterBar.Applied) -> None:
+        if self.mode != "runs":
+            self.open_runs(self.scope)
+        self.load_page(self._query(filter=event.text))
+
+    @on(FilterBar.Closed)
+    def _filter_closed(self) -> None:
+        self.query_one(ResultsTable if self.mode == "runs" else ExperimentsTable).focus()
+
+    def sort_by(self, sort: str | None) -> None:
+        """Sort the runs by a column key (``-key``: highest first), from the first page."""
+        if self.mode == "runs":
+            self.load_page(self._query(sort=sort))
+
+    def action_sort(self) -> None:
+        table = self.query_one(ResultsTable)
+        keys = [column.key for column in table.shown]
+        if self.mode != "runs" or not keys:
+            return
+        current = (self.sort or "id").removeprefix("-")
+        following = keys[(keys.index(current) + 1) % len(keys)] if current in keys else keys[0]
+        self.sort_by(following)
+
+    def action_reverse(self) -> None:
+        current = self.sort or "id"
+        self.sort_by(current.removeprefix("-") if current.startswith("-") else f"-{current}")
+
+    @on(DataTable.HeaderSelected)
+    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        key = str(event.column_key.value)
+        if not isinstance(event.data_table, ResultsTable) or key == "mark":
+            return
+        current = self.sort or "id"
+        self.sort_by(f"-{key}" if current == key else key)
+
+    # --- marks and acts ------------------------------------------------------------------------------
+    def _selected_run(self) -> int | None:
+        if self.mode != "runs":
+            self.notify("Select a run first: enter shows this experiment's runs", severity="warning")
+            return None
+        run_id = self.query_one(ResultsTable).selected_id
+        if run_id is None:
+            self.notify("No run selected", severity="warning")
+        return run_id
+
+    def action_mark(self) -> None:
+        if (run_id := self._selected_run()) is None:
+            return
+        if run_id in self._marked:
+            del self._marked[run_id]
+        else:
+            self._marked[run_id] = None
+        table = self.query_one(ResultsTable)
+        table.marked = self._marked
+        table.redraw_marks()
+        self._draw_runs_header()
+        table.action_cursor_down()
+
+    def action_compare(self) -> None:
+        ids = self.marked
+        if not ids:
+            self.notify("Mark runs with space first, then m compares them", severity="warning")
+            return
+        compare = getattr(self.app, "action_compare", None)
+        if compare is None:
+            self.notify("compare: coming")
+            return
+        compare(ids)
+
+    def action_clone(self) -> None:
+        if (run_id := self._selected_run()) is None:
+            return
+        clone = getattr(self.app, "action_clone", None)
+        if clone is None:
+            self.notify("clone: coming")
+            return
+        clone(run_id)
+
+    def action_cancel_run(self) -> None:
+        if (run_id := self._selected_run()) is None:
+            return
+        line = self.query_one(ResultsTable).selected
+        if line is not None and line.status not in ("queued", "running"):
+            self.notify(f"Run {run_id} has already ended ({line.status})", severity="warning")
+            return
+        from tuiflow.tui.screens.confirm import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._act(f"run {run_id} cancelled", lambda: self.tui.data.cancel(run_id))
+
+        self.app.push_screen(ConfirmScreen(f"Cancel run {run_id}?",
+                                           "Queued, it never starts; running, it is stopped."), answered)
+
+    def action_retry_run(self) -> None:
+        if (run_id := self._selected_run()) is not None:
+            self._act(f"run {run_id} queued again", lambda: self.tui.data.retry(run_id))
+
+    def action_priority(self, step: int) -> None:
+        if (run_id := self._selected_run()) is not None:
+            self._act(None, lambda: f"run {run_id}: priority {self.tui.data.change_priority(run_id, step)}")
+
+    @work(thread=True, group="act", exit_on_error=False)
+    def _act(self, done: str | None, call: Any) -> None:
+        """Do one thing to the store off the event loop; say how it went, then read the view again."""
+        try:
+            result = call()
+            message, severity = (done or str(result)), "information"
+        except ActionError as exc:
+            message, severity = str(exc), "error"
+        self.app.call_from_thread(self._acted, message, severity)
+
+    def _acted(self, message: str, severity: str) -> None:
+        self.notify(message, severity=severity)  # type: ignore[arg-type]
+        self.reload()
+
+    # --- export --------------------------------------------------------------------------------------
+    def action_export(self) -> None:
+        if self.mode == "runs":
+            query = self._query()
+        else:
+            line = self.query_one(ExperimentsTable).selected
+            if line is None:
+                self.notify("No experiment to export", severity="warning")
+                return
+            query = RunsQuery(experiment=line.name, sort=None)
+        what = query.experiment if query.experiment is not None else "all runs"
+        shown = f"{what}, {query.filter}" if query.filter else what
+        from tuiflow.tui.screens.export import ExportScreen
+
+        def chosen(fmt: str | None) -> None:
+            if fmt:
+                self._export(fmt, query)
+
+        self.app.push_screen(ExportScreen(f"Export {shown}", f"to a file in {home_path(Path.cwd())}"), chosen)
+
+    @work(thread=True, group="export", exit_on_error=False)
+    def _export(self, fmt: str, query: RunsQuery) -> None:
+        try:
+            path, runs = self.history.export(fmt, Path.cwd(), query, self.tui.options.clock())
+            message, severity = f"exported {runs:,} run{'s' * (runs != 1)} to {path}", "information"
+        except ActionError as exc:
+            message, severity = str(exc), "error"
+        self.app.call_from_thread(self.notify, message, severity=severity, timeout=8)
+
+    # --- deleting an experiment ----------------------------------------------------------------------
+    def _selected_experiment(self) -> str | None:
+        if self.mode == "experiments":
+            line = self.query_one(ExperimentsTable).selected
+            return line.name if line else None
+        if self.scope is not None:
+            return self.scope
+        selected = self.query_one(ResultsTable).selected
+        return selected.experiment if selected else None
+
+    def action_delete_experiment(self) -> None:
+        name = self._selected_experiment()
+        if name is None:
+            self.notify("No experiment selected", severity="warning")
+            return
+        self._check_delete(name)
+
+    @work(thread=True, exclusive=True, group="delete", exit_on_error=False)
+    def _check_delete(self, name: str) -> None:
+        try:
+            result: DeleteCheck | ActionError = self.history.delete_check(name)
+        except ActionError as exc:
+            result = exc
+        self.app.call_from_thread(self._ask_delete, result)
+
+    def _ask_delete(self, check: DeleteCheck | ActionError) -> None:
+        if isinstance(check, ActionError):
+            self.notify(str(check), severity="error")
+            return
+        if check.active:
+            self.notify(f"Experiment {check.experiment} has {check.active:,} run{'s' * (check.active != 1)} queued "
+                        "or running: cancel them first", severity="error")
+            return
+        from tuiflow.tui.screens.confirm import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._delete(check.experiment)
+
+        runs = f"{check.runs:,} run{'s' * (check.runs != 1)}"
+        self.app.push_screen(ConfirmScreen(f"Delete experiment {check.experiment}?",
+                                           f"Its {runs} go, with their metrics, profiles and logs. "
+                                           "This cannot be undone."), answered)
+
+    @work(thread=True, exclusive=True, group="delete", exit_on_error=False)
+    def _delete(self, name: str) -> None:
+        try:
+            runs = self.history.delete(name)
+            message, severity = f"deleted experiment {name}: {runs:,} run{'s' * (runs != 1)}", "information"
+        except ActionError as exc:
+            message, severity = str(exc), "error"
+        self.app.call_from_thread(self._deleted, name, message, severity)
+
+    def _deleted(self, name: str, message: str, severity: str) -> None:
+        self.notify(message, severity=severity)  # type: ignore[arg-type]
+        if severity == "information" and self.mode == "runs" and self.scope == name:
+            self.show_experiments()
+        else:
+            self.reload()
+
+    # --- for tests and benchmarks --------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """Whether a page is being read."""
+        return self._loading
