@@ -147,6 +147,21 @@ class TuiflowApp(App[None]):
     def action_history(self) -> None:
         self.switch_mode("history")
 
+    baseline_run: int | None = None
+    """The run pinned as the baseline in Compare: first in every comparison, ratios against it."""
+
+    def action_open_run(self, run_id: int) -> None:
+        """Push the run detail of one run (Overview, Metrics, Profile, Telemetry, Log)."""
+        from tuiflow.tui.screens.run_detail import RunDetailScreen
+
+        self.push_screen(RunDetailScreen(int(run_id)))
+
+    def action_compare(self, run_ids: list[int]) -> None:
+        """Push Compare for these runs, the pinned baseline (`baseline_run`) first."""
+        from tuiflow.tui.screens.compare import CompareScreen
+
+        self.push_screen(CompareScreen([int(i) for i in run_ids]))
+
     def action_help(self) -> None:
         from tuiflow.tui.screens.help import HelpScreen
 
@@ -167,11 +182,13 @@ class TuiflowApp(App[None]):
     # --- keys -----------------------------------------------------------------------------------------
     def binding_groups(self) -> list[tuple[str, list[Binding]]]:
         """Every binding of the app, by the screen where it works (the help screen's table)."""
+        from tuiflow.tui.screens.compare import CompareScreen
         from tuiflow.tui.screens.confirm import ConfirmScreen
         from tuiflow.tui.screens.dashboard import DashboardScreen
         from tuiflow.tui.screens.history import HistoryScreen
         from tuiflow.tui.screens.launch import LaunchScreen
         from tuiflow.tui.screens.log import LogScreen
+        from tuiflow.tui.screens.run_detail import RunDetailScreen
         from tuiflow.tui.widgets.gpu_picker import GpuPicker
         from tuiflow.tui.widgets.runs_table import RunsTable
 
@@ -181,7 +198,8 @@ class TuiflowApp(App[None]):
         return [("everywhere", own(TuiflowApp)),
                 ("dashboard: the selected run", own(DashboardScreen, RunsTable)),
                 ("launch", own(LaunchScreen, GpuPicker)), ("log view", own(LogScreen)),
-                ("history", own(HistoryScreen)), ("questions", own(ConfirmScreen))]
+                ("history", own(HistoryScreen)), ("run detail", own(RunDetailScreen)),
+                ("compare", own(CompareScreen)), ("questions", own(ConfirmScreen))]
 
     def keys_of(self, binding: Binding) -> str:
         """A binding's keys as the user has them (the keymap file applied), for display."""

@@ -57,6 +57,10 @@ class DashboardScreen(Screen[None]):
                 tooltip="Lower the selected run's priority by one"),
         Binding("p", "toggle_pause", "pause", id="pause", tooltip="Pause the queue, or resume it"),
         Binding("o", "open_log", "log", id="open_log", tooltip="Open the selected run's log full screen"),
+        Binding("space", "mark", "mark", id="mark", show=False,
+                tooltip="Mark the selected run for Compare (again: unmark)"),
+        Binding("m", "compare", "compare", id="compare", show=False,
+                tooltip="Compare the marked runs (or the selected one with the pinned baseline)"),
         Binding("y", "copy_id", "copy id", id="copy_id", show=False,
                 tooltip="Copy the selected run's id to the clipboard (OSC 52)"),
         Binding("Y", "copy_log_path", "copy log path", id="copy_log_path", show=False,
@@ -79,6 +83,7 @@ class DashboardScreen(Screen[None]):
         self._hidden = False
         self._titles: tuple[str, str] | None = None
         self._epoch = time.monotonic()
+        self.marked: list[int] = []  # runs marked for Compare, in the order marked
 
     @property
     def tui(self) -> TuiflowApp:
@@ -349,9 +354,27 @@ class DashboardScreen(Screen[None]):
 
     @on(RunsTable.OpenRun)
     def _open(self, event: RunsTable.OpenRun) -> None:
-        from tuiflow.tui.screens.log import LogScreen
+        self.tui.action_open_run(event.run_id)
 
-        self.app.push_screen(LogScreen(event.run_id))
+    def action_mark(self) -> None:
+        if (run_id := self._selected_run()) is None:
+            return
+        if run_id in self.marked:
+            self.marked.remove(run_id)
+        else:
+            self.marked.append(run_id)
+        box = self.query_one("#runs-box")
+        box.border_title = "runs" + (f"  marked {' '.join(f'#{i}' for i in self.marked)}  (m: compare)"
+                                     if self.marked else "")
+
+    def action_compare(self) -> None:
+        runs = list(self.marked)
+        if not runs and (run_id := self._selected_run()) is not None:
+            runs = [run_id]
+        if len(runs) + (self.tui.baseline_run not in runs and self.tui.baseline_run is not None) < 2:
+            self.notify("Mark two runs or more with space, then m", severity="warning")
+            return
+        self.tui.action_compare(runs)
 
     def action_copy_id(self) -> None:
         if (run_id := self._selected_run()) is not None:
