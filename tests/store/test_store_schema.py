@@ -27,7 +27,7 @@ def columns(path: Path) -> dict[str, dict[str, str]]:
 
 
 def test_fresh_store_has_every_table_at_the_current_version(store: Store) -> None:
-    assert SCHEMA_VERSION == 5 == len(MIGRATIONS) + 1
+    assert SCHEMA_VERSION == 6 == len(MIGRATIONS) + 1
     assert set(store.db.table_names()) == TABLES
     assert dict(store.db.execute("SELECT key, value FROM meta").fetchall()) == {
         "app": "tuiflow",
@@ -149,3 +149,42 @@ def test_many_processes_opening_a_fresh_home_at_once(home: Path, tmp_path: Path)
     assert all(r == {"version": SCHEMA_VERSION, "tables": sorted(TABLES)} for r in results)
     with Store.open(home) as store:
         assert store.db.execute("SELECT count(*) FROM meta").fetchone()[0] == 2
+
+
+def test_a_version_5_file_drops_status_from_its_side_tables(home: Path) -> None:
+    """Version 6: the side tables no longer copy each run's status, and experiments say what they were
+    cloned from; the parameters and final metrics of old runs are still there to sort and filter by."""
+    home.mkdir()
+    conn = sqlite3.connect(home / "tuiflow.db", isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    assert schema.upgrade(conn, None, target=5) == 5
+    # Version 5 as the tuiflow that wrote it made its side tables: the status beside every row, and
+    # triggers that copied each status change into them.
+    for table in ("run_params", "final_metrics"):
+        conn.execute(f"DROP TABLE {table}")
+        conn.execute(f"""CREATE TABLE {table} (run_id INTEGER NOT NULL, key TEXT NOT NULL, value, status TEXT,
+                         experiment_id INTEGER, PRIMARY KEY (run_id, key)) WITHOUT ROWID""")
+        conn.execute(f"CREATE INDEX {table}_asc ON {table}(key, value, run_id, status, experiment_id)")
+        conn.execute(f"DROP TRIGGER {table}_mirror")
+        conn.execute(f"""CREATE TRIGGER {table}_mirror AFTER UPDATE OF status, experiment_id ON runs
+                         BEGIN UPDATE {table} SET status = NEW.status WHERE run_id = NEW.id; END""")
+        conn.execute(f"DROP TRIGGER {table}_insert")
+    conn.execute("INSERT INTO experiments (name, recipe, created_at) VALUES ('old', 'sleep', 0)")
+    for lr, status, acc in [(0.1, "done", 0.9), (0.01, "failed", None), (0.01, "done", 0.7)]:
+        conn.execute("INSERT INTO runs (experiment_id, recipe, config, status, created_at, metrics) "
+                     "VALUES (1, 'sleep', ?, ?, 0, ?)",
+                     (f'{{"lr": {lr}}}', status, None if acc is None else f'{{"acc": {acc}}}'))  # fmt: skip
+    assert "status" in {row[1] for row in conn.execute("PRAGMA table_info(run_params)")}
+    conn.execute("COMMIT")
+    conn.close()
+    with Store.open(home) as store:
+        assert store.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "6"
+        for table in ("run_params", "final_metrics"):
+            assert "status" not in {row[1] for row in store.db.execute(f"PRAGMA table_info({table})")}
+        assert store.find_experiment("old").source_run is None
+        assert store.count_runs([("config.lr", "=", 0.01), ("status", "=", "done")]) == 1
+        page = store.results_page([("status", "=", "done")], sort="-metrics.acc")
+        assert [run.id for run, _ in page.rows] == [1, 3]
+        store.cancel_queued(1)  # no trigger left that writes a status into the side tables
+        clone = store.create_experiment("again", "sleep", source_run=3)
+        assert store.get_experiment(clone.id).source_run == 3

@@ -5,11 +5,11 @@ Pages are keyset pages: a page starts after the last row of the one before (its 
 never after an OFFSET, so page 1,000 of 100,000 runs costs what page 1 does.
 
 Parameters and final metrics are read from their side tables (`run_params`, `final_metrics`: one row
-per run and key, with the run's status and experiment; see `schema.create_sort_tables`). Their
-indexes, (key, value, run_id, status, experiment_id) and (key, value DESC, run_id), serve a sort by a
-parameter or metric in either direction as an index range, and a count of the runs whose parameter or
-metric is in a range (of some statuses, of an experiment) from the first index alone: no page
-evaluates JSON over every run.
+per run and key, with the run's experiment; see `schema.create_sort_tables`). Their indexes, (key,
+value, run_id, experiment_id) and (key, value DESC, run_id), serve a sort by a parameter or metric in
+either direction as an index range, and a count of the runs whose parameter or metric is in a range
+(of an experiment) from the first index alone; a condition on the status looks each run up by id. No
+page evaluates JSON over every run.
 
 How a page is read depends on how many runs match (counted first, for `total`): when many do, or
 nothing is asked of them, the page walks its sort order (a side table's index, or the runs by id) and
@@ -101,9 +101,9 @@ def field_sql(field: str) -> str:
 # The side table holding each run's parameters or final metrics, one row per key, each value as
 # `field_sql` gives it (NULL for a null, NaN or other text metric: missing).
 _SIDE = {"config": "run_params", "metrics": "final_metrics"}
-# The run columns the side tables carry too (kept equal by triggers), so conditions on them are
-# answered from a side table's index without looking the run up.
-_MIRRORED = ("status", "experiment_id")
+# The run column the side tables carry too (kept equal by triggers), so conditions on it are answered
+# from a side table's index without looking the run up. Not the status: see `schema.create_sort_tables`.
+_MIRRORED = ("experiment_id",)
 
 WALK_SHARE = 0.05
 """A page walks its sort order when at least this share of all runs match its conditions (so it looks
@@ -186,7 +186,7 @@ def _driven(conditions: Sequence[Condition], driver: int, join_runs: bool) -> tu
         first, values = _compare("d.value", op, value, field)
     rest = [c for i, c in enumerate(conditions) if i != driver]
     clauses, params = _where(rest, on="d")
-    source = f"FROM {table} d INDEXED BY {table}_asc"  # the one that holds status and experiment_id
+    source = f"FROM {table} d INDEXED BY {table}_asc"  # the one that holds experiment_id
     if join_runs or _needs_runs(rest):
         source += " CROSS JOIN runs r ON r.id = d.run_id LEFT JOIN experiments e ON e.id = r.experiment_id"
     return source, ["d.key = ?", first, *clauses], [key, *values, *params]
@@ -346,7 +346,7 @@ class PagesStore(StoreBase):
 
     def count_runs(self, where: Sequence[Condition] = ()) -> int:
         """How many runs match every condition of `where`: from a side table's index alone when one
-        condition is on a parameter or metric and the others on it, status or experiment_id."""
+        condition is on a parameter or metric and the others on it or experiment_id."""
         where = list(where)
         driver = _driver(where)
         if driver is not None:

@@ -155,9 +155,10 @@ class Experiment:
     created_at: float
     notes: str
     recipe_sha256: str | None = None  # the recipe file's hash when it was submitted
+    source_run: int | None = None  # the run it was cloned from (its recipe and parameters), if any
 
     COLUMNS = ("id", "name", "recipe", "recipe_file", "config", "grid", "reps", "seed", "created_at", "notes",
-               "recipe_sha256")
+               "recipe_sha256", "source_run")
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Experiment:

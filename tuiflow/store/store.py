@@ -71,21 +71,22 @@ class Store(QueueStore, ResultsStore, PagesStore, ViewsStore, DeletingStore):
         recipe_file: str | None = None,
         recipe_sha256: str | None = None,
         notes: str = "",
+        source_run: int | None = None,
         runs: Sequence[RunSpec] = (),
     ) -> Experiment:
         """Create an experiment, and queue `runs` with it in the same transaction.
 
         Names are unique: a name already taken gets a suffix (`name-2`, `name-3`, ...); None means
-        the recipe's name.
+        the recipe's name. `source_run`: the run it was cloned from.
         """
         base = name or recipe
         row = (recipe, to_json(config or {}, "config"), to_json(grid, "grid"), reps, seed, recipe_file, notes,
-               recipe_sha256)
+               recipe_sha256, source_run)
         with self._write() as conn:
             unique = self._free_name(conn, base)
             cursor = conn.execute(
                 """INSERT INTO experiments (name, recipe, config, grid, reps, seed, recipe_file, notes, recipe_sha256,
-                   created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   source_run, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (unique, *row, time.time()),
             )
             experiment_id = cursor.lastrowid
