@@ -6,6 +6,7 @@ A plan is checked once, field by field, so that an error names the one parameter
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -87,6 +88,22 @@ class LaunchMixin:
             raise ParamError(chosen.name, None, _reason(exc)) from None
         return Plan(chosen.name, base, options, reps, seed, name, runs, chosen.file)
 
+    def clone_plan(self, run_id: int, overrides: Mapping[str, Any] | None = None,
+                   grid: Mapping[str, Sequence[Any]] | None = None, reps: int = 1, name: str | None = None,
+                   max_runs: int | None = DEFAULT_LIMIT) -> Plan:
+        """A plan that runs a run again: its recipe, its exact parameters with ``overrides`` (and
+        ``grid``) over them, its experiment's seed; the experiment it launches records the run
+        (`Experiment.source_run`). A parameter the recipe no longer has is left out; one it cannot
+        take any more is a ParamError naming it."""
+        run = self.store.get_run(int(run_id))  # type: ignore[attr-defined]
+        experiment = self.store.get_experiment(run.experiment_id)  # type: ignore[attr-defined]
+        recipe = self._recipe(run.recipe)
+        config = {key: value for key, value in (run.config or {}).items() if key in recipe.params}
+        config.update(overrides or {})
+        planned = self.plan(run.recipe, config, grid=grid, reps=reps, name=name, seed=experiment.seed or 0,
+                            max_runs=max_runs)
+        return dataclasses.replace(planned, source_run=run.id)
+
     @staticmethod
     def _checked(recipe: Any, key: str, value: Any) -> Any:
         try:
@@ -120,7 +137,8 @@ class LaunchMixin:
                          owner_start_time=owner_start_time, workdir=workdir) for p in plan.runs]
         experiment = store.create_experiment(
             plan.name, plan.recipe, config=plan.base, grid={"grid": plan.grid}, reps=plan.reps, seed=plan.seed,
-            recipe_file=plan.recipe_file, recipe_sha256=recipe_sha256(plan.recipe_file), runs=specs)
+            recipe_file=plan.recipe_file, recipe_sha256=recipe_sha256(plan.recipe_file), source_run=plan.source_run,
+            runs=specs)
         run_ids = [run.id for run in store.list_runs(experiment=experiment.id)]
         if foreground or not start_daemon:
             return Submission(experiment.id, experiment.name, run_ids)

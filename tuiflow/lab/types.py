@@ -72,6 +72,7 @@ class Plan:
     name: str | None
     runs: list[Any] = field(repr=False)
     recipe_file: str = ""
+    source_run: int | None = None  # the run this plan was cloned from (`Lab.clone_plan`)
 
     def __len__(self) -> int:
         return len(self.runs)
