@@ -16,7 +16,7 @@ from textual.widget import Widget
 
 from tuiflow.lab.gauges import duration
 from tuiflow.tui.detail_data import RunInfo
-from tuiflow.tui.render import STATUS_STYLE, number, profile_lines, seconds, spark
+from tuiflow.tui.render import STATUS_STYLE, home_path, number, profile_lines, seconds, spark
 from tuiflow.tui.views import ProfileLine
 from tuiflow.tui.widgets.glyphs import glyphs_of
 
@@ -94,7 +94,7 @@ class OverviewPane(Widget):
                                    f"  ({duration(took)})" if info.started_at else "not started"))
         record.add_row("where", Text(f"{info.host or '-'}  GPU {','.join(map(str, info.gpus)) or 'none'}"
                                      f"  attempt {info.attempt}"))
-        record.add_row("log", Text(info.log_path or "(none yet)"))
+        record.add_row("log", Text(home_path(info.log_path) if info.log_path else "(none yet)"))
         parts: list[Any] = [record, Text(" ")]
         params = [(k, value_text(v)) for k, v in info.config.items()]
         metrics = [(k, value_text(v)) for k, v in info.metrics.items()]
