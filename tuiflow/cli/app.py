@@ -146,6 +146,7 @@ def main() -> None:
     stderr and exit code 2; only a bug in tuiflow shows a traceback."""
     import tuiflow.cli  # noqa: F401 - registers the commands
     import tuiflow.cli.serve  # noqa: F401 - `tuiflow serve` (it imports textual-serve only when it runs)
+    import tuiflow.cli.compare  # noqa: F401 - `tuiflow compare`
 
     try:
         # Not standalone: click's own usage errors come here, to be told in one line like ours.
