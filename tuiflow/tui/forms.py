@@ -1,7 +1,7 @@
 """Reading what a user typed into the launch form: one value, or comma-separated values for a grid.
 
-Only the form's own syntax is checked here (is "0.0.1" a number?); whether a value suits the recipe is
-`lab`'s to say (`Lab.plan` raises a ParamError naming the parameter)."""
+Only the form's own syntax is checked here (is "0.0.1" a number? is "sgd" one of the choices?); whether
+a value suits the recipe is `lab`'s to say (`Lab.plan` raises a ParamError naming the parameter)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,19 @@ class FormError(ValueError):
 
 
 def parse_values(field: ParamField, text: str) -> list[Any]:
-    """The values typed in a field: one, or several separated by commas (a grid over them)."""
+    """The values typed in a field: one, or several separated by commas (a grid over them). A choice
+    or yes/no field typed into (`ParamRow.several`) takes each of its values once."""
+    if field.choices or field.type == "bool":
+        pieces = [p.strip() for p in text.split(",")]
+        if any(p == "" for p in pieces):
+            raise FormError("a value is missing" if len(pieces) > 1 else "type a value")
+        values: list[Any] = []
+        for piece in pieces:
+            value = parse_choice(field, piece) if field.choices else parse_one(field, piece)
+            if value in values:
+                raise FormError(f"{show_value(value)!r} is given twice")
+            values.append(value)
+        return values
     if field.type == "str":
         pieces = [p.strip() for p in text.split(",")] if "," in text else [text]
     else:
@@ -58,6 +70,16 @@ def parse_one(field: ParamField, text: str) -> Any:
             except ValueError:
                 continue
     return text
+
+
+def parse_choice(field: ParamField, text: str) -> Any:
+    """One of a choice field's choices, typed as the form shows it (case aside)."""
+    choices = field.choices or ()
+    for matches in (lambda shown: shown == text, lambda shown: shown.casefold() == text.casefold()):
+        for choice in choices:
+            if matches(show_value(choice)):
+                return choice
+    raise FormError(f"{text!r} is not one of {', '.join(show_value(c) for c in choices)}")
 
 
 def show_value(value: Any) -> str:

@@ -1,5 +1,8 @@
 """Launch: pick a recipe, set its parameters (several values make a grid), repetitions, GPUs, and go.
 
+Numbers and text take several values as typed (``0.1,0.01``); a choice or yes/no field takes them once
+ctrl+g has turned it into an input (``sgd,adam``, ``yes,no``), and back.
+
 Every field is checked as it is typed, by `lab` itself (`Lab.plan` with that field alone), so the
 error next to a field is the one a launch would meet; the run count is the plan's. A launch `lab`
 refuses stores nothing and says why.
@@ -43,6 +46,8 @@ class LaunchScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "app.show_dashboard", "back", id="launch.back", tooltip="Back to the dashboard"),
         Binding("f5", "submit", "launch now", id="launch.submit", tooltip="Launch the runs the form describes"),
+        Binding("ctrl+g", "several", "several values", id="launch.several",
+                tooltip="Give the focused choice or yes/no field several values (a grid), or one again"),
     ]
 
     def __init__(self) -> None:
@@ -166,6 +171,27 @@ class LaunchScreen(Screen[None]):
     @on(Input.Submitted)
     def _next_field(self) -> None:
         self.focus_next()
+
+    def _focused_row(self) -> ParamRow | None:
+        """The parameter row holding the focus, if it is a choice or yes/no field."""
+        node = self.focused
+        while node is not None and not isinstance(node, ParamRow):
+            node = node.parent
+        return node if isinstance(node, ParamRow) and node.can_take_several else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """ctrl+g shows in the footer only on a choice or yes/no field."""
+        if action == "several":
+            return self._focused_row() is not None
+        return True
+
+    async def action_several(self) -> None:
+        """Swap the focused choice or yes/no field for an input of several values, or back."""
+        row = self._focused_row()
+        if row is None:
+            return
+        await row.set_several(not row.several)
+        self.check_soon()
 
     def check_soon(self) -> None:
         """Check the form once typing pauses."""

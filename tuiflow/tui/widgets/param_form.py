@@ -1,5 +1,6 @@
 """The launch form's parameter rows, built from a recipe's schema: an input for numbers and text
-(comma-separated values make a grid), a select for choices, a switch for yes/no."""
+(comma-separated values make a grid), a select for choices, a switch for yes/no. A choice or yes/no
+row can be turned into an input too (`ParamRow.set_several`), where ``a,b`` makes a grid of them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.suggester import Suggester
+from textual.widget import Widget
 from textual.widgets import Input, Select, Static, Switch
 
 from tuiflow.tui.forms import FormError, parse_values, show_value
@@ -16,27 +19,64 @@ from tuiflow.tui.views import ParamField, RecipeCard
 NAME_WIDTH = 13
 
 
+class LastValueSuggester(Suggester):
+    """Completes the value being typed after the last comma from a field's choices (right arrow takes it)."""
+
+    def __init__(self, shown: list[str]) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self.shown = shown
+
+    async def get_suggestion(self, value: str) -> str | None:
+        typed = value.rpartition(",")[2].lstrip()
+        if not typed:
+            return None
+        for shown in self.shown:
+            if shown.casefold().startswith(typed.casefold()) and len(shown) > len(typed):
+                return value + shown[len(typed):]
+        return None
+
+
 class ParamRow(Horizontal):
     """A parameter's name, its field, and a note: how many values, or what is wrong."""
 
     def __init__(self, field: ParamField) -> None:
         super().__init__(classes="param-row", id=f"row-{field.name}")
         self.field = field
+        self.several = False
+        """Whether a choice or yes/no field is an input taking several values (numbers and text always are)."""
+
+    @property
+    def can_take_several(self) -> bool:
+        """Whether the row has a one-value form to swap for an input (a choice or a yes/no field)."""
+        return bool(self.field.choices) or self.field.type == "bool"
 
     def compose(self) -> ComposeResult:
-        field = self.field
-        yield Static(Text(field.name[:NAME_WIDTH - 1]), classes="param-name")
-        if field.choices:
-            default = next((i for i, c in enumerate(field.choices) if c == field.default), 0)
-            yield Select([(show_value(c), i) for i, c in enumerate(field.choices)], value=default,
-                         allow_blank=False, compact=True, id=f"param-{field.name}", classes="param-field")
-        elif field.type == "bool":
-            yield Switch(value=bool(field.default), id=f"param-{field.name}", classes="param-field")
-            yield Static("yes" if field.default else "no", classes="switch-state")
-        else:
-            yield Input(show_value(field.default), compact=True, id=f"param-{field.name}", classes="param-field",
-                        tooltip=field.help or None)
-        yield Static("", classes="param-note", id=f"note-{field.name}")
+        yield Static(Text(self.field.name[:NAME_WIDTH - 1]), classes="param-name")
+        yield from self._field_widgets([self.field.default])
+        yield Static("", classes="param-note", id=f"note-{self.field.name}")
+
+    def _field_widgets(self, values: list[Any]) -> list[Widget]:
+        """The widgets that hold the value(s): a select or a switch for one, else an input."""
+        field, ident = self.field, f"param-{self.field.name}"
+        if field.choices and not self.several:
+            index = next((i for i, c in enumerate(field.choices) if c == values[0]), 0)
+            return [Select([(show_value(c), i) for i, c in enumerate(field.choices)], value=index,
+                           allow_blank=False, compact=True, id=ident, classes="param-field")]
+        if field.type == "bool" and not self.several:
+            return [Switch(value=bool(values[0]), id=ident, classes="param-field"),
+                    Static("yes" if values[0] else "no", classes="switch-state")]
+        if not self.can_take_several:
+            return [Input(show_value(values[0]), compact=True, id=ident, classes="param-field",
+                          tooltip=field.help or None)]
+        shown = [show_value(c) for c in field.choices] if field.choices else ["yes", "no"]
+        # The cursor after the value it had, not the value selected: typing ",b" adds a value to it.
+        return [Input(", ".join(show_value(v) for v in values), compact=True, id=ident, classes="param-field",
+                      placeholder=", ".join(shown), tooltip=self._help_for(shown), select_on_focus=False,
+                      suggester=LastValueSuggester(shown))]
+
+    def _help_for(self, shown: list[str]) -> str:
+        several = f"One or more of {', '.join(shown)}, separated by commas (several make a grid)"
+        return f"{self.field.help}\n{several}" if self.field.help else several
 
     def values(self) -> list[Any]:
         """The value(s) the field holds now; FormError when they cannot be read."""
@@ -47,6 +87,21 @@ class ParamRow(Horizontal):
             return [widget.value]
         assert isinstance(widget, Input)
         return parse_values(self.field, widget.value)
+
+    async def set_several(self, several: bool) -> None:
+        """Turn a choice or yes/no field into an input that takes several values, or back into its
+        select or switch (with the first value typed, or the default when none reads); focus stays on it."""
+        if several == self.several or not self.can_take_several:
+            return
+        try:
+            values = self.values() or [self.field.default]
+        except FormError:
+            values = [self.field.default]
+        self.several = several
+        await self.query(".param-field, .switch-state").remove()
+        widgets = self._field_widgets(values)
+        await self.mount(*widgets, before=self.query_one(".param-note"))
+        widgets[0].focus()
 
     def note(self, text: str, error: bool = False) -> None:
         """Say something next to the field (an error is marked with "!" as well as colour)."""
