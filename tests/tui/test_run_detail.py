@@ -128,6 +128,8 @@ def test_params_metrics_profile_and_log_search(tmp_path: Path, monkeypatch: pyte
             assert f"match 3 of {len(epochs)}" in str(search.query_one("#log-where", Static).render())
             await pilot.press("N")
             assert search.current_line == epochs[1]
+            await pilot.press("slash", "escape")  # escape closes the search field, not the screen
+            assert app.screen is screen and not search.has_class("-searching")
             await pilot.press("escape")
             assert isinstance(app.screen, DashboardScreen)
 
