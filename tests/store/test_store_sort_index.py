@@ -167,6 +167,9 @@ WHERES = {
     "acc and statuses": [("metrics.acc", ">=", 0.5), ("status", "in", ["done", "failed"])],
     "acc present, lr in": [("metrics.acc", "!=", None), ("config.lr", "in", [0.1, 0.001, "auto"])],
     "rare": [("metrics.acc", "=", 0.3), ("config.lr", "=", 0.01)],
+    "lr and done": [("config.lr", "<", 0.01), ("status", "=", "done")],
+    "lr and not failed": [("config.lr", "!=", None), ("status", "!=", "failed")],
+    "acc, lr and a rare status": [("metrics.acc", ">", 0), ("config.lr", "<", 1), ("status", "=", "running")],
 }
 SORTS = ["metrics.acc", "-metrics.acc", "config.lr", "-config.lr", "metrics.loss", None, "-id", "-created_at"]
 
@@ -185,6 +188,22 @@ def test_pages_match_a_brute_force_sort(lab_store, monkeypatch, strategy, where_
         assert store.count_runs(where) == len(want)
         for size in (7, 50):
             assert walk(store, where, sort, size) == want, (sort, size)
+
+
+def test_a_count_by_status_subtracts_the_other_statuses_when_they_are_fewer(lab_store) -> None:
+    """The status is not in the side tables: a count of the done runs with some parameter counts the
+    runs of the other statuses with it (fewer) and subtracts; a rare status is looked up directly."""
+    store, _, _ = lab_store
+    queries: list[str] = []
+    store._conn.set_trace_callback(queries.append)
+    try:
+        for where, subtracted in [([("config.lr", "!=", None), ("status", "=", "done")], True),
+                                  ([("config.lr", "!=", None), ("status", "=", "running")], False)]:
+            queries.clear()
+            assert store.count_runs(where) == len(brute_force(store, where, None))
+            assert any("INDEXED BY runs_status" in sql for sql in queries) == subtracted
+    finally:
+        store._conn.set_trace_callback(None)
 
 
 def test_the_brute_force_is_not_trivial(lab_store) -> None:
