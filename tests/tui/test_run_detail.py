@@ -177,7 +177,7 @@ def live_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Lab]:
 
 
 def test_a_running_runs_detail_follows_it_until_it_ends(live_home: Lab) -> None:
-    run = live_home.submit("sleep", sets=["seconds=3", "steps=12"])[0]
+    run = live_home.submit("sleep", sets=["seconds=6", "steps=24"])[0]
 
     async def scenario() -> None:
         app = TuiflowApp(Options(home=live_home.home, refresh_s=0.2, hostname="test-box"))
@@ -187,20 +187,24 @@ def test_a_running_runs_detail_follows_it_until_it_ends(live_home: Lab) -> None:
             screen = await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen) and app.screen.read
                                     and app.screen.read.info.status == "running" and app.screen, timeout=30,
                                     what="the run running")
-            await wait_for(pilot, lambda: screen.curve is not None and 0 < len(screen.curve.values) < 12,
+            await wait_for(pilot, lambda: screen.curve is not None and 0 < len(screen.curve.values) < 24,
                            timeout=30, what="part of the curve")
+            await pilot.press("4")  # the daemon samples the run's processes: shown while the tab is
+            pane = screen.query_one(TelemetryPane)
+            await wait_for(pilot, lambda: pane.series and any(v is not None for _, v in pane.series["rss_mb"]),
+                           timeout=30, what="the run's memory sampled")
             first = len(screen.curve.values)
             await pilot.press("2")
             await wait_for(pilot, lambda: screen.curve is not None and len(screen.curve.values) > first, timeout=30,
                            what="the curve growing")
             await wait_for(pilot, lambda: screen.read.info.status == "done", timeout=60, what="the run done")
             assert screen.curve is not None
-            assert "slept 3" in "\n".join(screen.query_one(LogSearch).lines)
+            assert "slept 6" in "\n".join(screen.query_one(LogSearch).lines)
             assert "steps" in screen.read.info.metrics
             reads = screen.reads
             await pilot.pause(0.8)
             assert screen.reads == reads and screen._timer is None  # no polling once it has ended
-            assert math.isclose(screen.read.info.metrics["seconds"], 3.0)
+            assert math.isclose(screen.read.info.metrics["seconds"], 6.0)
 
     asyncio.run(scenario())
 

@@ -69,7 +69,7 @@ class DetailRead:
     keys: tuple[str, ...]
     curve: Curve | None
     profile: tuple[ProfileLine, ...]
-    telemetry: dict[str, tuple[tuple[float, float | None], ...]]
+    telemetry: dict[str, tuple[tuple[float, float | None], ...]] | None  # None: not read this time
     new_lines: tuple[str, ...] = ()
     log_restarted: bool = False
     version: int = 0
@@ -85,12 +85,18 @@ class CompareRead:
     curves: tuple[Curve, ...] = field(default=())
 
 
-def run_info(data: LabData, run_id: int) -> RunInfo:
-    """The run's record (a LabError when there is no such run)."""
+def run_info(data: LabData, run_id: int, experiment: str | None = None) -> RunInfo:
+    """The run's record (a LabError when there is no such run). Without `experiment` (its name, once
+    known) the run's full details are read; with it, only its record (each poll of a running run)."""
     lab = data.lab
-    d = lab.run_details(run_id)
+    if experiment is None:
+        d = lab.run_details(run_id)
+        experiment = d.get("experiment")
+    else:
+        run = lab.get_run(run_id)
+        d = {**run.to_dict(), "duration_s": run.duration_s}
     action = lab.current_action(run_id) if d["status"] == "running" else None
-    return RunInfo(id=int(d["id"]), experiment=d.get("experiment"), recipe=str(d["recipe"]), status=str(d["status"]),
+    return RunInfo(id=int(d["id"]), experiment=experiment, recipe=str(d["recipe"]), status=str(d["status"]),
                    config=dict(d.get("config") or {}), metrics=dict(d.get("metrics") or {}),
                    started_at=d.get("started_at"), ended_at=d.get("ended_at"), duration_s=d.get("duration_s"),
                    gpus=tuple(d.get("gpus") or ()), host=d.get("host"), attempt=int(d.get("attempt") or 0),
@@ -120,19 +126,21 @@ def profile(data: LabData, run_id: int) -> tuple[ProfileLine, ...]:
                  for p in data.lab.profile(run_id))
 
 
-def read_detail(data: LabData, run_id: int, metric: str | None, tail: LogTail) -> DetailRead:
-    """Everything the run detail shows, and the log's new lines into `tail`."""
+def read_detail(data: LabData, run_id: int, metric: str | None, tail: LogTail, *, telemetry: bool = True,
+                experiment: str | None = None) -> DetailRead:
+    """Everything the run detail shows, and the log's new lines into `tail`; the run's telemetry only
+    with `telemetry` (a long run's samples are many: read while that tab is shown)."""
     version = data.version()
-    info = run_info(data, run_id)
+    info = run_info(data, run_id, experiment)
     keys = metric_keys(data, run_id)
     key = metric if metric in keys else (keys[0] if keys else None)
     offset = tail.offset
     new_lines = tuple(data.read_log(tail))
-    telemetry = data.lab.run_telemetry(run_id, max_points=TELEMETRY_POINTS, until=data.clock())
+    series = data.lab.run_telemetry(run_id, max_points=TELEMETRY_POINTS, until=data.clock()) if telemetry else None
     return DetailRead(info=info, keys=keys, curve=curve(data, run_id, key) if key else None,
                       profile=profile(data, run_id),
-                      telemetry={k: tuple(v) for k, v in telemetry.items()}, new_lines=new_lines,
-                      log_restarted=tail.offset < offset, version=version)
+                      telemetry=None if series is None else {k: tuple(v) for k, v in series.items()},
+                      new_lines=new_lines, log_restarted=tail.offset < offset, version=version)
 
 
 def read_compare(data: LabData, run_ids: list[int], baseline: int | None, metric: str | None) -> CompareRead:

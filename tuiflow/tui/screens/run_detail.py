@@ -73,6 +73,7 @@ class RunDetailScreen(Screen[None]):
         self._tail = LogTail(run_id)
         self._timer: Timer | None = None
         self._keys: tuple[str, ...] = ()
+        self._telemetry_final = False  # the telemetry shown was read after the run ended
 
     @property
     def tui(self) -> TuiflowApp:
@@ -112,14 +113,19 @@ class RunDetailScreen(Screen[None]):
     def poll(self) -> None:
         """Read the run now, in a worker; it draws what it read, then schedules the next read if the run
         is still queued or running."""
+        if self._timer is not None:
+            self._timer.stop()
         self._timer = None
-        self._poll(self.metric)
+        # The run's telemetry is read while its tab is shown, and on the first read.
+        self._poll(self.metric, self.active_tab == "telemetry" or self.read is None)
 
     @work(thread=True, exclusive=True, group="detail-poll", exit_on_error=False)
-    def _poll(self, metric: str | None) -> None:
+    def _poll(self, metric: str | None, telemetry: bool) -> None:
         worker = get_current_worker()
         try:
-            result: DetailRead | BaseException = read_detail(self.tui.data, self.run_id, metric, self._tail)
+            result: DetailRead | BaseException = read_detail(
+                self.tui.data, self.run_id, metric, self._tail, telemetry=telemetry,
+                experiment=self.read.info.experiment if self.read is not None else None)
         except Exception as exc:  # no such run, a locked store: said in the head line
             result = exc
         if not worker.is_cancelled:
@@ -143,7 +149,9 @@ class RunDetailScreen(Screen[None]):
         run_s = info.duration_s if info.duration_s is not None else (
             None if info.started_at is None else max(0.0, now - info.started_at))
         self.query_one(ProfilePane).show(result.profile, info.action, run_s)
-        self.query_one(TelemetryPane).show(result.telemetry)
+        if result.telemetry is not None:
+            self.query_one(TelemetryPane).show(result.telemetry)
+            self._telemetry_final = not info.active
         self._show_keys(result.keys)
         if result.curve is not None and (self.metric is None or result.curve.key == self.metric):
             self.metric = result.curve.key
@@ -232,6 +240,11 @@ class RunDetailScreen(Screen[None]):
     # --- tabs and the log -----------------------------------------------------------------------------
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+
+    @on(TabbedContent.TabActivated)
+    def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "telemetry" and self.read is not None and not self._telemetry_final:
+            self.poll()  # its samples are read while it is shown: now, not at the next tick
 
     @property
     def active_tab(self) -> str:
