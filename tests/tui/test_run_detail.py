@@ -208,3 +208,11 @@ def test_a_running_runs_detail_follows_it_until_it_ends(live_home: Lab) -> None:
 
     asyncio.run(scenario())
 
+
+
+def test_log_axis_ticks_are_round_values() -> None:
+    formatter = LogAxisFormatter()
+    decades = formatter.get_ticks(math.log10(0.003), math.log10(40.0))
+    assert formatter.get_labels_for_ticks(decades) == ["0.01", "0.1", "1", "10"]
+    narrow = formatter.get_ticks(math.log10(0.55), math.log10(0.94))
+    assert formatter.get_labels_for_ticks(narrow) == ["0.55", "0.6", "0.65", "0.7", "0.75", "0.8", "0.85", "0.9"]

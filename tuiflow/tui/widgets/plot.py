@@ -37,8 +37,9 @@ class LogAxisFormatter(AxisFormatter):
         decades = range(math.floor(min_), math.ceil(max_) + 1)
         steps = (1.0, 2.0, 5.0) if len(decades) <= 2 else (1.0,)
         ticks = [d + math.log10(s) for d in decades for s in steps if min_ <= d + math.log10(s) <= max_]
-        if len(ticks) < 2:  # less than a decade: the usual ticks, in log units
-            return NumericAxisFormatter().get_ticks(min_, max_, max_ticks)
+        if len(ticks) < 2:  # less than a decade: round values (0.6, 0.7, ...) placed on the log axis
+            low, high = 10 ** min_, 10 ** max_
+            return [math.log10(t) for t in NumericAxisFormatter().get_ticks(low, high, max_ticks) if t > 0]
         while len(ticks) > max_ticks:
             ticks = ticks[::2]
         return ticks
