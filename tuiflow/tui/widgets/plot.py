@@ -39,7 +39,8 @@ class LogAxisFormatter(AxisFormatter):
         ticks = [d + math.log10(s) for d in decades for s in steps if min_ <= d + math.log10(s) <= max_]
         if len(ticks) < 2:  # less than a decade: round values (0.6, 0.7, ...) placed on the log axis
             low, high = 10 ** min_, 10 ** max_
-            return [math.log10(t) for t in NumericAxisFormatter().get_ticks(low, high, max_ticks) if t > 0]
+            ticks = [math.log10(t) for t in NumericAxisFormatter().get_ticks(low, high, max_ticks) if t > 0]
+            return [t for t in ticks if min_ - 1e-9 <= t <= max_ + 1e-9]
         while len(ticks) > max_ticks:
             ticks = ticks[::2]
         return ticks
