@@ -211,7 +211,10 @@ def test_an_empty_home_says_how_to_launch_and_stays_empty(tmp_path: Path, monkey
             note = await wait_for(pilot, lambda: str(dash.query_one("#empty").render()))
             assert "Press l to launch" in note
             await pilot.press("h")
-            assert "not in this version" in str(app.screen.query_one("#note").render())
+            empty = await wait_for(pilot, lambda: type(app.screen).__name__ == "HistoryScreen"
+                                   and app.screen.query_one("#empty").display
+                                   and str(app.screen.query_one("#empty").render()), what="History, empty")
+            assert "Nothing has run in" in empty and "Press l to launch" in empty
             await pilot.press("d", "question_mark")
             await wait_for(pilot, lambda: type(app.screen).__name__ == "HelpScreen", what="the help")
             await pilot.press("escape", "q")

@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from tuiflow.lab.gauges import Glyphs
-from tuiflow.tui.data import HomeError, LabData
+from tuiflow.tui.data import ActionError, HomeError, LabData
 from tuiflow.tui.keymap import KeymapError, load_keymap
 from tuiflow.tui.options import Options
 from tuiflow.tui.themes import THEMES
@@ -161,6 +161,26 @@ class TuiflowApp(App[None]):
         from tuiflow.tui.screens.compare import CompareScreen
 
         self.push_screen(CompareScreen([int(i) for i in run_ids]))
+
+    def action_clone(self, run_id: int) -> None:
+        """Open Launch on a run's recipe and exact parameters, to edit and submit (History's `n`)."""
+        self._read_clone(int(run_id))
+
+    @work(thread=True, exclusive=True, group="clone", exit_on_error=False)
+    def _read_clone(self, run_id: int) -> None:
+        try:
+            recipe, values = self.data.clone_source(run_id)
+        except ActionError as exc:
+            self.call_from_thread(self.notify, f"cannot clone run {run_id}: {exc}", severity="error")
+            return
+        self.call_from_thread(self._open_clone, recipe, values, run_id)
+
+    def _open_clone(self, recipe: str, values: dict[str, Any], run_id: int) -> None:
+        from tuiflow.tui.screens.launch import LaunchScreen
+
+        self.switch_mode("launch")
+        if isinstance(self.screen, LaunchScreen):
+            self.screen.clone(recipe, values, run_id)
 
     def action_help(self) -> None:
         from tuiflow.tui.screens.help import HelpScreen

@@ -7,6 +7,7 @@ API is most of the app's start-up, and the first frame is drawn without waiting 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import threading
@@ -284,11 +285,18 @@ class LabData:
                                      foreign=0 if held else sum(1 for p in gpu.processes or [] if p.pid not in ours)))
         return choices
 
+    def clone_source(self, run_id: int) -> tuple[str, dict[str, Any]]:
+        """The recipe and the parameter values a run of it had, for the launch form (History's `n`)."""
+        plan = _planning(lambda: self.lab.clone_plan(run_id))
+        return plan.recipe, dict(plan.base)
+
     def launch(self, request: LaunchRequest) -> Launched:
         """Plan and launch (starting the daemon if none runs); nothing is stored when `lab` refuses."""
         def go() -> Launched:
             plan = self.lab.plan(request.recipe, overrides=request.overrides or None, grid=request.grid or None,
                                  reps=request.reps, name=request.name or None)
+            if request.source_run is not None:
+                plan = dataclasses.replace(plan, source_run=request.source_run)
             submission = self.lab.launch(plan, gpus=list(request.gpus) if request.gpus is not None else None,
                                          num_gpus=request.num_gpus, per_gpu=request.per_gpu,
                                          priority=request.priority, retries=request.retries)

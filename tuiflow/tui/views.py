@@ -199,6 +199,7 @@ class LaunchRequest:
     priority: int = 0
     retries: int = 0
     name: str | None = None
+    source_run: int | None = None  # the run the form was cloned from (History's `n`)
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,10 @@ class LaunchScreen(Screen[None]):
         self.errors: dict[str, str] = {}  # by parameter (or option name); "" for the form as a whole
         self._check_timer: Timer | None = None
         self._launching = False
+        self.source_run: int | None = None
+        """The run the form was cloned from (History's `n`): the launched experiment records it."""
+        self._clone: tuple[str, dict[str, Any]] | None = None  # (recipe, values) for the form to start from
+        self._clone_shown = False  # whether the form shows the clone yet
 
     @property
     def tui(self) -> TuiflowApp:
@@ -115,6 +119,8 @@ class LaunchScreen(Screen[None]):
         self.recipes = {r.name: r for r in recipes}
         self._show_gpus(gpus)
         self.query_one(RecipeList).show(recipes, problems)
+        if self._clone is not None:
+            self._choose(self._clone[0])
         if not recipes:
             self.query_one("#recipe-head", Static).update("No recipes found: put recipe files in ./recipes or "
                                                           "$TUIFLOW_RECIPES")
@@ -138,13 +144,45 @@ class LaunchScreen(Screen[None]):
         if not gpus:
             self.query_one("#opt-num_gpus", Input).value = "0"
 
+    # --- cloning --------------------------------------------------------------------------------------
+    def clone(self, recipe: str, values: dict[str, Any], source_run: int) -> None:
+        """Start the form from a run: its recipe, its parameter values; the launch records the run."""
+        self._clone, self.source_run, self._clone_shown = (recipe, dict(values)), source_run, False
+        if self.recipes:
+            self._choose(recipe)
+
+    def _choose(self, recipe: str) -> None:
+        """Highlight a recipe (the form follows); a recipe no longer found drops the clone, saying so."""
+        names = list(self.recipes)
+        if recipe not in names:
+            self.notify(f"recipe {recipe!r} is not found any more: cannot clone", severity="error")
+            self._clone, self.source_run = None, None
+            return
+        recipes = self.query_one(RecipeList)
+        if recipes.highlighted == names.index(recipe) and self.recipe is not None and self.recipe.name == recipe:
+            self.run_worker(self._show_form(self.recipes[recipe]), exclusive=True, group="form")
+        recipes.highlighted = names.index(recipe)
+
     # --- the form -------------------------------------------------------------------------------------
     @on(OptionList.OptionHighlighted, "#recipes")
     async def _recipe_chosen(self, event: OptionList.OptionHighlighted) -> None:
         recipe = self.recipes.get(event.option.id or "")
         if recipe is None:
             return
+        await self._show_form(recipe)
+
+    async def _show_form(self, recipe: RecipeCard) -> None:
+        values: dict[str, Any] = {}
+        if self._clone is not None and self._clone[0] == recipe.name:
+            values = self._clone[1]
+            self._clone_shown = True
+        elif self._clone is not None and not self._clone_shown:
+            return  # the list's first highlight, before the clone's recipe is: not a choice of the user's
+        else:  # another recipe chosen: the clone is forgotten
+            self._clone, self.source_run = None, None
         head = Text.assemble((recipe.name, "bold"))
+        if self.source_run is not None:
+            head.append(f"  cloned from run {self.source_run}", style="bold")
         if recipe.description:
             head.append(" - " + recipe.description)
         self.query_one("#recipe-head", Static).update(head)
@@ -152,7 +190,7 @@ class LaunchScreen(Screen[None]):
         self.count = None  # before the old form goes: a count is always the shown form's
         box = self.query_one("#form", Vertical)
         await box.remove_children()
-        await box.mount(ParamForm(recipe))
+        await box.mount(ParamForm(recipe, values))
         self.check_soon()
 
     @property
@@ -291,7 +329,7 @@ class LaunchScreen(Screen[None]):
         request = LaunchRequest(recipe=recipe.name, overrides=overrides, grid=grid, reps=options["reps"],
                                 gpus=self.query_one(GpuPicker).chosen if num_gpus else None,
                                 num_gpus=num_gpus, per_gpu=options["per_gpu"], priority=options["priority"],
-                                retries=options["retries"])
+                                retries=options["retries"], source_run=self.source_run)
         self._launching = True
         self.query_one("#launch", Button).disabled = True
         self.query_one("#launch-result", Static).update(Text("launching...", style="dim"))
@@ -317,6 +355,7 @@ class LaunchScreen(Screen[None]):
                 Text(f"! not launched, nothing stored: {result.reason}", style="bold red"))
             return
         self.query_one("#launch-result", Static).update("")
+        self._clone, self.source_run = None, None  # launched: the next launch is a new one
         count = len(result.run_ids)
         self.notify(f"Launched {count} run{'s' if count != 1 else ''} of {result.experiment}")
         self.tui.show_launched(result.run_ids)

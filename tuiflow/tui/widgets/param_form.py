@@ -39,10 +39,11 @@ class LastValueSuggester(Suggester):
 class ParamRow(Horizontal):
     """A parameter's name, its field, and a note: how many values, or what is wrong."""
 
-    def __init__(self, field: ParamField) -> None:
+    def __init__(self, field: ParamField, values: list[Any] | None = None) -> None:
         super().__init__(classes="param-row", id=f"row-{field.name}")
         self.field = field
-        self.several = False
+        self.initial = list(values) if values else [field.default]
+        self.several = len(self.initial) > 1 and self.can_take_several
         """Whether a choice or yes/no field is an input taking several values (numbers and text always are)."""
 
     @property
@@ -52,7 +53,7 @@ class ParamRow(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Static(Text(self.field.name[:NAME_WIDTH - 1]), classes="param-name")
-        yield from self._field_widgets([self.field.default])
+        yield from self._field_widgets(self.initial)
         yield Static("", classes="param-note", id=f"note-{self.field.name}")
 
     def _field_widgets(self, values: list[Any]) -> list[Widget]:
@@ -116,15 +117,16 @@ class ParamRow(Horizontal):
 class ParamForm(Vertical):
     """One recipe's parameters."""
 
-    def __init__(self, recipe: RecipeCard, **kwargs: Any) -> None:
+    def __init__(self, recipe: RecipeCard, values: dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.recipe = recipe
+        self.values = dict(values or {})  # a parameter's value to start from (a clone's); else its default
 
     def compose(self) -> ComposeResult:
         if not self.recipe.params:
             yield Static("This recipe takes no parameters.", classes="param-none")
         for field in self.recipe.params:
-            yield ParamRow(field)
+            yield ParamRow(field, [self.values[field.name]] if field.name in self.values else None)
 
     def rows(self) -> list[ParamRow]:
         """The parameter rows, in the recipe's order."""
