@@ -14,25 +14,14 @@ from tuiflow.store import RunSpec, Store
 
 REPO = Path(__file__).resolve().parents[2]
 
-# Until tuiflow/cli/__init__.py imports tuiflow.cli.results, `python -m tuiflow` lacks its commands:
-# then the CLI runs through the same main() with the module imported first.
-_ENTRY = "import tuiflow.cli.results; from tuiflow.cli.app import main; main()"
-
 LOG_BYTES = b"epoch 1: loss=0.5\n\xff\xfe broken \xc3( bytes\nepoch 2: loss=0.3\ncaf\xc3\xa9 done\n"
 """Run 1's log: invalid UTF-8 in the middle, a valid two-byte character at the end."""
 
 
-def _wired() -> bool:
-    import tuiflow.cli
-
-    return "tuiflow.cli.results" in sys.modules and hasattr(tuiflow.cli, "results")
-
-
 def tuiflow(*args: str, env: dict[str, str] | None = None, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     """Run the tuiflow CLI as a user would, in a subprocess, with 80 columns."""
-    prefix = ["-m", "tuiflow"] if _wired() else ["-c", _ENTRY]
     return subprocess.run(
-        [sys.executable, *prefix, *args],
+        [sys.executable, "-m", "tuiflow", *args],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -43,9 +32,8 @@ def tuiflow(*args: str, env: dict[str, str] | None = None, timeout: float = 30) 
 
 def popen(*args: str) -> subprocess.Popen[str]:
     """Start the tuiflow CLI in a subprocess without waiting for it."""
-    prefix = ["-m", "tuiflow"] if _wired() else ["-c", _ENTRY]
     return subprocess.Popen(
-        [sys.executable, *prefix, *args],
+        [sys.executable, "-m", "tuiflow", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

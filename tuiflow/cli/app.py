@@ -5,11 +5,12 @@ from __future__ import annotations
 import sqlite3
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 import typer
 
 from tuiflow._version import __version__
+from tuiflow.cli.errors import UserError, fail
 
 if TYPE_CHECKING:
     from tuiflow.lab import Lab
@@ -22,15 +23,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-
-
-class UserError(Exception):
-    """An error the user caused: printed as one line, exit code 2, no traceback."""
-
-
-def fail(message: str) -> NoReturn:
-    """Stop the command with a one-line error."""
-    raise UserError(message)
 
 
 def _version_callback(value: bool) -> None:
@@ -141,13 +133,21 @@ def _database_error(exc: sqlite3.DatabaseError) -> str:
     return f"{path}: {text}"
 
 
-def main() -> None:
-    """Console-script entry point: user errors, usage errors and SQLite errors end as one line on
-    stderr and exit code 2; only a bug in tuiflow shows a traceback."""
-    import tuiflow.cli  # noqa: F401 - registers the commands
+def register_commands() -> None:
+    """Import every command module: each registers its commands on `app` when imported."""
     import tuiflow.cli.serve  # noqa: F401 - `tuiflow serve` (it imports textual-serve only when it runs)
-    import tuiflow.cli.compare  # noqa: F401 - `tuiflow compare`
+    from tuiflow.cli import compare, delete, demo, recipes, results, run, scheduler, top, tui  # noqa: F401
 
+
+def main() -> None:
+    """The whole CLI (`tuiflow.cli.start.main` comes here for any command but `tui`)."""
+    register_commands()
+    run_commands()
+
+
+def run_commands() -> None:
+    """Run the typer app with the commands registered so far: user errors, usage errors and SQLite
+    errors end as one line on stderr and exit code 2; only a bug in tuiflow shows a traceback."""
     try:
         # Not standalone: click's own usage errors come here, to be told in one line like ours.
         code = app(standalone_mode=False)

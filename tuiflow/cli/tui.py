@@ -24,23 +24,16 @@ def tui_command(
 
 
 def open_app(home: str | None = None, refresh: float = 1.0, ascii_only: bool = False, theme: str = "tuiflow") -> None:
-    """Check the options, then run the app until the user quits; a bare ``tuiflow`` comes here too."""
+    """Check the options, then run the app until the user quits (`tuiflow.cli.start.run_app`, where a
+    bare ``tuiflow`` goes without the typer CLI)."""
     if not math.isfinite(refresh) or refresh < 0.1:
         fail(f"--refresh must be at least 0.1 seconds, not {refresh:g}")
     if refresh > MAX_SECONDS:
         fail(f"--refresh must be at most {MAX_SECONDS:,.0f} seconds, not {refresh:g}")
     if home is not None and not home.strip():
         fail("--home must name a folder, not an empty string")
-    from tuiflow.tui import Options, TuiflowApp
-    from tuiflow.tui.options import ascii_from_env
+    from tuiflow.cli.start import run_app
 
-    application = TuiflowApp(Options(home=home, refresh_s=refresh, ascii=ascii_only or ascii_from_env(),
-                                     theme=theme))
-    if theme not in application.available_themes:
-        fail(f"--theme {theme!r} is not a theme: {', '.join(sorted(application.available_themes))}")
-    application.run()
-    if application.fatal:  # the home could not be opened: said in one line, the app closed at once
-        fail(application.fatal)
-    code = application.return_code or 0
+    code = run_app(home=home, refresh=refresh, ascii_only=ascii_only, theme=theme)
     if code:
         raise typer.Exit(code)
