@@ -265,6 +265,7 @@ def _show(details: dict[str, Any]) -> None:
         ("created", _when(d["created_at"])), ("started", _when(d["started_at"])), ("ended", _when(d["ended_at"])),
         ("duration", _duration(d["duration_s"])), ("heartbeat", _when(d["heartbeat_at"])), ("progress", progress),
         ("exit code", _fmt(d["exit_code"])), ("signal", _fmt(d["signal"])), ("log", _fmt(d["log_path"])),
+        ("cloned from", "" if d.get("cloned_from") is None else f"run {d['cloned_from']}"),
     ]  # fmt: skip
     title = f"run {d['id']} · experiment {d['experiment']} · recipe {d['recipe']}"
     parts: list[Any] = [_fields_table([(k, v) for k, v in record if v != ""])]

@@ -24,13 +24,15 @@ MAX_RETRIES = 1_000
 
 @app.command("run")
 def run_command(
-    recipe: str = typer.Argument(..., help="The recipe's name (see `tuiflow recipes`)."),
+    recipe: str = typer.Argument(None, help="The recipe's name (see `tuiflow recipes`); none with --from."),
+    from_run: int = typer.Option(None, "--from", help="Run a run again: its recipe and exact parameters, with "
+                                 "--set and --grid over them; the experiment records the run.", min=1),
     sets: list[str] = typer.Option(None, "--set", help="A parameter value, key=value (repeatable)."),
     grids: list[str] = typer.Option(None, "--grid", help="Values to try, key=v1,v2 (repeatable: a product)."),
     reps: int = typer.Option(1, "--reps", help="Repetitions of each config, each with its own seed (runs in all: "
                                                f"at most {MAX_RUNS:,})."),
     name: str = typer.Option(None, "--name", help="The experiment's name (default: the recipe and a number)."),
-    seed: int = typer.Option(0, "--seed", help="The experiment's seed, 0 to 2**63 - 1; repetition k's seed "
+    seed: int = typer.Option(None, "--seed", help="The experiment's seed, 0 to 2**63 - 1; repetition k's seed "
                                                "derives from it."),
     yes: bool = typer.Option(False, "--yes", help=f"Launch a grid larger than {DEFAULT_LIMIT:,} runs (at most "
                                                   f"{MAX_RUNS:,})."),
@@ -58,16 +60,29 @@ def run_command(
     home_lab = open_lab(home, missing_ok=True)
     home_lab.use_recipe_dirs(recipes or [])
     warn_problems(home_lab.problems)
+    source = None
+    if from_run is not None:
+        source = home_lab.get_run(from_run)
+        if recipe is not None and recipe != source.recipe:
+            fail(f"run {from_run} is of recipe {source.recipe!r}, not {recipe!r}: give --from alone")
+        recipe = source.recipe
+    elif recipe is None:
+        fail("name a recipe (see `tuiflow recipes`), or a run to run again with --from RUN")
     chosen = home_lab.recipe(recipe)
     allowed = _gpus(home_lab, gpus, num_gpus)
     if reps < 1:
         fail(f"--reps must be a whole number >= 1, not {reps}")
-    if not 0 <= seed <= 2**63 - 1:
+    if seed is not None and not 0 <= seed <= 2**63 - 1:
         fail(f"--seed must be a whole number from 0 to 2**63 - 1, not {seed}")
     try:
-        plan = home_lab.plan(chosen.name, overrides=parse_sets(chosen, sets or []),
-                             grid=parse_grid(chosen, grids or []), reps=reps, name=name, seed=seed,
-                             max_runs=None if yes else DEFAULT_LIMIT)
+        if source is not None:
+            plan = home_lab.clone_plan(source.id, overrides=parse_sets(chosen, sets or []),
+                                       grid=parse_grid(chosen, grids or []), reps=reps, name=name, seed=seed,
+                                       max_runs=None if yes else DEFAULT_LIMIT)
+        else:
+            plan = home_lab.plan(chosen.name, overrides=parse_sets(chosen, sets or []),
+                                 grid=parse_grid(chosen, grids or []), reps=reps, name=name, seed=seed or 0,
+                                 max_runs=None if yes else DEFAULT_LIMIT)
     except GridTooLarge as exc:  # the lab's words, and how to confirm here
         hint = ", even with --yes" if exc.hard else ""
         fail(str(exc).replace("raise the limit to launch them all", "add --yes to launch them all")
@@ -76,8 +91,9 @@ def run_command(
                                  retries=retries, foreground=foreground, start_daemon=False)
     count = len(submission.run_ids)
     if not as_json:
+        cloned = f", cloned from run {plan.source_run}" if plan.source_run is not None else ""
         typer.echo(f"experiment {submission.experiment!r} (id {submission.experiment_id}): {count} run"
-                   f"{'s' if count != 1 else ''} of {plan.recipe}, in {home_lab.path}")
+                   f"{'s' if count != 1 else ''} of {plan.recipe}{cloned}, in {home_lab.path}")
     if not foreground:
         queued = home_lab.experiment_runs(submission.experiment_id) if as_json and not wait else []
         daemon = home_lab.start_daemon()

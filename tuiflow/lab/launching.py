@@ -90,9 +90,9 @@ class LaunchMixin:
 
     def clone_plan(self, run_id: int, overrides: Mapping[str, Any] | None = None,
                    grid: Mapping[str, Sequence[Any]] | None = None, reps: int = 1, name: str | None = None,
-                   max_runs: int | None = DEFAULT_LIMIT) -> Plan:
+                   seed: int | None = None, max_runs: int | None = DEFAULT_LIMIT) -> Plan:
         """A plan that runs a run again: its recipe, its exact parameters with ``overrides`` (and
-        ``grid``) over them, its experiment's seed; the experiment it launches records the run
+        ``grid``) over them, its experiment's seed (or ``seed``); the experiment it launches records the run
         (`Experiment.source_run`). A parameter the recipe no longer has is left out; one it cannot
         take any more is a ParamError naming it."""
         run = self.store.get_run(int(run_id))  # type: ignore[attr-defined]
@@ -100,8 +100,8 @@ class LaunchMixin:
         recipe = self._recipe(run.recipe)
         config = {key: value for key, value in (run.config or {}).items() if key in recipe.params}
         config.update(overrides or {})
-        planned = self.plan(run.recipe, config, grid=grid, reps=reps, name=name, seed=experiment.seed or 0,
-                            max_runs=max_runs)
+        planned = self.plan(run.recipe, config, grid=grid, reps=reps, name=name,
+                            seed=(experiment.seed or 0) if seed is None else seed, max_runs=max_runs)
         return dataclasses.replace(planned, source_run=run.id)
 
     @staticmethod

@@ -136,10 +136,12 @@ def run_details(store: Store, run_id: int, attempt: int | None = None) -> dict[s
     if run.status == "running" and settle_orphans(store, [run]):
         run = store.get_run(run_id)  # its process was gone and nobody watched it: lost now
     try:
-        experiment: str | None = store.get_experiment(run.experiment_id).name
+        found = store.get_experiment(run.experiment_id)
+        experiment, source_run = found.name, found.source_run
     except NotFoundError:
-        experiment = None
+        experiment, source_run = None, None
     details: dict[str, Any] = {"id": run.id, "experiment": experiment, **asdict(run)}
+    details["cloned_from"] = source_run  # the run its experiment was cloned from (`run --from`, History's n)
     details["metrics"] = run.metrics or {}
     details["duration_s"] = run.duration_s
     details["summary"] = {
