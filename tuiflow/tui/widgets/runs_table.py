@@ -30,7 +30,7 @@ class RunsTable(DataTable):
 
     BINDINGS = [
         Binding("enter", "open_run", "open", show=False, id="runs.open",
-                tooltip="Open the selected run's log"),
+                tooltip="Open the selected run's detail: overview, metrics, profile, telemetry, log"),
         # A DataTable's home and end move across columns; in a table of rows they go to the first and last run.
         Binding("home", "scroll_top", "first", show=False, id="runs.first", tooltip="Go to the first run"),
         Binding("end", "scroll_bottom", "last", show=False, id="runs.last", tooltip="Go to the last run"),
