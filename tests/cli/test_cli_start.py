@@ -120,3 +120,17 @@ def test_every_command_is_there_when_one_is_asked_for() -> None:
     assert result.returncode == 0, result.stderr
     for command in ("run", "results", "queue", "top", "tui", "recipes", "daemon", "demo"):
         assert f"  {command} " in result.stdout, result.stdout
+
+
+def test_the_help_of_every_command_waits_for_no_recipes_or_numpy() -> None:
+    code = ("import contextlib, io, sys\nsys.argv = ['tuiflow', '--help']\nimport tuiflow.cli\n"
+            "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+            "    tuiflow.cli.main()\nassert 'tuiflow.cli.run' in sys.modules")
+    assert _loaded_after(code) == ["typer"]
+
+
+def test_the_run_commands_grid_limits_are_the_recipes() -> None:
+    import tuiflow.recipes
+    from tuiflow.cli import run
+
+    assert (run.DEFAULT_LIMIT, run.MAX_RUNS) == (tuiflow.recipes.DEFAULT_LIMIT, tuiflow.recipes.MAX_RUNS)

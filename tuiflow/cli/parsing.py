@@ -2,27 +2,31 @@
 ``--gpus all|none|0,2|0-3``. Only the CLI reads such text; `Lab` checks the values it is given again.
 
 Values are read as their parameter's type (``ParamInfo.type``), with the recipes' own reader
-(`tuiflow.recipes.params.parse_text`), so an error says the same wherever the value was typed.
+(`tuiflow.recipes.params.parse_text`), so an error says the same wherever the value was typed. The
+recipes are imported when a value is read (they bring the pipeline engine and numpy), not with the CLI.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tuiflow.recipes import Param, RecipeError
-from tuiflow.recipes.params import check_names, parse_text
-
 if TYPE_CHECKING:
     from tuiflow.lab import RecipeInfo
+    from tuiflow.recipes import Param
 
 
 def _params(recipe: RecipeInfo) -> dict[str, Param]:
+    from tuiflow.recipes import Param
+
     return {name: Param(p.default, tuple(p.choices) if p.choices is not None else None, p.help, p.type)
             for name, p in recipe.params.items()}
 
 
 def parse_sets(recipe: RecipeInfo, texts: list[str]) -> dict[str, Any]:
     """``["lr=0.01", "hidden=64"]`` from ``--set``: each value read as its parameter's type."""
+    from tuiflow.recipes import RecipeError
+    from tuiflow.recipes.params import check_names, parse_text
+
     params = _params(recipe)
     values: dict[str, Any] = {}
     for text in texts:
@@ -38,6 +42,9 @@ def parse_sets(recipe: RecipeInfo, texts: list[str]) -> dict[str, Any]:
 def parse_grid(recipe: RecipeInfo, texts: list[str]) -> dict[str, list[Any]]:
     """``["lr=1e-3,1e-2", "hidden=64,128"]`` from ``--grid``: parameter -> the values to try, each read
     as its parameter's type."""
+    from tuiflow.recipes import RecipeError
+    from tuiflow.recipes.params import check_names, parse_text
+
     params = _params(recipe)
     options: dict[str, list[Any]] = {}
     for text in texts:
