@@ -127,10 +127,3 @@ def test_the_help_of_every_command_waits_for_no_recipes_or_numpy() -> None:
             "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
             "    tuiflow.cli.main()\nassert 'tuiflow.cli.run' in sys.modules")
     assert _loaded_after(code) == ["typer"]
-
-
-def test_the_run_commands_grid_limits_are_the_recipes() -> None:
-    import tuiflow.recipes
-    from tuiflow.cli import run
-
-    assert (run.DEFAULT_LIMIT, run.MAX_RUNS) == (tuiflow.recipes.DEFAULT_LIMIT, tuiflow.recipes.MAX_RUNS)

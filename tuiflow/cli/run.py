@@ -12,6 +12,7 @@ import typer
 from tuiflow.cli.app import MAX_PRIORITY, HomeOption, app, fail, open_lab, whole_number
 from tuiflow.cli.parsing import needs_gpu_indices, parse_gpus, parse_grid, parse_sets
 from tuiflow.cli.recipes import RecipesOption, warn_problems
+from tuiflow.lab.limits import DEFAULT_LIMIT, MAX_RUNS
 
 if TYPE_CHECKING:
     from tuiflow.lab import Lab
@@ -19,11 +20,6 @@ if TYPE_CHECKING:
 # Bounds that keep counts where the store (64-bit integers) and common sense can hold them.
 MAX_SHARE = 1_000
 MAX_RETRIES = 1_000
-# The recipes' grid limits (`tuiflow.recipes.DEFAULT_LIMIT` and `MAX_RUNS`), here for the help text: importing
-# tuiflow.recipes brings the pipeline engine and numpy, which `--help` and every command would wait for.
-# tests/cli/test_cli_start.py checks that they agree.
-DEFAULT_LIMIT = 1_000
-MAX_RUNS = 100_000
 
 
 @app.command("run")

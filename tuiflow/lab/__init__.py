@@ -24,6 +24,7 @@ _NAMES: dict[str, str] = {
     "submit": "tuiflow.lab.experiments",
     "Exported": "tuiflow.lab.exports",
     "recipe_catalog": "tuiflow.lab.recipes",
+    **dict.fromkeys(("DEFAULT_LIMIT", "MAX_RUNS"), "tuiflow.lab.limits"),
     **dict.fromkeys(("ResultsError", "log_text"), "tuiflow.lab.results"),
     **dict.fromkeys(("Cancelled", "QueuePage", "SchedulerError", "start_daemon", "stop_daemon"),
                     "tuiflow.lab.scheduler"),
@@ -37,6 +38,7 @@ if TYPE_CHECKING:  # what type checkers and editors see: the names as if importe
     from tuiflow.lab.api import Lab, open
     from tuiflow.lab.experiments import submit
     from tuiflow.lab.exports import Exported
+    from tuiflow.lab.limits import DEFAULT_LIMIT, MAX_RUNS
     from tuiflow.lab.recipes import recipe_catalog
     from tuiflow.lab.results import ResultsError, log_text
     from tuiflow.lab.scheduler import Cancelled, QueuePage, SchedulerError, start_daemon, stop_daemon
@@ -71,6 +73,8 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "DEFAULT_LIMIT",
+    "MAX_RUNS",
     "Cancelled",
     "DaemonStart",
     "DaemonStatus",

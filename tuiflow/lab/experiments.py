@@ -7,10 +7,13 @@ import signal
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tuiflow.recipes import DEFAULT_LIMIT, PlannedRun, Recipe, expand, parse_grid
+from tuiflow.lab.limits import DEFAULT_LIMIT
 from tuiflow.store import Experiment, Run, RunSpec, Store, StoreError, process_identity
+
+if TYPE_CHECKING:  # imported where a plan is made: the recipes bring the pipeline engine and numpy
+    from tuiflow.recipes import PlannedRun, Recipe
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,8 @@ def plan(recipe: Recipe, *, sets: Iterable[str] = (), grids: Iterable[str] = (),
          name: str | None = None, seed: int = 0, yes: bool = False) -> Plan:
     """Check an experiment without touching any store: ``sets`` (``key=value``) over the defaults,
     the product of ``grids`` (``key=v1,v2``), ``reps`` repetitions; a grid over the limit needs ``yes``."""
+    from tuiflow.recipes import expand, parse_grid
+
     if name is not None and (name.strip().isdigit() or name.startswith("exp:")):
         # `tuiflow cancel 42` means run 42, and `exp:42` experiment 42: such a name could not be told apart.
         raise StoreError(f"experiment name {name!r} reads as an id (`cancel 42` is run 42, `exp:42` experiment "

@@ -1,7 +1,9 @@
 """Launching from `Lab`: the recipes a home can run, plans checked from Python values, and launch.
 
 A plan is checked once, field by field, so that an error names the one parameter it is about
-(`ParamError.param`) and a form can show it beside that field.
+(`ParamError.param`) and a form can show it beside that field. The recipes (and with them the pipeline
+engine and numpy) are imported when recipes are read or a plan is checked, not with `Lab`: a client
+that only watches runs never waits for them.
 """
 
 from __future__ import annotations
@@ -14,10 +16,8 @@ from typing import Any
 from tuiflow.errors import LabError
 from tuiflow.lab import experiments as _experiments
 from tuiflow.lab.experiments import recipe_sha256
+from tuiflow.lab.limits import DEFAULT_LIMIT
 from tuiflow.lab.types import ParamError, ParamInfo, Plan, RecipeInfo, Submission
-from tuiflow.recipes import DEFAULT_LIMIT, RecipeError, discover, expand
-from tuiflow.recipes.grid import Grid
-from tuiflow.recipes.params import ParamError as _RecipeParamError
 from tuiflow.store import Run, RunSpec, process_identity
 
 
@@ -48,6 +48,8 @@ class LaunchMixin:
     def _load_catalog(self, extra_dirs: Iterable[str | os.PathLike[str]] = ()) -> Any:
         extra = list(extra_dirs)
         if extra or self._catalog is None:
+            from tuiflow.recipes import discover
+
             catalog = discover([*self._recipe_dirs, *extra])
             if extra:
                 return catalog
@@ -82,6 +84,10 @@ class LaunchMixin:
             if not values:
                 raise ParamError(chosen.name, key, f"the grid of {key!r} has no values")
             options[key] = [self._checked(chosen, key, value) for value in values]
+        from tuiflow.recipes import expand
+        from tuiflow.recipes.grid import Grid
+        from tuiflow.recipes.params import ParamError as _RecipeParamError
+
         try:
             runs = expand(chosen, base, Grid(options), reps, seed, limit=max_runs)
         except _RecipeParamError as exc:
@@ -106,6 +112,9 @@ class LaunchMixin:
 
     @staticmethod
     def _checked(recipe: Any, key: str, value: Any) -> Any:
+        from tuiflow.recipes import RecipeError
+        from tuiflow.recipes.params import ParamError as _RecipeParamError
+
         try:
             return recipe.config({key: value})[key]
         except (_RecipeParamError, RecipeError) as exc:
