@@ -45,7 +45,7 @@ class HistoryScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "back", "back", id="history.back", show=False,
                 tooltip="Back: from runs to the experiments, from the experiments to the dashboard"),
-        Binding("enter", "open", "open", id="history.open",
+        Binding("enter", "open", "open", id="history.open", show=False,
                 tooltip="Open the selected experiment's runs, or the selected run"),
         Binding("a", "toggle_all", "all runs", id="history.all",
                 tooltip="All runs of all experiments, or back to the experiments"),
@@ -162,7 +162,7 @@ class HistoryScreen(Screen[None]):
     def _draw_experiments(self) -> None:
         lines = self.experiments or []
         header = self.query_one(HistoryHeader)
-        header.place, header.filter, header.extra = "experiments", "", "enter: its runs  a: all runs"
+        header.place, header.filter, header.extra = "experiments", "", ""
         header.count = f"{len(lines):,} experiment{'s' * (len(lines) != 1)}  {sum(e.runs for e in lines):,} runs"
         self._show_empty(not lines and self.experiments is not None)
 
@@ -230,7 +230,8 @@ class HistoryScreen(Screen[None]):
             return
         runs = f"{page.total:,} of {page.scope_total:,} runs" if self.filter else f"{page.total:,} runs"
         header.count = runs
-        extra = [f"page {len(self.pages)}"] if page.total > len(page.lines) else []
+        pages = -(-page.total // max(1, page.query.limit))
+        extra = [f"page {len(self.pages)}/{max(pages, len(self.pages))}"] if page.total > len(page.lines) else []
         if self._marked:
             extra.append(f"{len(self._marked)} marked")
         header.extra = "  ".join(extra)
@@ -398,13 +399,13 @@ class HistoryScreen(Screen[None]):
         self.sort_by(current.removeprefix("-") if current.startswith("-") else f"-{current}")
 
     @on(DataTable.HeaderSelected)
-    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
-        event.stop()
-        key = str(event.column_key.value)
-        if not isinstance(event.data_table, ResultsTable) or key == "mark":
-            return
+    def _header_selected(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()  # a runs table's header click says which column itself (ResultsTable.SortBy)
+
+    @on(ResultsTable.SortBy)
+    def _header_clicked(self, event: ResultsTable.SortBy) -> None:
         current = self.sort or "id"
-        self.sort_by(f"-{key}" if current == key else key)
+        self.sort_by(f"-{event.key}" if current == event.key else event.key)
 
     # --- marks and acts ------------------------------------------------------------------------------
     def _selected_run(self) -> int | None:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 from tuiflow.tui.history_data import ExperimentLine
@@ -40,6 +41,9 @@ def experiment_cells(line: ExperimentLine) -> dict[str, str]:
 
 class ExperimentsTable(DataTable):
     """Every experiment; `lines` in the order shown."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "runs", id="history.open_experiment",
+                        tooltip="Show the selected experiment's runs")]
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]

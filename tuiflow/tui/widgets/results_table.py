@@ -2,7 +2,10 @@
 by priority, a mark column, and the sort shown in its header.
 
 A page is a screen of rows, so the table is rebuilt per page (a few dozen rows, never the store's
-100,000). Moving past its last row (or pagedown) asks the screen for the next page; past its first row
+100,000). Each row is drawn as one cell holding every column shown, laid out here: a DataTable renders
+cell by cell through Rich, and a page of 200 cells took most of a page move's 100 ms.
+
+Moving past its last row (or pagedown) asks the screen for the next page; past its first row
 (or pageup), for the one before.
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
@@ -21,6 +25,8 @@ from tuiflow.tui.widgets.columns import Fitted, fit
 from tuiflow.tui.widgets.glyphs import glyphs_of
 
 MARK = "mark"
+ROW = "row"
+GAP = 2  # cells between two columns
 # Kept first when the width is short: id and status, then what the view sorts and filters by, the
 # experiment (all runs), the final metrics, the parameters, the recipe, the times.
 RANKS = {"id": 0, "status": 1, "experiment": 4, "recipe": 7, "duration_s": 8, "started_at": 9}
@@ -31,6 +37,7 @@ class ResultsTable(DataTable):
     """A page of runs; `page` is the page shown, `marked` the run ids marked (kept across pages)."""
 
     BINDINGS = [
+        Binding("enter", "select_cursor", "open", id="history.open_run", tooltip="Open the selected run"),
         Binding("pagedown", "page_down", "next page", show=False, id="history.next_page",
                 tooltip="The next page of runs"),
         Binding("pageup", "page_up", "previous page", show=False, id="history.previous_page",
@@ -44,6 +51,13 @@ class ResultsTable(DataTable):
             super().__init__()
             self.step = step
 
+    class SortBy(Message):
+        """A click on a column's header."""
+
+        def __init__(self, key: str) -> None:
+            super().__init__()
+            self.key = key
+
     def __init__(self, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
         self.page: RunsPage | None = None
@@ -51,6 +65,8 @@ class ResultsTable(DataTable):
         self.sort: str | None = None
         self.filtered: set[str] = set()
         self.shown: list[Column] = []
+        self.widths: dict[str, int] = {}
+        self.offsets: dict[str, tuple[int, int]] = {}
         self._pointed: int | None = None
 
     # --- what is selected ----------------------------------------------------------------------------
@@ -96,21 +112,20 @@ class ResultsTable(DataTable):
         if self.page is not None:
             self._rebuild(self.cursor_row)
 
-    def _label(self, column: Column) -> Text:
+    def _label(self, column: Column) -> str:
         glyphs = glyphs_of(self)
         label = column.label
-        key = (self.sort or "").removeprefix("-")
-        if key == column.key or (key == "" and column.key == "id" and self.sort is not None):
+        if (self.sort or "").removeprefix("-") == column.key:
             label += (" v" if glyphs.ascii else " ▼") if (self.sort or "").startswith("-") else \
                 (" ^" if glyphs.ascii else " ▲")
-        return Text(label, justify="right" if column.right else "left", no_wrap=True)
+        return label
 
     def choose(self, page: RunsPage, width: int) -> list[Column]:
         """The columns of `page` that fit `width`, by priority (see RANKS)."""
         sort_key = (self.sort or "").removeprefix("-")
         fitted = []
         for column in page.columns:
-            widest = max([len(line.cells.get(column.key, "")) for line in page.lines] + [self._label(column).cell_len])
+            widest = max([len(line.cells.get(column.key, "")) for line in page.lines] + [len(self._label(column))])
             rank = RANKS.get(column.key, KIND_RANKS.get(column.kind, 6))
             if column.key == sort_key:
                 rank = 2
@@ -119,44 +134,73 @@ class ResultsTable(DataTable):
             if column.kind in ("param", "metric") and not any(line.cells.get(column.key) for line in page.lines):
                 rank += 10  # nothing to show on this page: last
             fitted.append(Fitted(column.key, widest, rank))
-        keys = set(fit(fitted, max(0, width - 2 - 2 * self.cell_padding), self.cell_padding))
+        keys = set(fit(fitted, width + GAP, GAP // 2))
         return [column for column in page.columns if column.key in keys]
 
     def _rebuild(self, cursor: int) -> None:
         page = self.page
         if page is None:
             return
-        width = self.size.width or self.app.size.width
-        self.shown = self.choose(page, width - 1)  # the scrollbar's column
+        # The table's width less the scrollbar, the mark column and the padding around the row column.
+        room = (self.size.width or self.app.size.width) - 1 - (2 + 2 * self.cell_padding) - 2 * self.cell_padding
+        self.shown = self.choose(page, room)
+        self.widths = {column.key: max([len(self._label(column))] + [len(line.cells.get(column.key, ""))
+                                                                     for line in page.lines])
+                       for column in self.shown}
+        self.offsets, x = {}, 0
+        for column in self.shown:
+            self.offsets[column.key] = (x, x + self.widths[column.key])
+            x += self.widths[column.key] + GAP
         self.clear(columns=True)
         self.add_column(Text(""), width=2, key=MARK)
-        for column in self.shown:
-            self.add_column(self._label(column), key=column.key)
+        header = self._join({column.key: self._label(column) for column in self.shown}, header=True)
+        self.add_column(header, width=max(1, x - GAP), key=ROW)
         self._pointed = None
-        rows = [self._cells(line, pointed=False) for line in page.lines]
-        for line, cells in zip(page.lines, rows):
-            self.add_row(*cells, key=str(line.id))
+        for line in page.lines:
+            self.add_row(self._mark_cell(line, pointed=False), self._row_cell(line), key=str(line.id))
         if page.lines:
             self.move_cursor(row=max(0, min(cursor, len(page.lines) - 1)), animate=False)
         self._point()
 
-    def _cells(self, line: ResultLine, pointed: bool) -> list[Text]:
+    def _join(self, texts: dict[str, str], header: bool = False) -> Text:
+        """One line of the columns shown, each padded to its width (numbers to the right), GAP apart."""
+        line = Text(no_wrap=True, overflow="crop", style="bold" if header else "")
+        for index, column in enumerate(self.shown):
+            if index:
+                line.append(" " * GAP)
+            text = texts.get(column.key, "")
+            width = self.widths[column.key]
+            padded = text.rjust(width) if column.right else text.ljust(width)
+            style = STATUS_STYLE.get(text, "") if column.key == "status" and not header else ""
+            line.append(padded, style=style)
+        return line
+
+    def _row_cell(self, line: ResultLine) -> Text:
+        return self._join(line.cells)
+
+    def _mark_cell(self, line: ResultLine, pointed: bool) -> Text:
         glyphs = glyphs_of(self)
         pointer = (">" if glyphs.ascii else "▶") if pointed else " "
         mark = ("*" if glyphs.ascii else "●") if line.id in self.marked else " "
-        cells = [Text(pointer + mark, style="bold")]
-        for column in self.shown:
-            text = line.cells.get(column.key, "")
-            style = STATUS_STYLE.get(text, "") if column.key == "status" else ""
-            cells.append(Text(text, style=style, justify="right" if column.right else "left", no_wrap=True))
-        return cells
+        return Text(pointer + mark, style="bold")
+
+    def column_at(self, x: int) -> str | None:
+        """The key of the column shown at `x` cells from the table's left edge (None: the mark column or
+        a gap)."""
+        start = 2 + 3 * self.cell_padding  # the mark column and its padding, the row column's left padding
+        inside = x + int(self.scroll_x) - start
+        return next((key for key, (left, right) in self.offsets.items() if left <= inside < right), None)
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y == 0 and self.show_header and (key := self.column_at(event.x)) is not None:
+            self.post_message(self.SortBy(key))
 
     def redraw_marks(self) -> None:
         """Draw the mark column again (after a mark changed)."""
         if self.page is None:
             return
         for index, line in enumerate(self.page.lines):
-            self.update_cell(str(line.id), MARK, self._cells(line, index == self.cursor_row)[0])
+            self.update_cell(str(line.id), MARK, self._mark_cell(line, index == self.cursor_row))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._point()
@@ -171,5 +215,5 @@ class ResultsTable(DataTable):
         for index in (self._pointed, row):
             if index is not None and 0 <= index < len(self.page.lines):
                 line = self.page.lines[index]
-                self.update_cell(str(line.id), MARK, self._cells(line, index == row)[0])
+                self.update_cell(str(line.id), MARK, self._mark_cell(line, index == row))
         self._pointed = row
