@@ -15,6 +15,8 @@ times (the best counts: the machine is shared, and others' work only ever adds):
 With tmux installed it also times the real command, `python -m tuiflow` in a tmux pane of 80x24, to
 the same two moments as read from the pane (`terminal_*`: the command line's own imports included).
 The daemon's own CPU is not counted (it samples whether a view is open or not). Prints one JSON line.
+
+`--history` measures History instead, on 100,000 runs and 5,000,000 metric points (benchmarks/bench_history.py).
 """
 
 from __future__ import annotations
@@ -120,6 +122,11 @@ def in_terminal(timeout_s: float = 20.0) -> dict[str, float | None]:
 
 
 def main() -> None:
+    if "--history" in sys.argv[1:]:  # History on 100,000 runs: benchmarks/bench_history.py, with its own flags
+        from bench_history import main as history
+
+        history([arg for arg in sys.argv[1:] if arg != "--history"])
+        return
     started = time.perf_counter()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0)
