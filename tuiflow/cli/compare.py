@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -21,7 +20,7 @@ def compare_command(
     baseline: int = typer.Option(None, "--baseline", "-b", metavar="RUN",
                                  help="The run the others are measured against (default: the first)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    home: Path = HomeOption,
+    home: str = HomeOption,
 ) -> None:
     """Runs side by side: differing parameters, final metrics, and time per action with ratios to the baseline."""
     with open_lab(home) as home_lab:

@@ -189,7 +189,7 @@ def results_command(
     ),
     every: bool = typer.Option(False, "--all", help="Every run, however many."),
     offset: int = typer.Option(0, "--offset", min=0, metavar="N", help="Skip this many runs first."),
-    home: Path = HomeOption,
+    home: str = HomeOption,
 ) -> None:
     """One row per run: id, experiment, recipe, status, parameters and final metrics; the first 50
     unless --limit or --all says otherwise."""
@@ -298,7 +298,7 @@ def show_command(
     run_id: int = typer.Argument(..., help="The run's id (see `tuiflow results`)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     attempt: int = typer.Option(None, "--attempt", min=1, help="An earlier attempt of a retried run, as it ended."),
-    home: Path = HomeOption,
+    home: str = HomeOption,
 ) -> None:
     """Everything about a run: record, config, final metrics, metric series summary, profile, error."""
     with open_lab(home) as home_lab:
@@ -331,7 +331,7 @@ def logs_command(
     run_id: int = typer.Argument(..., help="The run's id (see `tuiflow results`)."),
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new output until the run ends."),
     tail: int = typer.Option(None, "--tail", "-n", min=0, metavar="N", help="Start with the last N lines only."),
-    home: Path = HomeOption,
+    home: str = HomeOption,
 ) -> None:
     """Print a run's output (stdout and stderr), optionally following it until the run ends."""
     with contextlib.suppress(AttributeError, ValueError):
@@ -374,7 +374,7 @@ def export_command(
         help="Also export every metric value in long form (default: yes, except CSV to stdout).",
         show_default=False,
     ),
-    home: Path = HomeOption,
+    home: str = HomeOption,
 ) -> None:
     """Export results, and the metric series in long form (run_id, key, step, value, time).
 

@@ -94,10 +94,7 @@ def _filters(store: Store, experiment: int | str | None, status: str | Iterable[
 
 
 def _query(store: Store, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-    # `store.db` is the store's documented way in for queries it has no method for; it shares the
-    # store's one connection, so it is used under the store's lock.
-    with store.lock:
-        return store.db.execute(sql, list(params)).fetchall()
+    return store.query(sql, params)
 
 
 def _some(names: Sequence[str], most: int = 8) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import sqlite3
 import threading
 import weakref
@@ -10,13 +11,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
-
 from .db import immediate, storage_refusal
 from .errors import NotFoundError, StoreError
 from .records import RUN_STATUSES, Run
 
 if TYPE_CHECKING:
+    import sqlite_utils
+
     from .metrics import MetricWriter
 
 RUN_SELECT = f"SELECT {', '.join(Run.COLUMNS)} FROM runs"
@@ -52,8 +53,18 @@ class StoreBase:
         """The SQLite file."""
         self.home = home
         """The tuiflow home holding the file."""
-        self.db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
-        """sqlite-utils view of the same connection, for ad-hoc queries; take `lock` around its use."""
+
+    @functools.cached_property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils view of the same connection, for ad-hoc queries; take `lock` around its use.
+        Made on first use: sqlite-utils imports numpy, a quarter of a second that no command needs."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self._conn, recursive_triggers=False, execute_plugins=False)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of a read-only query the store has no method for, under the store's lock."""
+        return self._read(sql, params)
 
     @property
     def lock(self) -> threading.RLock:
