@@ -1,5 +1,6 @@
 """What opening a Lab imports (issue 12): a client that only watches runs (the app's dashboard, `tuiflow
-queue`) does not wait for the recipes, the pipeline engine or a framework; planning brings the recipes."""
+queue`) does not wait for the recipes, the pipeline engine, numpy, sqlite-utils or a framework; planning
+brings the recipes."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import tuiflow.recipes
 from tuiflow import lab
 
 ROOT = Path(__file__).resolve().parents[2]
-LATER = ("tuiflow.recipes", "tuiflow.flow", "torch", "tensorflow", "ray")
+LATER = ("tuiflow.recipes", "tuiflow.flow", "numpy", "sqlite_utils", "torch", "tensorflow", "ray")
 
 
 def _loaded_after(code: str, home: Path) -> list[str]:
@@ -25,14 +26,15 @@ def _loaded_after(code: str, home: Path) -> list[str]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_watching_a_home_imports_no_recipes_or_engine(home: Path) -> None:
+def test_watching_a_home_imports_no_recipes_engine_or_numpy(home: Path) -> None:
     with lab.open(home, create=True) as opened:
         opened.launch(opened.plan("sleep", overrides={"seconds": 0.1}), start_daemon=False)
     # What the app's dashboard reads on each poll, and `tuiflow queue`.
     watch = ("h = lab.open(missing_ok=True)\nh.data_version(); h.daemon_status(); h.snapshot(); h.gpu_holders()\n"
              "[row] = h.dashboard_runs(20); h.get_run(row.run.id); h.profile(row.run.id); h.metric_keys(row.run.id)")
     assert _loaded_after(watch, home) == []
-    assert _loaded_after("lab.open(missing_ok=True).plan('sleep')", home) == ["tuiflow.flow", "tuiflow.recipes"]
+    planned = _loaded_after("lab.open(missing_ok=True).plan('sleep')", home)
+    assert planned == ["numpy", "tuiflow.flow", "tuiflow.recipes"]
 
 
 def test_the_limits_a_client_reads_are_the_recipes() -> None:
