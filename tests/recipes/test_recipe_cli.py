@@ -78,10 +78,10 @@ def test_run_foreground_prints_the_outcome():
     (["run", "sleep", "--set", "seconds=inf", "--foreground"], "parameter 'seconds': expected a finite number"),
     (["run", "sleep", "--name", "42", "--foreground"], "experiment name '42' reads as an id"),
     (["run", "sleep", "--name", "exp:3", "--foreground"], "experiment name 'exp:3' reads as an id"),
+    (["run"], "name a recipe (see `tuiflow recipes`), or a run to run again with --from RUN"),
     # click's own errors, told the same way rather than as a four-line usage block
     (["run", "sleep", "--sett", "seconds=1"], "tuiflow run: No such option: --sett"),
     (["run", "sleep", "--reps", "many"], "tuiflow run: Invalid value for '--reps'"),
-    (["run"], "tuiflow run: Missing argument"),
     (["rn", "sleep"], "No such command 'rn'"),
 ])
 def test_user_errors_are_one_line_and_exit_code_2(args, message, home):
