@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import os
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,7 @@ def app_for(home: Path) -> tuple[TuiflowApp, Toasts]:
 async def open_history(pilot: Any) -> HistoryScreen:
     await pilot.press("h")
     return await wait_for(pilot, lambda: isinstance(pilot.app.screen, HistoryScreen)
-                          and pilot.app.screen.experiments is not None and pilot.app.screen, what="the experiments")
+                          and pilot.app.screen.experiments_best and pilot.app.screen, what="the experiments")
 
 
 async def settled(pilot: Any, screen: HistoryScreen) -> ResultsTable:
@@ -222,7 +223,9 @@ def test_marks_are_kept_across_pages_and_the_export_holds_what_is_shown(home: Pa
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_delete_an_experiment_and_refuse_a_live_one(home: Path, size: tuple[int, int]) -> None:
     with lab.open(home) as opened:
-        opened.store.create_experiment("live", "sleep", runs=[RunSpec(config={"seconds": 1})])  # stays queued
+        live = opened.store.create_experiment("live", "sleep", runs=[RunSpec(config={"seconds": 1})] * 2)
+        running = opened.store.list_runs(experiment=live.id)[0].id
+        opened.store.start_run(running, pid=os.getpid())  # running (this process: alive), the other queued
         cnn = [run.id for run in opened.experiment_runs("cnn-sweep")]
 
     async def scenario() -> None:
@@ -233,7 +236,7 @@ def test_delete_an_experiment_and_refuse_a_live_one(home: Path, size: tuple[int,
             assert experiments.lines[0].name == "live"
             await pilot.press("D")  # "live" is selected: refused, nothing asked
             await wait_for(pilot, lambda: toasts, what="the refusal")
-            assert toasts[-1] == "Experiment live has 1 run queued or running: cancel them first"
+            assert toasts[-1] == "Experiment live has 2 runs queued or running: cancel them first"
             assert not isinstance(app.screen, ConfirmScreen)
 
             experiments.move_cursor(row=2)  # cnn-sweep
@@ -253,6 +256,6 @@ def test_delete_an_experiment_and_refuse_a_live_one(home: Path, size: tuple[int,
 
     asyncio.run(scenario())
     with lab.open(home) as opened:
-        assert opened.count_results() == 181
+        assert opened.count_results() == 182
         assert not any(opened.count_results(f"id={run_id}") for run_id in cnn[:5])
         assert not (home / "logs" / f"run-{cnn[0]}.log").exists()

@@ -30,7 +30,7 @@ def history_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TuiflowApp:
 async def experiments_drawn(pilot: Any) -> HistoryScreen:
     await pilot.press("h")
     screen = await wait_for(pilot, lambda: isinstance(pilot.app.screen, HistoryScreen)
-                            and pilot.app.screen.experiments is not None and pilot.app.screen, what="the experiments")
+                            and pilot.app.screen.experiments_best and pilot.app.screen, what="the experiments")
     await pilot.pause()
     return screen
 

@@ -199,11 +199,11 @@ class HistoryData:
         """The store's data version (changes with any write)."""
         return self.data.version()
 
-    def experiments(self) -> list[ExperimentLine]:
-        """Every experiment, newest first, with its runs per status and best final metric."""
+    def experiments(self, best: bool = True) -> list[ExperimentLine]:
+        """Every experiment, newest first, with its runs per status and (with `best`) best final metric."""
         return [ExperimentLine(id=s.id, name=s.name, recipe=s.recipe, created_at=s.created_at, counts=s.counts,
                                metric=s.metric, best=s.best)
-                for s in self.lab.experiment_summaries()]
+                for s in self.lab.experiment_summaries(best=best)]
 
     def page(self, query: RunsQuery, *, fresh_columns: bool = False) -> RunsPage:
         """One page of runs; a bad filter or sort is an ActionError with the lab's one line. The columns of

@@ -59,7 +59,8 @@ class HistoryScreen(Screen[None]):
         Binding("S", "reverse", "reverse", id="history.reverse", group=SORT,
                 tooltip="Reverse the sort"),
         Binding("e", "export", "export", id="history.export",
-                tooltip="Export the runs shown (filter, sort, experiment) to a file here"),
+                tooltip="Export the runs shown (filter, sort, experiment; from the experiments: the selected "
+                        "one's) to a file here"),
         Binding("c", "cancel_run", "cancel", id="history.cancel", show=False,
                 tooltip="Cancel the selected run (asks y/n)"),
         Binding("r", "retry_run", "retry", id="history.retry", show=False,
@@ -81,6 +82,7 @@ class HistoryScreen(Screen[None]):
         self.pages: list[Any] = [None]  # the `after` key of each page up to the one shown
         self.page: RunsPage | None = None
         self.experiments: list[ExperimentLine] | None = None
+        self.experiments_best = False  # whether `experiments` hold their best final metrics yet
         self.errors: list[str] = []  # what reads failed on, newest last (tests read it)
         self._marked: dict[int, None] = {}  # insertion-ordered set
         self._loading = False
@@ -138,20 +140,27 @@ class HistoryScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="experiments", exit_on_error=False)
     def _read_experiments(self) -> None:
+        """The experiments with their counts first, drawn at once; then with their best final metrics
+        (every final metric read: the slower part)."""
         worker = get_current_worker()
-        try:
-            result: Any = (self.history.experiments(), self.history.version())
-        except Exception as exc:
-            result = exc
-        if not worker.is_cancelled:
-            self.app.call_from_thread(self._show_experiments, result)
+        first = self.experiments is None
+        for best in (False, True) if first else (True,):
+            try:
+                result: Any = (self.history.experiments(best=best), self.history.version())
+            except Exception as exc:
+                result = exc
+            if worker.is_cancelled:
+                return
+            self.app.call_from_thread(self._show_experiments, result, best)
+            if isinstance(result, BaseException):
+                return
 
-    def _show_experiments(self, result: Any) -> None:
+    def _show_experiments(self, result: Any, best: bool = True) -> None:
         if isinstance(result, BaseException):
             self._failed("experiments", result)
             return
         lines, version = result
-        self.experiments = lines
+        self.experiments, self.experiments_best = lines, best
         if self.mode == "experiments":
             self._version = version
         self.query_one(ExperimentsTable).show(lines)
@@ -366,14 +375,14 @@ class HistoryScreen(Screen[None]):
 
     # --- filter and sort -----------------------------------------------------------------------------
     def action_filter(self) -> None:
-        if self.mode == "experiments":
-            self.open_runs(self.scope)
+        if self.mode == "experiments":  # a filter from the experiments looks at all runs
+            self.open_runs(None)
         self.query_one(FilterBar).open(self.filter)
 
     @on(FilterBar.Applied)
     def _filter_applied(self, event: FilterBar.Applied) -> None:
         if self.mode != "runs":
-            self.open_runs(self.scope)
+            self.open_runs(None)
         self.load_page(self._query(filter=event.text))
 
     @on(FilterBar.Closed)
