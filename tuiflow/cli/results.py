@@ -182,6 +182,10 @@ def results_command(
         "(-KEY or --asc: lowest first); config.X or metrics.X says which.",
     ),
     asc: bool = typer.Option(False, "--asc", help="Sort ascending."),
+    where: str = typer.Option(
+        "", "--filter", metavar="EXPR",
+        help="Only the runs every term holds for, as History's filter: 'status=done lr<0.01 accuracy>0.9'.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list of runs."),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV: one row per run, config.X and metrics.Y columns."),
     limit: int = typer.Option(
@@ -206,20 +210,20 @@ def results_command(
     with open_lab(home) as home_lab:
         if as_json or as_csv:
             # Rows are written as they are read: --all of a big store holds one page at a time.
-            rows = home_lab.iter_results(sort=order, experiment=experiment, status=statuses, limit=count,
+            rows = home_lab.iter_results(where, order, experiment=experiment, status=statuses, limit=count,
                                          offset=offset)
             if as_json:
                 _echo_json_rows(rows)
             else:
-                columns = home_lab.result_columns(experiment=experiment, status=statuses) if count is None else None
+                columns = home_lab.result_columns(where, experiment=experiment, status=statuses) if count is None else None
                 write_csv(rows, sys.stdout, columns)
-            total = home_lab.count_results(experiment=experiment, status=statuses)
+            total = home_lab.count_results(where, experiment=experiment, status=statuses)
             if count is not None and (more := _more(min(count, max(0, total - offset)), offset, total)):
                 typer.echo(f"tuiflow: {more}", err=True)
             return
-        page = home_lab.results(sort=order, limit=count, experiment=experiment, status=statuses, offset=offset)
+        page = home_lab.results(where, order, limit=count, experiment=experiment, status=statuses, offset=offset)
     if not page.rows:
-        typer.echo("no runs" + (" match" if experiment or statuses or offset else " yet"))
+        typer.echo("no runs" + (" match" if experiment or statuses or offset or where.strip() else " yet"))
         return
     from rich.console import Console
 
