@@ -215,7 +215,8 @@ def results_command(
             if as_json:
                 _echo_json_rows(rows)
             else:
-                columns = home_lab.result_columns(where, experiment=experiment, status=statuses) if count is None else None
+                columns = None if count is not None else \
+                    home_lab.result_columns(where, experiment=experiment, status=statuses)
                 write_csv(rows, sys.stdout, columns)
             total = home_lab.count_results(where, experiment=experiment, status=statuses)
             if count is not None and (more := _more(min(count, max(0, total - offset)), offset, total)):
