@@ -28,7 +28,9 @@ HANGUP_GRACE_S = 3.0  # after the terminal went away, the app is gone within thi
 class TuiflowApp(App[None]):
     """Dashboard, Launch, History and Help over one home."""
 
-    CSS_PATH = "app.tcss"
+    # The dashboard's styles are read with the app's: a screen with a stylesheet of its own makes Textual
+    # parse every style of the app again when it is first shown, and the dashboard is shown at start.
+    CSS_PATH = ["app.tcss", "screens/dashboard.tcss"]
     NOTIFICATION_TIMEOUT = 4  # a toast covers part of an 80x24 screen: gone sooner than Textual's 5 s
     TITLE = "tuiflow"
     DEFAULT_MODE = "dashboard"

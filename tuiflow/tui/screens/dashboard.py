@@ -22,12 +22,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from tuiflow.tui.data import ActionError, LogTail
 from tuiflow.tui.render import home_path, slowest_mark
 from tuiflow.tui.views import RunDetail, RunsView, Telemetry
+from tuiflow.tui.widgets.footer import KeysFooter
 from tuiflow.tui.widgets.gpu_panel import GpuPanel, HostLine
 from tuiflow.tui.widgets.run_panel import ProfileView, RunTail
 from tuiflow.tui.widgets.runs_table import RunsTable
@@ -43,9 +44,9 @@ PRIORITY = Binding.Group("prio", compact=True)
 
 
 class DashboardScreen(Screen[None]):
-    """GPUs, host, runs table and the selected run."""
+    """GPUs, host, runs table and the selected run. Its styles, dashboard.tcss, are the app's
+    (`TuiflowApp.CSS_PATH`)."""
 
-    CSS_PATH = "dashboard.tcss"
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
     AUTO_FOCUS = "#runs"
     BINDINGS = [
@@ -99,7 +100,7 @@ class DashboardScreen(Screen[None]):
         with Horizontal(id="detail"):
             yield ProfileView(id="profile")
             yield RunTail(id="tail")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#runs-box").border_title = "runs"
