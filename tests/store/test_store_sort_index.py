@@ -206,6 +206,21 @@ def test_a_count_by_status_subtracts_the_other_statuses_when_they_are_fewer(lab_
         store._conn.set_trace_callback(None)
 
 
+def test_a_total_given_is_not_counted_again(lab_store) -> None:
+    store, _, _ = lab_store
+    where = [("config.lr", "!=", None), ("status", "=", "done")]
+    first = store.results_page(where, sort="-metrics.acc", limit=7)
+    queries: list[str] = []
+    store._conn.set_trace_callback(queries.append)
+    try:
+        second = store.results_page(where, sort="-metrics.acc", after=first.next, limit=7, total=first.total)
+    finally:
+        store._conn.set_trace_callback(None)
+    counts = [sql for sql in queries if "count(" in sql]
+    assert second.total == first.total and counts == ["SELECT count(*) FROM runs"]  # the store's size alone
+    assert [run.id for run, _ in first.rows + second.rows] == brute_force(store, where, "-metrics.acc")[:14]
+
+
 def test_the_brute_force_is_not_trivial(lab_store) -> None:
     # The data has what the pages must get right: long ties, values of every kind, runs without any.
     store, _, _ = lab_store

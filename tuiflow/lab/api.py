@@ -142,7 +142,7 @@ class Lab(LaunchMixin, ReadingMixin, HistoryMixin, CompareMixin):
             return []
         counts = self.store.experiment_counts()
         rows = []
-        for experiment in reversed(self.store.list_experiments()):
+        for experiment in self.store.list_experiments():  # newest first
             per_status = counts.get(experiment.id, {})
             rows.append({**experiment.to_dict(), "counts": per_status, "runs": sum(per_status.values())})
         return rows

@@ -143,15 +143,17 @@ def results_page(
     after: Cursor | None = None,
     limit: int | None = 50,
     offset: int = 0,
+    total: int | None = None,
 ) -> Page:
     """One page of results, by keyset: page 1,000 costs what page 1 does.
 
     `sort` is a final metric, a parameter or a run column (see `sort_field`), `-name` for highest first;
     runs without a value (or with NaN) come last either way, ties in submission order; None: submission
     order. `where` adds store conditions (`("config.lr", "<", 0.01)`). `limit` None: every run.
+    `total`: the count of an earlier page of the same selection (not counted again).
     """
     selected, field = _selection(store, experiment, status, sort, where)
-    page = store.results_page(selected, sort=field, after=after, limit=limit, offset=offset)
+    page = store.results_page(selected, sort=field, after=after, limit=limit, offset=offset, total=total)
     return Page([result_row(run, name) for run, name in page.rows], page.total, page.next, field)
 
 

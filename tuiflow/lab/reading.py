@@ -35,19 +35,22 @@ class ReadingMixin:
                 terms.statuses if status is None else status, terms.where)
 
     def results(self, filter: str = "", sort: str | None = None, after: Any = None, limit: int | None = 50, *,
-                experiment: int | str | None = None, status: Statuses = None, offset: int = 0) -> Page:
+                experiment: int | str | None = None, status: Statuses = None, offset: int = 0,
+                total: int | None = None) -> Page:
         """One page of runs with their parameters and final metrics, by keyset (page 1,000 costs what
         page 1 does). ``filter``: space-separated terms like ``status=done lr<0.01 accuracy>0.9
         recipe=digits-mlp experiment=NAME``; ``sort``: a run column, parameter or final metric
         (``-accuracy``: highest first; runs without it last). Pass ``page.next`` as ``after``.
         ``experiment`` (name, id or ``exp:ID``) and ``status`` (one or several) select as the filter's
-        terms do; ``offset`` skips rows first (it costs what it skips: prefer ``after``)."""
+        terms do; ``offset`` skips rows first (it costs what it skips: prefer ``after``). ``total``: the
+        `Page.total` of an earlier page of the same request, when nothing was written since (see
+        `data_version`): the runs are not counted again."""
         if not self.exists:
             parse_filter(filter, known=None)  # a bad filter is still an error
             return Page([], 0, None)
         experiment, status, where = self._selection(filter, experiment, status)
         page = _pages.results_page(self.store, experiment, status, sort, where=where, after=after, limit=limit,
-                                   offset=offset)
+                                   offset=offset, total=total)
         return Page(page.rows, page.total, page.next, page.sort)
 
     def iter_results(self, filter: str = "", sort: str | None = None, *, experiment: int | str | None = None,

@@ -38,7 +38,7 @@ class TuiflowApp(App[None]):
     BINDINGS = [
         Binding("d", "show_dashboard", "dash", id="dashboard", tooltip="The dashboard: GPUs, host and runs"),
         Binding("l", "launch", "launch", id="launch", tooltip="Launch a recipe: parameters, grid, GPUs"),
-        Binding("h", "history", "hist", id="history", tooltip="Every past run (not in this version yet)"),
+        Binding("h", "history", "hist", id="history", tooltip="Every past run: experiments, filters, compare, clone"),
         Binding("question_mark,f1", "help", "help", id="help", key_display="?", tooltip="Every key, and its id"),
         Binding("q", "quit", "quit", id="quit", tooltip="Quit the view: the daemon and the runs go on"),
         Binding("ctrl+p", "command_palette", "palette", id="command_palette", show=False, priority=True,
@@ -247,7 +247,7 @@ class TuiflowApp(App[None]):
         """The palette: the app's screens and the current screen's actions, beside Textual's own."""
         yield SystemCommand("Dashboard", "GPUs, host, runs and the selected run", self.action_show_dashboard)
         yield SystemCommand("Launch", "Launch a recipe", self.action_launch)
-        yield SystemCommand("History", "Every past run (not in this version yet)", self.action_history)
+        yield SystemCommand("History", "Every past run: experiments, filters, compare, clone", self.action_history)
         yield SystemCommand("Keys", "Every key, and its id", self.action_help)
         for binding in getattr(screen, "BINDINGS", []):
             if isinstance(binding, Binding) and binding.tooltip and binding.action.isidentifier():

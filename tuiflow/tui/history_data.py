@@ -190,6 +190,7 @@ class HistoryData:
     def __init__(self, data: LabData) -> None:
         self.data = data
         self._columns: dict[tuple[str | None, str], tuple[Column, ...]] = {}
+        self._totals: dict[tuple[str | None, str], tuple[int, int, int]] = {}  # key -> (version, total, scope)
 
     @property
     def lab(self) -> Any:
@@ -211,13 +212,20 @@ class HistoryData:
         home = self.lab
         try:
             version = home.data_version()
-            page = home.results(query.filter, query.sort, query.after, query.limit, experiment=query.experiment)
             key = (query.experiment, query.filter)
+            # The counts of a scope and filter are read once while nothing is written: a page move of a
+            # filter over 100,000 runs is then its page's query alone, not two counts more.
+            known = self._totals.get(key)
+            total, scope_total = known[1:] if known is not None and known[0] == version else (None, None)
+            page = home.results(query.filter, query.sort, query.after, query.limit, experiment=query.experiment,
+                                total=total)
             if fresh_columns or key not in self._columns:
                 keys = home.result_columns(query.filter, experiment=query.experiment) if home.exists else []
                 self._columns[key] = _columns(keys, scoped=query.experiment is not None)
             columns = self._columns[key]
-            scope_total = page.total if not query.filter else home.count_results(experiment=query.experiment)
+            if scope_total is None:
+                scope_total = page.total if not query.filter else home.count_results(experiment=query.experiment)
+            self._totals[key] = (version, page.total, scope_total)
         except lab.LabError as exc:
             raise ActionError(_one_line(exc)) from None
         lines = tuple(_line(row, columns) for row in page.rows)
