@@ -259,3 +259,12 @@ def test_delete_an_experiment_and_refuse_a_live_one(home: Path, size: tuple[int,
         assert opened.count_results() == 182
         assert not any(opened.count_results(f"id={run_id}") for run_id in cnn[:5])
         assert not (home / "logs" / f"run-{cnn[0]}.log").exists()
+
+
+def test_a_parameter_and_a_metric_of_one_name_are_told_apart_by_their_keys() -> None:
+    from tuiflow.tui.history_data import _columns
+
+    columns = _columns(["config.seconds", "config.steps", "metrics.seconds", "metrics.loss"], scoped=True)
+    labels = {column.key: column.label for column in columns}
+    assert labels["config.seconds"] == "config.seconds" and labels["metrics.seconds"] == "metrics.seconds"
+    assert labels["config.steps"] == "steps" and labels["metrics.loss"] == "loss"

@@ -158,8 +158,12 @@ def _columns(keys: Sequence[str], scoped: bool) -> tuple[Column, ...]:
     if not scoped:
         columns += [Column("experiment", "experiment", "run"), Column("recipe", "recipe", "run")]
     columns.append(Column("status", "status", "run"))
-    columns += [Column(k, k.partition(".")[2], "param") for k in params]
-    columns += [Column(k, k.partition(".")[2], "metric") for k in metrics]
+    # A parameter and a final metric of one name (sleep's `seconds`) are told apart by their whole keys,
+    # as the filter spells them; every other column goes by its name alone.
+    names = [k.partition(".")[2] for k in params + metrics]
+    both = {name for name in names if names.count(name) > 1}
+    columns += [Column(k, k if k.partition(".")[2] in both else k.partition(".")[2], "param") for k in params]
+    columns += [Column(k, k if k.partition(".")[2] in both else k.partition(".")[2], "metric") for k in metrics]
     columns += [Column(k, LABELS[k], "time") for k in TIME_COLUMNS]
     return tuple(columns)
 
