@@ -31,6 +31,10 @@ async def experiments_drawn(pilot: Any) -> HistoryScreen:
     await pilot.press("h")
     screen = await wait_for(pilot, lambda: isinstance(pilot.app.screen, HistoryScreen)
                             and pilot.app.screen.experiments_best and pilot.app.screen, what="the experiments")
+    # The best metrics widen columns: the table is laid out again after they are shown (once, under load,
+    # the snapshot caught the layout before it).
+    await pilot.pause()
+    await pilot.wait_for_scheduled_animations()
     await pilot.pause()
     return screen
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,14 +123,23 @@ class HistoryMixin:
         return deleted.runs
 
     def export_selection(self, fmt: str, output: Path, *, filter: str = "", sort: str | None = None,
-                         experiment: int | str | None = None) -> Exported:
+                         experiment: int | str | None = None, run_ids: Sequence[int] | None = None) -> Exported:
         """Write the runs a results view shows (``filter``, ``sort`` and ``experiment`` as `results` takes
         them), every one of them in that order, as csv, json or parquet to the file ``output``; the file
-        is replaced only once the whole export is written."""
+        is replaced only once the whole export is written. ``run_ids``: these runs, in this order (what
+        the dashboard or a comparison shows); an id of no run is a NotFoundError."""
         if fmt not in EXPORT_FORMATS:
             raise ResultsError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
         pa = _pyarrow() if fmt == "parquet" else None
-        rows = list(self.iter_results(filter, sort, experiment=experiment))  # type: ignore[attr-defined]
+        if run_ids is not None:
+            ids = [int(i) for i in run_ids]
+            for run_id in ids:
+                self.store.get_run(run_id)  # type: ignore[attr-defined]  # NotFoundError names a missing one
+            selected = _pages.iter_results(self.store, where=[("id", "in", ids)])  # type: ignore[attr-defined]
+            found = {row["id"]: row for row in selected}
+            rows = [found[i] for i in dict.fromkeys(ids)]
+        else:
+            rows = list(self.iter_results(filter, sort, experiment=experiment))  # type: ignore[attr-defined]
         staging = _Staging()
         try:
             if fmt == "parquet":

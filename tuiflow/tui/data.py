@@ -285,6 +285,16 @@ class LabData:
                                      foreign=0 if held else sum(1 for p in gpu.processes or [] if p.pid not in ours)))
         return choices
 
+    def export_runs(self, fmt: str, folder: Path, run_ids: Iterable[int], now: float) -> tuple[Path, int]:
+        """Export these runs, in this order, to ``tuiflow-export-YYYYmmdd-HHMMSS.FMT`` in `folder` (what
+        the dashboard or a comparison shows); the file's path and how many runs it holds."""
+        path = folder / f"tuiflow-export-{time.strftime('%Y%m%d-%H%M%S', time.localtime(now))}.{fmt}"
+        try:
+            done = self.lab.export_selection(fmt, path, run_ids=list(run_ids))
+        except lab.LabError as exc:
+            raise ActionError(_one_line(exc)) from None
+        return path.resolve(), done.runs
+
     def clone_source(self, run_id: int) -> tuple[str, dict[str, Any]]:
         """The recipe and the parameter values a run of it had, for the launch form (History's `n`)."""
         plan = _planning(lambda: self.lab.clone_plan(run_id))

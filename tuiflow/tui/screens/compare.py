@@ -46,6 +46,8 @@ class CompareScreen(Screen[None]):
         Binding("4", "tab('curves')", "curves", id="compare.curves", show=False, tooltip="A metric's curves overlaid"),
         Binding("g", "toggle_log_scale", "log scale", id="compare.log_scale", show=False,
                 tooltip="Plot the curves on a log scale, or a linear one"),
+        Binding("e", "export", "export", id="compare.export", show=False,
+                tooltip="Export the compared runs (CSV, JSON or Parquet) into a file in the current folder"),
     ]
 
     def __init__(self, run_ids: list[int]) -> None:
@@ -157,6 +159,11 @@ class CompareScreen(Screen[None]):
         table.move_cursor(column=min(max(1, column), len(headers)))
 
     # --- keys ---------------------------------------------------------------------------------------
+    def action_export(self) -> None:
+        from tuiflow.tui.screens.export import export_runs
+
+        export_runs(self, self.run_ids, f"the {len(self.run_ids)} runs compared")
+
     def action_toggle_all(self) -> None:
         self.every = not self.every
         if self.result is not None:

@@ -62,6 +62,8 @@ class DashboardScreen(Screen[None]):
                 tooltip="Mark the selected run for Compare (again: unmark)"),
         Binding("m", "compare", "compare", id="compare", show=False,
                 tooltip="Compare the marked runs (or the selected one with the pinned baseline)"),
+        Binding("e", "export", "export", id="export", show=False,
+                tooltip="Export the runs shown (CSV, JSON or Parquet) into a file in the current folder"),
         Binding("y", "copy_id", "copy id", id="copy_id", show=False,
                 tooltip="Copy the selected run's id to the clipboard (OSC 52)"),
         Binding("Y", "copy_log_path", "copy log path", id="copy_log_path", show=False,
@@ -376,6 +378,12 @@ class DashboardScreen(Screen[None]):
             self.notify("Mark two runs or more with space, then m", severity="warning")
             return
         self.tui.action_compare(runs)
+
+    def action_export(self) -> None:
+        from tuiflow.tui.screens.export import export_runs
+
+        rows = self.runs_view.rows if self.runs_view is not None else ()
+        export_runs(self, [row.id for row in rows], f"the {len(rows)} runs shown")
 
     def action_copy_id(self) -> None:
         if (run_id := self._selected_run()) is not None:

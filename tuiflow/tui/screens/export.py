@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -52,3 +56,32 @@ class ExportScreen(ModalScreen[str | None]):
 
     def action_choose(self, fmt: str | None) -> None:
         self.dismiss(fmt)
+
+
+def export_runs(screen: Screen, run_ids: Sequence[int], what: str) -> None:
+    """Ask for a format, then export these runs (what a dashboard or a comparison shows) into a file
+    in the current folder, and say its name in a toast."""
+    ids = list(run_ids)
+    if not ids:
+        screen.notify("No runs to export", severity="warning")
+        return
+    from tuiflow.tui.render import home_path
+
+    def chosen(fmt: str | None) -> None:
+        if fmt:
+            _export(screen, fmt, ids)
+
+    screen.app.push_screen(ExportScreen(f"Export {what}", f"to a file in {home_path(Path.cwd())}"), chosen)
+
+
+@work(thread=True, group="export", exit_on_error=False)
+def _export(screen: Screen, fmt: str, ids: list[int]) -> None:
+    from tuiflow.tui.data import ActionError
+
+    app = screen.app
+    try:
+        path, runs = app.data.export_runs(fmt, Path.cwd(), ids, app.options.clock())  # type: ignore[attr-defined]
+        message, severity = f"exported {runs:,} run{'s' * (runs != 1)} to {path}", "information"
+    except ActionError as exc:
+        message, severity = str(exc), "error"
+    app.call_from_thread(app.notify, message, severity=severity, timeout=8)
