@@ -268,3 +268,34 @@ def test_a_parameter_and_a_metric_of_one_name_are_told_apart_by_their_keys() -> 
     labels = {column.key: column.label for column in columns}
     assert labels["config.seconds"] == "config.seconds" and labels["metrics.seconds"] == "metrics.seconds"
     assert labels["config.steps"] == "steps" and labels["metrics.loss"] == "loss"
+
+
+def test_retry_priority_and_cancel_from_history(home: Path) -> None:
+    """The dashboard's run keys in History: r queues a finished run again, + raises its priority, c then
+    y cancels it (queued); c on a run that has ended says so and asks nothing."""
+    async def scenario() -> None:
+        app, toasts = app_for(home)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_history(pilot)
+            await pilot.press("a")
+            table = await settled(pilot, screen)
+            run_id = table.selected_id
+            await pilot.press("c")
+            await wait_for(pilot, lambda: any("has already ended" in t for t in toasts), what="the refusal")
+            assert not isinstance(app.screen, ConfirmScreen)
+            await pilot.press("r")
+            await wait_for(pilot, lambda: f"run {run_id} queued again" in toasts, what="the retry")
+            await pilot.press("plus")
+            await wait_for(pilot, lambda: f"run {run_id}: priority 1" in toasts, what="the priority")
+            await wait_for(pilot, lambda: table.selected is not None and table.selected.status == "queued",
+                           what="the run shown queued")
+            await pilot.press("c")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+            await pilot.press("y")
+            await wait_for(pilot, lambda: f"run {run_id} cancelled" in toasts, what="the cancel")
+            return run_id
+
+    run_id = asyncio.run(scenario())
+    with lab.open(home) as opened:
+        run = opened.get_run(run_id)
+        assert run.status == "cancelled" and run.priority == 1

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -25,8 +25,9 @@ from textual.timer import Timer
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
-from tuiflow.tui.data import ActionError, LogTail
+from tuiflow.tui.data import LogTail
 from tuiflow.tui.render import home_path, slowest_mark
+from tuiflow.tui.screens.run_actions import RunActions
 from tuiflow.tui.views import RunDetail, RunsView, Telemetry
 from tuiflow.tui.widgets.footer import KeysFooter
 from tuiflow.tui.widgets.gpu_panel import GpuPanel, HostLine
@@ -43,7 +44,7 @@ DETAIL_MIN = 4
 PRIORITY = Binding.Group("prio", compact=True)
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(RunActions, Screen[None]):
     """GPUs, host, runs table and the selected run. Its styles, dashboard.tcss, are the app's
     (`TuiflowApp.CSS_PATH`)."""
 
@@ -319,31 +320,17 @@ class DashboardScreen(Screen[None]):
             self.notify("No run selected", severity="warning")
         return run_id
 
-    def action_cancel_run(self) -> None:
-        run_id = self._selected_run()
-        if run_id is None:
-            return
+    def _shown_status(self, run_id: int) -> str | None:
         line = self.query_one(RunsTable).lines.get(run_id)
-        if line is not None and not line.active:
-            self.notify(f"Run {run_id} has already ended ({line.status})", severity="warning")
-            return
-        from tuiflow.tui.screens.confirm import ConfirmScreen
+        return line.status if line is not None else None
 
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._act(f"run {run_id} cancelled", lambda: self.tui.data.cancel(run_id))
-
-        self.app.push_screen(ConfirmScreen(f"Cancel run {run_id}?",
-                                           "Queued, it never starts; running, it is stopped."), answered)
+    def _after_action(self) -> None:
+        self.refresh_now()
 
     def action_retry_run(self) -> None:
         if (run_id := self._selected_run()) is not None:
-            self.pending_select = run_id
-            self._act(f"run {run_id} queued again", lambda: self.tui.data.retry(run_id))
-
-    def action_priority(self, step: int) -> None:
-        if (run_id := self._selected_run()) is not None:
-            self._act(None, lambda: f"run {run_id}: priority {self.tui.data.change_priority(run_id, step)}")
+            self.pending_select = run_id  # the run moves to the queued ones: the cursor follows it
+        super().action_retry_run()
 
     def action_toggle_pause(self) -> None:
         self._act(None, lambda: "queue paused: running runs go on" if self.tui.data.toggle_pause()
@@ -400,20 +387,6 @@ class DashboardScreen(Screen[None]):
                 return
             self.app.copy_to_clipboard(path)
             self.notify(f"Copied {path}")
-
-    @work(thread=True, group="act", exit_on_error=False)
-    def _act(self, done: str | None, call: Any) -> None:
-        """Do one thing to the store off the event loop; say how it went, then redraw."""
-        try:
-            result = call()
-            message, severity = (done or str(result)), "information"
-        except ActionError as exc:
-            message, severity = str(exc), "error"
-        self.app.call_from_thread(self._acted, message, severity)
-
-    def _acted(self, message: str, severity: str) -> None:
-        self.notify(message, severity=severity)  # type: ignore[arg-type]
-        self.refresh_now()
 
 
 def _with_log(detail: RunDetail | None, lines: tuple[str, ...]) -> RunDetail | None:

@@ -24,6 +24,7 @@ from textual.worker import get_current_worker
 from tuiflow.tui.data import ActionError
 from tuiflow.tui.history_data import DeleteCheck, ExperimentLine, HistoryData, RunsPage, RunsQuery, filtered_names
 from tuiflow.tui.render import home_path
+from tuiflow.tui.screens.run_actions import RunActions
 from tuiflow.tui.widgets.experiments_table import ExperimentsTable
 from tuiflow.tui.widgets.filter_bar import FilterBar
 from tuiflow.tui.widgets.history_header import HistoryHeader
@@ -37,7 +38,7 @@ PRIORITY = Binding.Group("prio", compact=True)
 SORT = Binding.Group("sort", compact=True)
 
 
-class HistoryScreen(Screen[None]):
+class HistoryScreen(RunActions, Screen[None]):
     """Experiments, and their runs a page at a time; `marked` holds the run ids marked for compare."""
 
     CSS_PATH = "history.tcss"
@@ -459,42 +460,11 @@ class HistoryScreen(Screen[None]):
             return
         clone(run_id)
 
-    def action_cancel_run(self) -> None:
-        if (run_id := self._selected_run()) is None:
-            return
+    def _shown_status(self, run_id: int) -> str | None:
         line = self.query_one(ResultsTable).selected
-        if line is not None and line.status not in ("queued", "running"):
-            self.notify(f"Run {run_id} has already ended ({line.status})", severity="warning")
-            return
-        from tuiflow.tui.screens.confirm import ConfirmScreen
+        return line.status if line is not None and line.id == run_id else None
 
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._act(f"run {run_id} cancelled", lambda: self.tui.data.cancel(run_id))
-
-        self.app.push_screen(ConfirmScreen(f"Cancel run {run_id}?",
-                                           "Queued, it never starts; running, it is stopped."), answered)
-
-    def action_retry_run(self) -> None:
-        if (run_id := self._selected_run()) is not None:
-            self._act(f"run {run_id} queued again", lambda: self.tui.data.retry(run_id))
-
-    def action_priority(self, step: int) -> None:
-        if (run_id := self._selected_run()) is not None:
-            self._act(None, lambda: f"run {run_id}: priority {self.tui.data.change_priority(run_id, step)}")
-
-    @work(thread=True, group="act", exit_on_error=False)
-    def _act(self, done: str | None, call: Any) -> None:
-        """Do one thing to the store off the event loop; say how it went, then read the view again."""
-        try:
-            result = call()
-            message, severity = (done or str(result)), "information"
-        except ActionError as exc:
-            message, severity = str(exc), "error"
-        self.app.call_from_thread(self._acted, message, severity)
-
-    def _acted(self, message: str, severity: str) -> None:
-        self.notify(message, severity=severity)  # type: ignore[arg-type]
+    def _after_action(self) -> None:
         self.reload()
 
     # --- export --------------------------------------------------------------------------------------
