@@ -164,3 +164,40 @@ def test_an_unknown_run_is_one_line(home: Path) -> None:
             assert "99" in screen.problem and "\n" not in screen.problem
 
     asyncio.run(scenario())
+
+
+def test_ascii_history_detail_and_compare_draw_no_block_or_braille_glyph(home: Path) -> None:
+    """--ascii reaches the screens of issue 13 too: History, a run's curve and profile, overlaid curves."""
+    from tuiflow.tui.screens.history import HistoryScreen
+    from tuiflow.tui.screens.run_detail import RunDetailScreen
+
+    def glyphs(text: str) -> set[str]:
+        return {c for c in text if 0x2580 <= ord(c) <= 0x259F or 0x2800 <= ord(c) <= 0x28FF}
+
+    async def scenario() -> None:
+        app = TuiflowApp(Options(home=home, refresh_s=3600, hostname=HOSTNAME, clock=time.time, ascii=True))
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await compare(pilot, [1, 2, 3])
+            for tab in ("1", "2", "3", "4"):
+                await pilot.press(tab)
+                await pilot.pause()
+                assert glyphs(app.export_screenshot()) == set(), f"compare tab {tab}"
+            assert screen.query_one(CurvePlot).display
+            await pilot.press("escape")
+            app.action_open_run(1)
+            detail = await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen) and app.screen.curve
+                                    is not None and app.screen, what="the run's detail")
+            for tab in ("1", "2", "3", "4", "5"):
+                await pilot.press(tab)
+                await pilot.pause()
+                assert glyphs(app.export_screenshot()) == set(), f"detail tab {tab}"
+            assert detail.curve is not None
+            await pilot.press("escape", "h")
+            history = await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen)
+                                     and app.screen.experiments_best and app.screen, what="History")
+            await pilot.press("a")
+            await wait_for(pilot, lambda: history.page is not None and not history.busy, what="all runs")
+            await pilot.pause()
+            assert glyphs(app.export_screenshot()) == set(), "History"
+
+    asyncio.run(scenario())
