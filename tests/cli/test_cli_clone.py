@@ -4,20 +4,11 @@ experiment records the run (`show` says so); bad input is one line and stores no
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+from cli_run import tuiflow
+
 from tuiflow import lab
-
-
-def tuiflow(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, TUIFLOW_HOME=str(home))
-    for name in ("TUIFLOW_FAKE_GPUS", "TUIFLOW_RECIPES"):
-        env.pop(name, None)
-    return subprocess.run([sys.executable, "-m", "tuiflow", *args], capture_output=True, text=True, env=env,
-                          cwd=home.parent, timeout=120)
 
 
 def test_run_from_a_run_keeps_its_parameters_and_says_where_it_came_from(tmp_path: Path) -> None:

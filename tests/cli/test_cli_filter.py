@@ -3,18 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-
-def tuiflow(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, TUIFLOW_HOME=str(home))
-    for name in ("TUIFLOW_FAKE_GPUS", "TUIFLOW_RECIPES"):
-        env.pop(name, None)
-    return subprocess.run([sys.executable, "-m", "tuiflow", *args], capture_output=True, text=True, env=env,
-                          cwd=home.parent, timeout=120)
+from cli_run import tuiflow
 
 
 def test_results_filter_selects_as_history_does(tmp_path: Path) -> None:
