@@ -27,7 +27,7 @@ def columns(path: Path) -> dict[str, dict[str, str]]:
 
 
 def test_fresh_store_has_every_table_at_the_current_version(store: Store) -> None:
-    assert SCHEMA_VERSION == 6 == len(MIGRATIONS) + 1
+    assert SCHEMA_VERSION == 7 == len(MIGRATIONS) + 1
     assert set(store.db.table_names()) == TABLES
     assert dict(store.db.execute("SELECT key, value FROM meta").fetchall()) == {
         "app": "tuiflow",
@@ -107,12 +107,12 @@ def test_failed_migration_leaves_the_file_as_it_was(home: Path, monkeypatch: pyt
 def test_newer_schema_is_refused_with_an_upgrade_hint(home: Path) -> None:
     Store.open(home).close()
     db = sqlite_utils.Database(home / "tuiflow.db")
-    db.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
+    db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION + 1)])
     db.close()
     with pytest.raises(StoreError) as caught:
         Store.open(home)
     assert str(caught.value) == (
-        f"database {home / 'tuiflow.db'} has schema version 7, newer than this tuiflow supports "
+        f"database {home / 'tuiflow.db'} has schema version {SCHEMA_VERSION + 1}, newer than this tuiflow supports "
         f"({SCHEMA_VERSION}): upgrade tuiflow"
     )
 
@@ -178,7 +178,7 @@ def test_a_version_5_file_drops_status_from_its_side_tables(home: Path) -> None:
     conn.execute("COMMIT")
     conn.close()
     with Store.open(home) as store:
-        assert store.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "6"
+        assert store.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "7"
         for table in ("run_params", "final_metrics"):
             assert "status" not in {row[1] for row in store.db.execute(f"PRAGMA table_info({table})")}
         assert store.find_experiment("old").source_run is None
@@ -188,3 +188,7 @@ def test_a_version_5_file_drops_status_from_its_side_tables(home: Path) -> None:
         store.cancel_queued(1)  # no trigger left that writes a status into the side tables
         clone = store.create_experiment("again", "sleep", source_run=3)
         assert store.get_experiment(clone.id).source_run == 3
+        # Version 7: the node of a run, an attempt and a telemetry sample; old rows ran on this machine.
+        nodes = store.db.execute("SELECT node FROM runs UNION ALL SELECT node FROM attempts "
+                                 "UNION ALL SELECT node FROM samples").fetchall()
+        assert nodes == [(None,)] * 3

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tuiflow.store import RunSpec, Store, pages, schema
+from tuiflow.store import SCHEMA_VERSION, RunSpec, Store, pages, schema
 
 LRS = [0.1, 0.01, 0.001, 0.0001]
 
@@ -321,7 +321,8 @@ def test_a_version_4_file_gets_its_side_tables_filled(home: Path) -> None:
     conn.execute("COMMIT")
     conn.close()
     with Store.open(home) as store:
-        assert store.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "6"
+        version = store.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+        assert version == str(SCHEMA_VERSION)
         got = store.db.execute("SELECT run_id, key, value FROM final_metrics ORDER BY run_id, key").fetchall()
         assert got == [(1, "acc", 0.5), (1, "loss", None), (2, "acc", math.inf), (4, "acc", 0.7)]
         got = store.db.execute("SELECT run_id, key, value FROM run_params ORDER BY run_id, key").fetchall()

@@ -15,7 +15,7 @@ from typing import Any
 from .errors import StoreError
 from .records import metrics_to_json, samples_to_json
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 APP_NAME = "tuiflow"
 
 # Version 1 is frozen: it is what the first release wrote to users' disks. Change the schema by
@@ -250,6 +250,15 @@ def _migrate_5_to_6(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE experiments ADD COLUMN source_run INTEGER")
 
 
+def _migrate_6_to_7(conn: sqlite3.Connection) -> None:
+    """Runs and telemetry on several machines (the Ray executor): which node a run (and each of its
+    attempts) ran on, and which node a telemetry sample came from. NULL is the daemon's own machine,
+    which is all a version-6 store knew."""
+    conn.execute("ALTER TABLE runs ADD COLUMN node TEXT")
+    conn.execute("ALTER TABLE attempts ADD COLUMN node TEXT")
+    conn.execute("ALTER TABLE samples ADD COLUMN node TEXT")
+
+
 # A run's config or metrics as a JSON object for json_each, '{}' when it is not one (damaged JSON,
 # which older versions may have left, is left alone rather than failing the write).
 def _object(column: str) -> str:
@@ -378,6 +387,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _migrate_3_to_4,
     _migrate_4_to_5,
     _migrate_5_to_6,
+    _migrate_6_to_7,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION - 1
 
