@@ -1,6 +1,6 @@
 """Telemetry retention: full resolution for an hour, then coarser, then gone.
 
-The policy, per (device, kind):
+The policy, per (node, device, kind) - a cluster's nodes each have their own "gpu0":
 
     age < 1 h          every sample (1 per second at the default interval)
     1 h  .. 24 h       one record per minute
@@ -32,6 +32,7 @@ DAY = 24 * HOUR
 # Numbers that name something rather than measure it: the mean of two pids is nobody's pid.
 IDENTITY_KEYS = frozenset({"pid", "index"})
 INSERT_SQL = 'INSERT INTO samples (time, device, kind, "values") VALUES (?, ?, ?, ?)'
+INSERT_NODE_SQL = 'INSERT INTO samples (time, device, kind, "values", node) VALUES (?, ?, ?, ?, ?)'
 
 
 @dataclass(frozen=True)
@@ -105,8 +106,14 @@ def _merge_bucket(rows: list[tuple[int, float, str]]) -> tuple[float, str]:
     return time, json.dumps(merged, separators=(",", ":"))
 
 
+def _has_node(conn: sqlite3.Connection) -> bool:
+    # Schema 7 added `node`; a table from before it has one machine's samples only.
+    return any(row[1] == "node" for row in conn.execute("PRAGMA table_info(samples)"))
+
+
 def _downsample(conn: sqlite3.Connection, cut: float, bucket: float, result: RetentionResult) -> None:
     # Whole buckets only: a bucket straddling the cut waits until all of it is older.
+    node = "node" if _has_node(conn) else "NULL"
     end = math.floor(cut / bucket) * bucket
     window = bucket * 60  # bounded work per transaction, and bounded memory
     start_row = conn.execute("SELECT MIN(time) FROM samples WHERE time < ?", (end,)).fetchone()
@@ -114,23 +121,26 @@ def _downsample(conn: sqlite3.Connection, cut: float, bucket: float, result: Ret
     while start is not None and start < end:
         stop = min(end, start + window)
         rows = conn.execute(
-            'SELECT rowid, time, device, kind, "values" FROM samples WHERE time >= ? AND time < ? '
-            "ORDER BY device, kind, time, rowid", (start, stop)).fetchall()
-        groups: dict[tuple[str, str, int], list[tuple[int, float, str]]] = {}
-        for rowid, time, device, kind, values in rows:
-            groups.setdefault((device, kind, math.floor(time / bucket)), []).append((rowid, time, values))
+            f'SELECT rowid, time, device, kind, "values", {node} FROM samples WHERE time >= ? AND time < ? '
+            f"ORDER BY {node}, device, kind, time, rowid", (start, stop)).fetchall()
+        groups: dict[tuple[str | None, str, str, int], list[tuple[int, float, str]]] = {}
+        for rowid, time, device, kind, values, where in rows:
+            groups.setdefault((where, device, kind, math.floor(time / bucket)), []).append((rowid, time, values))
         doomed: list[tuple[int]] = []
-        fresh: list[tuple[float, str, str, str]] = []
-        for (device, kind, _), members in groups.items():
+        fresh: list[tuple[float, str, str, str, str | None]] = []
+        for (where, device, kind, _), members in groups.items():
             if len(members) < 2:
                 continue
             time, values = _merge_bucket(members)
             doomed += [(rowid,) for rowid, _, _ in members]
-            fresh.append((time, device, kind, values))
+            fresh.append((time, device, kind, values, where))
         if doomed:
             with _savepoint(conn):
                 conn.executemany("DELETE FROM samples WHERE rowid = ?", doomed)
-                conn.executemany(INSERT_SQL, fresh)
+                if node == "node":
+                    conn.executemany(INSERT_NODE_SQL, fresh)
+                else:
+                    conn.executemany(INSERT_SQL, [row[:4] for row in fresh])
             result.merged += len(doomed)
             result.written += len(fresh)
         following = conn.execute("SELECT MIN(time) FROM samples WHERE time >= ? AND time < ?", (stop, end)).fetchone()

@@ -1,12 +1,15 @@
 """The telemetry loop: one set of records per tick, for the host, each CPU core set, each GPU and each run.
 
-A record is (time, device, kind, values), the shape of the store's `samples` table:
+A record is (time, device, kind, values, node), the shape of the store's `samples` table:
 
     device      kind    values
     "host"      "host"  HostSample.host_values(): memory, swap, disk/net bytes per second, load
     "cpu"       "host"  {"cores": [percent per core], "total": mean percent}
     "gpu0"...   "gpu"   GpuInfo.to_dict()
     "run:42"    "run"   TreeSample.values(): the run's process tree
+
+`node` is None for the machine the daemon runs on (all this sampler ever sees); records sampled on
+another node of a Ray cluster (`tuiflow.monitor.ray_nodes`) carry that node's label.
 
 The sampler writes nothing itself: it hands each tick's records to a `sink(records)`, which the daemon
 connects to the store (e.g. `conn.executemany(INSERT, [r.row() for r in records])`).
@@ -30,22 +33,28 @@ from tuiflow.monitor.procs import ProcessTreeSampler, RootSpec, TreeSample
 DEFAULT_INTERVAL = 1.0
 MIN_INTERVAL = 0.25
 INSERT_SQL = 'INSERT INTO samples (time, device, kind, "values") VALUES (?, ?, ?, ?)'
+INSERT_NODE_SQL = 'INSERT INTO samples (time, device, kind, "values", node) VALUES (?, ?, ?, ?, ?)'
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class SampleRecord:
-    """One telemetry record, a row of the `samples` table."""
+    """One telemetry record, a row of the `samples` table; `node` None is the daemon's own machine."""
 
     time: float
     device: str
     kind: str
     values: dict[str, Any]
+    node: str | None = None
 
     def row(self) -> tuple[float, str, str, str]:
         """(time, device, kind, values as JSON text), ready for INSERT_SQL."""
         return self.time, self.device, self.kind, json.dumps(self.values, separators=(",", ":"))
+
+    def node_row(self) -> tuple[float, str, str, str, str | None]:
+        """(time, device, kind, values as JSON text, node), ready for INSERT_NODE_SQL."""
+        return (*self.row(), self.node)
 
 
 class Sink(Protocol):
@@ -171,10 +180,17 @@ class Sampler:
 
 
 def sqlite_sink(conn: Any) -> Sink:
-    """A sink that inserts records into the `samples` table of an open sqlite3 connection, one commit per tick."""
+    """A sink that inserts records into the `samples` table of an open sqlite3 connection, one commit per tick.
+
+    Records of this machine only (node None) are written as before schema 7, so the sink also fills a
+    table without the `node` column; a batch with any node set writes the column.
+    """
 
     def sink(records: list[SampleRecord]) -> None:
         with conn:
-            conn.executemany(INSERT_SQL, [record.row() for record in records])
+            if any(record.node is not None for record in records):
+                conn.executemany(INSERT_NODE_SQL, [record.node_row() for record in records])
+            else:
+                conn.executemany(INSERT_SQL, [record.row() for record in records])
 
     return sink

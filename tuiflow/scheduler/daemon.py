@@ -257,7 +257,7 @@ class Daemon:
         return {t.run_id: (t.pid, t.start_time) for t in list(self.tracked.values())}
 
     def _store_samples(self, records: list[Any]) -> None:
-        self.store.add_samples([Sample(r.time, r.device, r.kind, r.values) for r in records])
+        self.store.add_samples([Sample(r.time, r.device, r.kind, r.values, r.node) for r in records])
 
 
 def cpu_slots() -> int:

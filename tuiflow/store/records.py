@@ -361,9 +361,11 @@ class GpuHold:
 
 @dataclass(frozen=True)
 class Sample:
-    """One telemetry reading: a device (e.g. 'gpu0', 'host') and a kind of reading at a time."""
+    """One telemetry reading: a device (e.g. 'gpu0', 'host') and a kind of reading at a time, on a node
+    (None: the daemon's own machine; a cluster node's label otherwise)."""
 
     time: float
     device: str
     kind: str
     values: dict[str, Any]
+    node: str | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from types import EllipsisType
 from typing import Any
 
 from .base import StoreBase
@@ -102,10 +103,11 @@ class ResultsStore(StoreBase):
 
     def add_samples(self, samples: Iterable[Sample]) -> int:
         """Insert telemetry samples in one transaction; return how many."""
-        params = [(s.time, s.device, s.kind, samples_to_json(s.values)) for s in samples]
+        params = [(s.time, s.device, s.kind, samples_to_json(s.values), s.node) for s in samples]
         if params:
             with self._write() as conn:
-                conn.executemany('INSERT INTO samples (time, device, kind, "values") VALUES (?, ?, ?, ?)', params)
+                conn.executemany('INSERT INTO samples (time, device, kind, "values", node) VALUES (?, ?, ?, ?, ?)',
+                                 params)
         return len(params)
 
     def samples(
@@ -116,21 +118,26 @@ class ResultsStore(StoreBase):
         since: float | None = None,
         until: float | None = None,
         limit: int | None = None,
+        node: str | EllipsisType | None = ...,
     ) -> list[Sample]:
-        """Telemetry samples in time order, filtered by kind, device and time range."""
+        """Telemetry samples in time order, filtered by kind, device, time range and node (`...`: any
+        node; None: the daemon's own machine)."""
         clauses, params = [], []
-        for clause, value in (("kind = ?", kind), ("device = ?", device), ("time >= ?", since), ("time < ?", until)):
+        for clause, value in (("kind = ?", kind), ("device = ?", device), ("time >= ?", since), ("time < ?", until),
+                              ("node = ?", None if node is ... else node)):
             if value is not None:
                 clauses.append(clause)
                 params.append(value)
-        sql = 'SELECT time, device, kind, "values" FROM samples'
+        if node is None:
+            clauses.append("node IS NULL")
+        sql = 'SELECT time, device, kind, "values", node FROM samples'
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
         sql += " ORDER BY time, rowid"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        return [Sample(r[0], r[1], r[2], json.loads(r[3])) for r in self._read(sql, params)]
+        return [Sample(r[0], r[1], r[2], json.loads(r[3]), r[4]) for r in self._read(sql, params)]
 
     def newest_sample_time(self) -> float | None:
         """Time of the newest telemetry sample (None when there is none): one index lookup."""
