@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 
 from tuiflow.models.config import ModelConfig
+from tuiflow.models.devices import describe
 
 FETCHES = ("loss", "predictions")
 CONFIG_FILE = "config.json"
@@ -26,6 +27,7 @@ class Backend(Protocol):
     """What a framework provides to `Model`; one per framework, in `tuiflow.models.<framework>`."""
 
     device: str
+    devices: tuple[str, ...]
     network: Any
     optimizer: Any
 
@@ -88,8 +90,13 @@ class Model:
 
     @property
     def device(self) -> str:
-        """Where the network lives: "cpu" or "gpu:N"."""
+        """Where the network's weights live: "cpu" or "gpu:N" (the first of `devices`)."""
         return self._backend.device
+
+    @property
+    def devices(self) -> tuple[str, ...]:
+        """Every device a batch is split over ("cpu" entries or "gpu:N"); one for a single device."""
+        return self._backend.devices
 
     @property
     def network(self) -> Any:
@@ -174,5 +181,5 @@ class Model:
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}({self.config.model}, inputs={self.config.inputs}, "
-            f"classes={self.config.classes}, device={self.device!r})"
+            f"classes={self.config.classes}, device={describe(self.devices)!r})"
         )

@@ -9,14 +9,18 @@ Keys (only `inputs` and `classes` are required):
   gets back. Defaults to each framework's own (torch: channels_first, TF: channels_last); the other
   one is accepted and transposed inside the network.
 - `model` (alias `architecture`): a zoo name (`"MLP"`, `"VGG"`, `"ResNet"`, `"UNet"`) or
-  `{"name": "MLP", "units": [128, 64]}`. Default `"MLP"`.
+  `{"name": "MLP", "units": [128, 64]}`, or a library's model with random weights:
+  `"timm:NAME"` and `"torchvision:NAME"` for torch, `"keras:NAME"` (keras.applications) for TF;
+  its other keys go to the library's builder. Default `"MLP"`.
 - `loss`: `"ce"` (alias `"cross_entropy"`), `"bce"`, `"mse"`, `"mae"`, `"dice"`, an import path
   `"package.module:function"`, or a callable `loss(outputs, targets)` of the framework's tensors.
   Default `"ce"`.
 - `optimizer`: a name in `torch.optim` / `keras.optimizers` (`"Adam"`), or
   `{"name": "Adam", "lr": 1e-3, ...}`; `lr` is an alias of `learning_rate`. Default Adam, lr 1e-3.
 - `device`: `"cpu"`, `"gpu"`, `"gpu:N"`, `"cuda"`, `"cuda:N"` (also TF's `"/GPU:0"`). Default: the
-  first visible GPU, else the CPU.
+  first visible GPU, else the CPU. A list (`["cuda:0", "cuda:1"]`) or `"gpu:*"` (every visible GPU)
+  splits each batch over the devices; a list of CPU entries (`["cpu", "cpu"]`) runs that many
+  replicas on the CPU (see `tuiflow.models.devices`).
 - `seed`: an int seeding the framework's global random generators before the network is built
   (for TF, Keras' `set_random_seed`, which seeds Python's and numpy's too).
 """
@@ -24,12 +28,14 @@ Keys (only `inputs` and `classes` are required):
 from __future__ import annotations
 
 import importlib
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tuiflow.models.zoo import find_architecture
+from tuiflow.models.devices import DeviceSpec, parse_device, parse_devices
+from tuiflow.models.zoo import LIBRARIES, find_architecture
+
+__all__ = ["ModelConfig", "parse_device"]
 
 LOSSES = {
     "ce": "ce",
@@ -44,8 +50,6 @@ LOSSES = {
 DATA_FORMATS = ("channels_first", "channels_last")
 NATIVE_DATA_FORMAT = {"torch": "channels_first", "tf": "channels_last"}
 KEYS = ("inputs", "classes", "data_format", "model", "architecture", "loss", "optimizer", "device", "seed")
-
-_DEVICE = re.compile(r"^/?(?:device:)?(cpu|gpu|cuda)(?::(\d+))?$", re.IGNORECASE)
 
 
 def _bad(key: str, problem: str) -> ValueError:
@@ -64,7 +68,7 @@ class ModelConfig:
     loss: str | Callable[..., Any] = "ce"
     optimizer: str = "Adam"
     optimizer_args: Mapping[str, Any] = field(default_factory=lambda: {"learning_rate": 1e-3})
-    device: str | None = None
+    device: DeviceSpec = None
     seed: int | None = None
 
     @classmethod
@@ -91,6 +95,10 @@ class ModelConfig:
         if isinstance(classes, bool) or not isinstance(classes, int) or classes < 1:
             raise _bad("classes", f"expected a positive int, got {classes!r}")
         model, model_args = _parse_model(config.get("model", config.get("architecture", "MLP")))
+        library = find_architecture(model).library
+        if library and LIBRARIES[library] != framework:
+            builder = "TorchModel" if LIBRARIES[library] == "torch" else "TFModel"
+            raise _bad("model", f"{library} models are built by {builder}, not by a {framework} model")
         _check_fits(model, model_args, inputs, data_format)
         optimizer, optimizer_args = _parse_optimizer(config.get("optimizer", "Adam"))
         seed = config.get("seed")
@@ -105,7 +113,7 @@ class ModelConfig:
             loss=_parse_loss(config.get("loss", "ce")),
             optimizer=optimizer,
             optimizer_args=optimizer_args,
-            device=parse_device(config.get("device")),
+            device=parse_devices(config.get("device")),
             seed=seed,
         )
 
@@ -126,20 +134,9 @@ class ModelConfig:
             "model": {"name": self.model, **{k: _plain(v) for k, v in self.model_args.items()}},
             "loss": loss,
             "optimizer": {"name": self.optimizer, **dict(self.optimizer_args)},
-            "device": self.device,
+            "device": list(self.device) if isinstance(self.device, tuple) else self.device,
             "seed": self.seed,
         }
-
-
-def parse_device(device: Any) -> str | None:
-    """Canonical device name, "cpu" or "gpu:N", from the spellings both frameworks use; None stays None."""
-    if device is None:
-        return None
-    match = _DEVICE.match(device) if isinstance(device, str) else None
-    if not match:
-        raise _bad("device", f"expected 'cpu', 'gpu', 'gpu:N', 'cuda' or 'cuda:N', got {device!r}")
-    kind, number = match.group(1).lower(), match.group(2)
-    return "cpu" if kind == "cpu" else f"gpu:{int(number or 0)}"
 
 
 def _plain(value: Any) -> Any:

@@ -3,6 +3,11 @@
 Both frameworks build the same four architectures from the same checked arguments, so a config that
 passes here builds in torch and in TF alike. The networks themselves live in `tuiflow.models.torch`
 and `tuiflow.models.tf`.
+
+Beyond these four, a name `"library:model"` takes a model of the library that keeps it, always with
+random weights: `"timm:efficientnet_b0"` and `"torchvision:densenet121"` in torch, and
+`"keras:EfficientNetB0"` (keras.applications) in TF. Their arguments go to the library's builder
+as they are; the library itself is imported only when the network is built.
 """
 
 from __future__ import annotations
@@ -59,9 +64,18 @@ class Architecture:
     images: bool
     segmentation: bool = False
     doc: str = ""
+    library: str = ""  # "timm", "torchvision" or "keras" for a model of that library
 
     def parse_args(self, args: Mapping[str, Any]) -> dict[str, Any]:
-        """Return the full argument dict: defaults overlaid with `args`, each checked."""
+        """Return the full argument dict: defaults overlaid with `args`, each checked.
+
+        A library model's arguments are the library's to check, when it builds the network.
+        """
+        if self.library:
+            for key in args:
+                if not isinstance(key, str) or not key.isidentifier():
+                    raise ValueError(f"model config key 'model': {self.name} argument {key!r} is not a name")
+            return dict(args)
         parsed = dict(self.defaults)
         for key, value in args.items():
             if key not in self.checks:
@@ -156,12 +170,34 @@ ARCHITECTURES: dict[str, Architecture] = {
 }
 
 
+# which framework builds each library's models
+LIBRARIES = {"timm": "torch", "torchvision": "torch", "keras": "tf"}
+
+
 def find_architecture(name: Any) -> Architecture:
-    """The zoo entry called `name` (case-insensitive); ValueError naming the choices otherwise."""
+    """The zoo entry called `name` (case-insensitive), or a library model "library:model"; ValueError
+    naming the choices otherwise."""
     if isinstance(name, str):
         for key, arch in ARCHITECTURES.items():
             if key.lower() == name.lower():
                 return arch
+        library, colon, model = name.partition(":")
+        if colon:
+            if library.lower() not in LIBRARIES or not model.strip():
+                raise ValueError(
+                    f"model config key 'model': {name!r} names no library model (give timm:NAME, "
+                    "torchvision:NAME or keras:NAME)"
+                )
+            return library_architecture(library.lower(), model.strip())
     raise ValueError(
-        f"model config key 'model': unknown architecture {name!r} (choose one of: {', '.join(ARCHITECTURES)})"
+        f"model config key 'model': unknown architecture {name!r} (choose one of: {', '.join(ARCHITECTURES)}, "
+        "or a library model such as timm:efficientnet_b0, torchvision:resnet18, keras:EfficientNetB0)"
+    )
+
+
+def library_architecture(library: str, model: str) -> Architecture:
+    """The catalogue entry of a library model: any arguments (the library checks them), image inputs."""
+    return Architecture(
+        f"{library}:{model}", defaults={}, checks={}, images=True, library=library,
+        doc=f"{model} from {library}, random weights",
     )

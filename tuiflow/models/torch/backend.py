@@ -1,4 +1,4 @@
-"""The PyTorch backend of `TorchModel`: device, network, loss, optimizer, the train step, weights I/O."""
+"""The PyTorch backend of `TorchModel`: devices, network, loss, optimizer, the train step, weights I/O."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import numpy as np
 import torch
 
 from tuiflow.models.config import ModelConfig
+from tuiflow.models.devices import DeviceSpec, resolve_devices
 from tuiflow.models.torch.losses import make_loss
 from tuiflow.models.torch.networks import build_network
+from tuiflow.models.torch.parallel import spread
 
 WEIGHTS_FILE = "weights.pt"
 _FLOAT32, _INT64 = np.dtype(np.float32), np.dtype(np.int64)  # numpy's own dtype objects: `is` compares them
@@ -21,18 +23,15 @@ def build(config: ModelConfig) -> TorchBackend:
     return TorchBackend(config)
 
 
-def pick_device(device: str | None) -> torch.device:
-    """The torch device for a canonical name; None means the first visible GPU, else the CPU."""
-    if device is None:
-        return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
-    if device == "cpu":
-        return torch.device("cpu")
-    index = int(device.split(":")[1])
-    visible = torch.cuda.device_count()
-    if index >= visible:
-        raise ValueError(f"model config key 'device': {device} is not visible (torch sees {visible} "
-                         f"GPU{'s' if visible != 1 else ''})")
-    return torch.device("cuda", index)
+def pick_devices(spec: DeviceSpec) -> tuple[str, ...]:
+    """The canonical devices a config names, checked against the GPUs torch sees; None means the
+    first visible GPU, else the CPU."""
+    return resolve_devices(spec, torch.cuda.device_count() if torch.cuda.is_available() else 0, "torch")
+
+
+def torch_device(name: str) -> torch.device:
+    """The torch device of a canonical name ("cpu" or "gpu:N")."""
+    return torch.device("cpu") if name == "cpu" else torch.device("cuda", int(name.split(":")[1]))
 
 
 def make_optimizer(name: str, args: dict[str, Any], parameters: Any) -> torch.optim.Optimizer:
@@ -56,14 +55,17 @@ def make_optimizer(name: str, args: dict[str, Any], parameters: Any) -> torch.op
 
 
 class TorchBackend:
-    """One network on one device with its optimizer; arrays in and out are numpy."""
+    """One network with its optimizer, on one device or split over several (see `parallel`); arrays
+    in and out are numpy."""
 
     def __init__(self, config: ModelConfig):
-        self.torch_device = pick_device(config.device)
-        self.device = "cpu" if self.torch_device.type == "cpu" else f"gpu:{self.torch_device.index}"
+        self.devices = pick_devices(config.device)
+        self.device = self.devices[0]
+        self.torch_device = torch_device(self.device)  # where the weights, the outputs and the loss live
         if config.seed is not None:
             torch.manual_seed(config.seed)
         self.network = build_network(config).to(self.torch_device)
+        self._forward, self.replicas = spread(self.network, self.devices)
         axis = -1 if config.images and config.data_format == "channels_last" else 1
         self.loss = make_loss(config.loss, config.classes, axis)
         self.optimizer = make_optimizer(config.optimizer, dict(config.optimizer_args), self.network.parameters())
@@ -91,7 +93,7 @@ class TorchBackend:
         targets = self._tensor(targets, _INT64)
         if targets.dtype == torch.float64:
             targets = targets.float()
-        outputs = self.network(inputs)
+        outputs = self._forward(inputs)
         loss = self.loss(outputs, targets)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -107,7 +109,7 @@ class TorchBackend:
             self.network.eval()
             self._training = False
         with torch.inference_mode():
-            return self.network(self._inputs(inputs)).cpu().numpy()
+            return self._forward(self._inputs(inputs)).cpu().numpy()
 
     def n_parameters(self) -> int:
         """The count of the network's parameters (buffers such as running means not included)."""

@@ -38,7 +38,7 @@ class Layout(nn.Module):
     """Wraps an image network so it takes and gives the user's layout; torch's own is NCHW.
 
     (H, W) items get a channel axis; channels-last items are permuted in and, for a network with
-    image outputs (segmentation), permuted back out.
+    image outputs (segmentation: 4-d outputs), permuted back out.
     """
 
     def __init__(self, network: nn.Module, add_channel: bool, channels_last: bool, image_outputs: bool):
@@ -54,6 +54,6 @@ class Layout(nn.Module):
         elif self.channels_last:
             inputs = inputs.permute(0, 3, 1, 2)
         outputs = self.network(inputs)
-        if self.channels_last and self.image_outputs:
+        if self.channels_last and self.image_outputs and outputs.dim() == 4:
             outputs = outputs.permute(0, 2, 3, 1)
         return outputs

@@ -10,12 +10,14 @@ from tuiflow.models.torch.mlp import build_mlp
 from tuiflow.models.torch.resnet import build_resnet
 from tuiflow.models.torch.unet import UNet
 from tuiflow.models.torch.vgg import build_vgg
+from tuiflow.models.zoo import find_architecture
 
 
 def build_network(config: ModelConfig) -> nn.Module:
     """The zoo network `config.model` with its arguments; image networks get a `Layout` when needed."""
     args = dict(config.model_args)
-    act = args.pop("activation")
+    library = find_architecture(config.model).library
+    act = None if library else args.pop("activation")
     if config.model == "MLP":
         return build_mlp(config.inputs, config.classes, activation_name=act, **args)
     inputs = config.inputs
@@ -27,8 +29,12 @@ def build_network(config: ModelConfig) -> nn.Module:
         shape = (inputs[2], inputs[0], inputs[1])
     else:
         shape = inputs
-    if config.model == "VGG":
-        network: nn.Module = build_vgg(shape, config.classes, activation_name=act, **args)
+    if library:
+        from tuiflow.models.torch.library import build_library_network  # imports timm or torchvision
+
+        network: nn.Module = build_library_network(config.model, shape, config.classes, args)
+    elif config.model == "VGG":
+        network = build_vgg(shape, config.classes, activation_name=act, **args)
     elif config.model == "ResNet":
         network = build_resnet(shape, config.classes, activation_name=act, **args)
     elif config.model == "UNet":
@@ -36,5 +42,5 @@ def build_network(config: ModelConfig) -> nn.Module:
     else:  # the zoo catalogue and this switch are out of step: our bug, not the user's
         raise AssertionError(f"no torch builder for {config.model}")
     if add_channel or channels_last:
-        network = Layout(network, add_channel, channels_last, image_outputs=config.model == "UNet")
+        network = Layout(network, add_channel, channels_last, image_outputs=config.model == "UNet" or bool(library))
     return network
