@@ -7,6 +7,7 @@ from tuiflow.flow.actions import action, register_action
 from tuiflow.flow.batch import Batch
 from tuiflow.flow.config import Config
 from tuiflow.flow.dataset import Dataset
+from tuiflow.flow.distributions import ConstantSampler, HistoSampler, NumpySampler, Sampler, ScipySampler
 from tuiflow.flow.domain import Domain, Option
 from tuiflow.flow.errors import (
     ActionArgumentError,
@@ -15,6 +16,7 @@ from tuiflow.flow.errors import (
     DatasetIndexError,
     ExpressionError,
     FlowError,
+    SamplerError,
 )
 from tuiflow.flow.index import DatasetIndex, FilesIndex
 from tuiflow.flow.named_expr import B, C, D, F, I, NamedExpression, V
@@ -32,6 +34,7 @@ __all__ = [
     "Batch",
     "C",
     "Config",
+    "ConstantSampler",
     "D",
     "Dataset",
     "DatasetIndex",
@@ -41,12 +44,17 @@ __all__ = [
     "F",
     "FilesIndex",
     "FlowError",
+    "HistoSampler",
     "I",
     "NamedExpression",
+    "NumpySampler",
     "Option",
     "P",
     "Pipeline",
     "R",
+    "Sampler",
+    "SamplerError",
+    "ScipySampler",
     "V",
     "action",
     "add_observer",

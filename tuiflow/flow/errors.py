@@ -31,3 +31,8 @@ class ActionError(FlowError):
 
 class ExpressionError(FlowError):
     """A named expression could not be evaluated (an unknown variable, a missing config key...)."""
+
+
+class SamplerError(FlowError, ValueError):
+    """A sampler was built or drawn from with bad input: an unknown distribution, a negative size,
+    mixture weights that sum to nothing, a truncation that never accepts a point..."""

@@ -7,19 +7,22 @@ value ``i``; any other action gets the whole sequence (see ``unwrap_per_item``).
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tuiflow.flow.errors import ExpressionError
+from tuiflow.flow.errors import ExpressionError, SamplerError
 from tuiflow.flow.named_expr import NamedExpression, evaluate
+from tuiflow.flow.schemes import Sampler
 
 if TYPE_CHECKING:
     from tuiflow.flow.context import Context
 
 
 class R(NamedExpression):
-    """A random draw per batch from numpy's Generator: ``R("uniform", -10, 10)``.
+    """A random draw per batch from numpy's Generator: ``R("uniform", -10, 10)``; ``R(sampler)`` draws
+    one point of a sampler (``tuiflow.flow.distributions``) per batch.
 
     ``seed`` gives this expression a generator of its own, so its draws repeat run after run;
     without it, draws come from the run's generator (seeded by ``run(seed=...)``).
@@ -27,16 +30,24 @@ class R(NamedExpression):
 
     __slots__ = ("args", "distribution", "kwargs", "seed", "size")
 
-    def __init__(self, distribution: str, *args: Any, size: Any = None, seed: int | None = None,
+    def __init__(self, distribution: str | Sampler, *args: Any, size: Any = None, seed: int | None = None,
                  **kwargs: Any) -> None:
-        if not callable(getattr(np.random.Generator, distribution, None)) or distribution.startswith("_"):
+        if isinstance(distribution, Sampler):
+            if args or kwargs:
+                raise SamplerError(f"R({distribution!r}, ...): a sampler takes no distribution parameters in R")
+        elif not isinstance(distribution, str) or distribution.startswith("_") \
+                or not callable(getattr(np.random.Generator, distribution, None)):
             raise ValueError(f"R: numpy's Generator has no distribution {distribution!r}")
         self.distribution, self.args, self.kwargs = distribution, args, kwargs
         self.size, self.seed = size, seed
 
     def draw(self, ctx: Context, size: Any) -> Any:
-        """Draw ``size`` values (``None`` for one)."""
+        """Draw ``size`` values (``None`` for one; a sampler's points add their coordinates as the last axis)."""
         generator = ctx.generator_for(self)
+        if isinstance(self.distribution, Sampler):
+            shape = () if size is None else tuple(int(n) for n in np.atleast_1d(size))
+            points = self.distribution.draw_for(ctx, math.prod(shape), generator)
+            return points[0] if size is None else points.reshape(*shape, points.shape[1])
         args, kwargs = evaluate(self.args, ctx), evaluate(self.kwargs, ctx)
         return getattr(generator, self.distribution)(*args, size=size, **kwargs)
 
@@ -50,6 +61,8 @@ class R(NamedExpression):
         return (*self.args, *self.kwargs.values(), self.size)
 
     def __repr__(self) -> str:
+        if isinstance(self.distribution, Sampler):
+            return f"R({self.distribution!r})"
         return f"R({self.distribution!r}, ...)"
 
 
