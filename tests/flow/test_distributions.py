@@ -65,7 +65,7 @@ def test_scipy_sampler_draws_scipy_stats_distributions():
     np.testing.assert_array_equal(ScipySampler("norm", seed=6).sample(5), ScipySampler("n", seed=6).sample(5))
     with pytest.raises(SamplerError, match="no distribution 'gama'; did you mean 'gamma'"):
         ScipySampler("gama", a=2)
-    with pytest.raises(SamplerError, match="scipy.stats.norm refused"):
+    with pytest.raises(SamplerError, match=r"scipy\.stats\.norm refused"):
         ScipySampler("norm", scale=-1.0)
     with pytest.raises(SamplerError, match="NumpySampler\\('c'"):
         ScipySampler("c")
@@ -311,7 +311,7 @@ def test_bad_input_is_a_sampler_error_that_says_what():
         NumpySampler("normla")
     with pytest.raises(SamplerError, match="no distribution 'shuffle'"):
         NumpySampler("shuffle")
-    with pytest.raises(SamplerError, match="Generator.normal\\(\\) refused these parameters"):
+    with pytest.raises(SamplerError, match=r"Generator\.normal\(\) refused these parameters"):
         NumpySampler("normal", lco=1.0)
     with pytest.raises(SamplerError, match="refused"):
         NumpySampler("normal", scale=-1.0)
