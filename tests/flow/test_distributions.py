@@ -113,6 +113,8 @@ def test_histo_sampler_from_data_and_from_updates():
     np.testing.assert_allclose(empty.sample(N).mean(axis=0), [0.0, 0.0], atol=0.04)
     with pytest.raises(SamplerError, match=r"shape \(n, 2\)"):
         empty.update(np.zeros((3, 3)))
+    with pytest.raises(SamplerError, match="points must be numbers"):
+        HistoSampler.from_data(["a", "b"])
     with pytest.raises(SamplerError, match="do not fit"):
         HistoSampler((np.ones(3), np.array([0.0, 1.0, 2.0])))
     with pytest.raises(SamplerError, match="increasing"):

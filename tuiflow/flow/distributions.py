@@ -240,7 +240,10 @@ def _check_edges(edges: Any) -> list[np.ndarray]:
 
 
 def _points_of(data: Any, dim: int | None, where: str) -> np.ndarray:
-    points = np.asarray(data, dtype=float)
+    try:
+        points = np.asarray(data, dtype=float)
+    except (TypeError, ValueError):
+        raise SamplerError(f"{where}: points must be numbers, not {type(data).__name__}") from None
     if points.ndim == 1:
         points = points.reshape(-1, 1)
     if points.ndim != 2 or (dim is not None and points.shape[1] != dim):

@@ -37,7 +37,6 @@ _MAX_TRUNCATE_DRAW = 1 << 20  # points per draw of a truncated sampler, unless t
 _TRUNCATE_TRIES = 100
 
 
-
 class Sampler(NamedExpression):
     """A distribution of points of ``dim`` coordinates: ``sample(n)`` is an array of shape (n, dim).
 
