@@ -25,12 +25,15 @@ _NAMES: dict[str, str] = {
         _ENGINE),
     **dict.fromkeys(("ConstantSampler", "HistoSampler", "NumpySampler", "Sampler", "SamplerError", "ScipySampler"),
                     _ENGINE),
+    # BatchFlow's names (issue 14): the item-wise expressions, apply_parallel, ImagesBatch, helpers
+    **dict.fromkeys(("ImagesBatch", "L", "PP", "apply_parallel", "make_rng", "save_data_to"), _ENGINE),
     **dict.fromkeys(("ClassificationMetrics", "SegmentationMetrics", "TFModel", "TorchModel"), _MODELS),
     **dict.fromkeys(("Param", "recipe"), _RECIPES),
 }
 
 if TYPE_CHECKING:  # what type checkers and editors see: the names as if imported here
     from tuiflow.flow import (
+        PP,
         ActionArgumentError,
         ActionError,
         ActionNotFoundError,
@@ -50,6 +53,8 @@ if TYPE_CHECKING:  # what type checkers and editors see: the names as if importe
         FlowError,
         HistoSampler,
         I,
+        ImagesBatch,
+        L,
         NamedExpression,
         NumpySampler,
         Option,
@@ -61,8 +66,11 @@ if TYPE_CHECKING:  # what type checkers and editors see: the names as if importe
         ScipySampler,
         V,
         action,
+        apply_parallel,
         inbatch_parallel,
+        make_rng,
         register_action,
+        save_data_to,
     )
     from tuiflow.models import ClassificationMetrics, SegmentationMetrics, TFModel, TorchModel
     from tuiflow.recipes import Param, recipe
@@ -88,6 +96,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "PP",
     "ActionArgumentError",
     "ActionError",
     "ActionNotFoundError",
@@ -108,6 +117,8 @@ __all__ = [
     "FlowError",
     "HistoSampler",
     "I",
+    "ImagesBatch",
+    "L",
     "NamedExpression",
     "NumpySampler",
     "Option",
@@ -124,7 +135,10 @@ __all__ = [
     "V",
     "__version__",
     "action",
+    "apply_parallel",
     "inbatch_parallel",
+    "make_rng",
     "recipe",
     "register_action",
+    "save_data_to",
 ]

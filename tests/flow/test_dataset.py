@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tuiflow.flow import B, Batch, Dataset, DatasetIndex, F, FilesIndex, FlowError, Pipeline, V, action
+from tuiflow.flow import B, Batch, C, Dataset, DatasetIndex, F, FilesIndex, FlowError, Pipeline, V, action
 
 N = 20
 
@@ -451,3 +451,82 @@ def test_run_loads_views_only_when_nothing_can_change_or_keep_the_data(build, ho
     seen = _sharing_seen(template, ds, x, how)
     assert len(seen) in (4, 8) and all(s == views for s in seen)  # 4 batches, one or two peeks each
     np.testing.assert_array_equal(x, np.arange(40.0).reshape(20, 2))
+
+
+# --- BatchFlow's dataset API ----------------------------------------------------------------------
+class OtherBatch(PairBatch):
+    """Another batch class, for from_dataset(batch_class=)."""
+
+
+def test_from_dataset_and_build_index():
+    ds = Dataset(100, PairBatch)
+    new = Dataset.from_dataset(ds, DatasetIndex(25))
+    assert type(new) is Dataset and new.batch_class is PairBatch and len(new) == 25
+    assert Dataset.from_dataset(ds, DatasetIndex(5), batch_class=OtherBatch).batch_class is OtherBatch
+    assert isinstance(Dataset.build_index(25), DatasetIndex) and len(Dataset.build_index(25)) == 25
+    with pytest.raises(FlowError, match="subclass of Batch"):
+        Dataset.from_dataset(ds, DatasetIndex(5), batch_class=int)
+
+
+def test_from_dataset_with_preloaded_data_takes_the_rows_of_the_ids():
+    images, labels = images_and_labels()
+    ds = Dataset(np.arange(N) * 3 + 1, PairBatch, preloaded=(images, labels))
+    new = Dataset.from_dataset(ds, [10, 1])  # rows 3 and 0
+    batch = new.next_batch(2).load()
+    np.testing.assert_array_equal(batch.labels, [103, 100])
+
+
+def test_create_subset_takes_ids_and_an_unknown_id_is_an_index_error():
+    ds = Dataset(100)
+    subset = ds.create_subset(DatasetIndex(25))
+    assert np.isin(subset.indices, ds.indices).all() and len(subset) == 25
+    with pytest.raises(IndexError, match="200 is not in this index"):
+        ds.create_subset(DatasetIndex(np.arange(200, 225)))
+
+
+def test_create_batch_of_ids_or_positions():
+    images, labels = images_and_labels()
+    ds = Dataset(np.arange(N) * 3 + 1, PairBatch, preloaded=(images, labels))
+    by_ids = ds.create_batch(DatasetIndex([4, 7])).load()
+    assert isinstance(by_ids, PairBatch)
+    np.testing.assert_array_equal(by_ids.labels, [101, 102])
+    by_pos = ds.create_batch([5, 6], pos=True).load()
+    np.testing.assert_array_equal(by_pos.labels, [105, 106])
+
+
+def test_cv_split_makes_folds_reachable_three_ways():
+    ds = Dataset(30)
+    ds.cv_split(n_splits=3)
+    for i in range(3):
+        fold = ds.cv(i)
+        assert fold is getattr(ds, f"cv{i}")
+        assert ds.train.__dict__[f"cv{i}"] is fold.train and ds.test.__dict__[f"cv{i}"] is fold.test
+        np.testing.assert_array_equal(fold.test.indices, np.arange(10 * i, 10 * i + 10))
+        assert sorted(fold.train.indices.tolist() + fold.test.indices.tolist()) == list(range(30))
+    assert not hasattr(ds, "cv3")
+    ds.cv_split(n_splits=2)  # a new split removes the folds of the last one
+    assert hasattr(ds, "cv1") and not hasattr(ds, "cv2") and not hasattr(ds.train, "cv2")
+    with pytest.raises(IndexError, match="fold must be 0 to 1"):
+        ds.cv(2)
+    with pytest.raises(ValueError, match="n_splits"):
+        ds.cv_split(n_splits=1)
+
+
+def test_cv_split_shuffled_still_covers_each_item_once_per_fold():
+    ds = Dataset(10)
+    ds.cv_split(n_splits=4, shuffle=5)
+    tests = [ds.cv(i).test.indices.tolist() for i in range(4)]
+    assert sorted(i for test in tests for i in test) == list(range(10))
+    assert [len(t) for t in tests] == [3, 3, 2, 2]
+
+
+def test_a_pipeline_over_a_fold_chosen_by_the_config():
+    ds = Dataset(12)
+    ds.cv_split(n_splits=3)
+    ppl = (Pipeline().init_variable("ids", list).update(V("ids", mode="e"), B("indices"))) << ds.CV(C("fold")).train
+    for fold in range(3):
+        ppl.set_config({"fold": fold})
+        ppl.run(5)
+        assert ppl.v("ids") == [i for i in range(12) if not 4 * fold <= i < 4 * fold + 4]
+    with pytest.raises(FlowError, match="gave int, not a Dataset"):
+        (Pipeline() << F(len)([1])).run(2)

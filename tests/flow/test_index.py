@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tuiflow.flow import DatasetIndex, FilesIndex, FlowError
+from tuiflow.flow import DatasetIndex, FilesIndex, FlowError, make_rng
 
 FAST = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -18,6 +18,11 @@ FAST = settings(max_examples=80, deadline=None, suppress_health_check=[HealthChe
 def ids_of(n: int) -> np.ndarray:
     """Ids that differ from positions, so a mix-up of the two shows."""
     return np.arange(n) * 10 + 7
+
+
+def index_of(n: int) -> DatasetIndex:
+    """An index of ``ids_of(n)``; with no item, the empty index (an empty sequence of ids is an error)."""
+    return DatasetIndex(ids_of(n)) if n else DatasetIndex(0)
 
 
 def take_all(iterator, limit: int = 10_000) -> list:
@@ -157,7 +162,7 @@ shares_strategy = st.one_of(
 @FAST
 @given(n=st.integers(0, 300), shares=shares_strategy, seed=st.one_of(st.just(False), st.integers(0, 2**32 - 1)))
 def test_split_is_a_disjoint_covering_partition_of_about_the_right_sizes(n, shares, seed):
-    index = DatasetIndex(ids_of(n))
+    index = index_of(n)
     share_arg = shares[0] if len(shares) == 1 else shares
     index.split(share_arg, shuffle=seed)
     parts = [index.train, index.test] + ([index.validation] if index.validation is not None else [])
@@ -352,7 +357,7 @@ def check_epochs(batches, n, kwargs):
 @given(request=batch_requests())
 def test_gen_batch_epochs_cover_every_item_once_and_counts_match(request):
     n, kwargs = request
-    index = DatasetIndex(ids_of(n))
+    index = index_of(n)
     if kwargs["drop_last"] and kwargs["batch_size"] > n:
         with pytest.raises(IndexError, match="drop_last"):
             list(index.gen_batch(**kwargs))
@@ -374,7 +379,7 @@ def test_gen_batch_epochs_cover_every_item_once_and_counts_match(request):
 @given(request=batch_requests())
 def test_next_batch_is_the_same_stream_as_gen_batch(request):
     n, kwargs = request
-    index = DatasetIndex(ids_of(n))
+    index = index_of(n)
     assume(not (kwargs["drop_last"] and kwargs["batch_size"] > n))
     endless = kwargs["n_epochs"] is None and kwargs["n_iters"] is None
     limit = 25 if endless else 1_000  # a finite stream is drained to its end
@@ -503,3 +508,125 @@ def test_files_index_split_and_batches_keep_paths(tmp_path):
     streamed = index.next_batch(5)
     assert streamed.indices.tolist() == names[:5]
     assert streamed.get_fullpath(names[0]) == str(tmp_path / names[0])
+
+
+# --- BatchFlow's index API ------------------------------------------------------------------------
+def test_index_attribute_is_the_ids_array():
+    index = DatasetIndex(ids_of(4))
+    assert isinstance(index.index, np.ndarray)
+    np.testing.assert_array_equal(index.index, ids_of(4))
+    np.testing.assert_array_equal(DatasetIndex(index).index, ids_of(4))
+
+
+def test_index_from_a_range_a_list_or_a_callable():
+    np.testing.assert_array_equal(DatasetIndex(range(10, 20, 2)).index, [10, 12, 14, 16, 18])
+    np.testing.assert_array_equal(DatasetIndex(lambda: np.arange(3)[::-1]).index, [2, 1, 0])
+    assert list(DatasetIndex(["a", "b"]).index) == ["a", "b"]
+
+
+def test_repeated_ids_warn_and_an_empty_sequence_or_a_table_is_an_error():
+    with pytest.warns(UserWarning, match="not unique"):
+        DatasetIndex([1, 1, 2])
+    with pytest.raises(ValueError, match="empty sequence"):
+        DatasetIndex([])
+    with pytest.raises(TypeError, match="one-dimensional"):
+        DatasetIndex([[1], [2]])
+    assert len(DatasetIndex(0)) == 0  # an empty index is still made from the number 0
+
+
+def test_get_pos_of_many_ids_is_an_array_of_positions():
+    index = DatasetIndex(["e", "d", "c", "b", "a"])
+    np.testing.assert_array_equal(index.get_pos(["a", "c"]), [4, 2])
+    np.testing.assert_array_equal(index.get_pos(np.array(["d"])), [1])
+    np.testing.assert_array_equal(index.get_pos(DatasetIndex(["b", "e"])), [3, 0])
+    with pytest.raises(KeyError, match="'z'"):
+        index.get_pos(["a", "z"])
+
+
+def test_calc_split_gives_the_sizes_split_makes_and_refuses_impossible_shares():
+    index = DatasetIndex(5)
+    assert index.calc_split() == (4, 1, 0)
+    assert index.calc_split([0.4, 0.6]) == (2, 3, 0)
+    assert index.calc_split([0.5, 0.5, 0]) == (3, 2, 0)
+    for bad in ([0.5, 0.5, 0.5], [0.2] * 4):
+        with pytest.raises(ValueError, match="shares"):
+            index.calc_split(bad)
+    with pytest.raises(ValueError, match="1 item cannot be split into 3"):
+        DatasetIndex(1).calc_split([0.5, 0.3, 0.2])
+    index.split([0.4, 0.6])
+    assert (len(index.train), len(index.test), index.validation) == (2, 3, None)
+
+
+def test_shuffle_gives_positions_in_the_order_of_a_seed():
+    index = DatasetIndex(ids_of(6))
+    np.testing.assert_array_equal(index.shuffle(False), np.arange(6))
+    np.testing.assert_array_equal(index.shuffle(13), np.random.default_rng(13).permutation(6))
+    np.testing.assert_array_equal(index.shuffle(13), make_rng(13).permutation(6))
+    legacy = index.shuffle(np.random.RandomState(13))
+    np.testing.assert_array_equal(legacy, np.random.RandomState(13).permutation(6))
+    assert sorted(index.shuffle(True).tolist()) == list(range(6))
+    with pytest.raises(ValueError, match="seed"):
+        index.shuffle("yes")
+
+
+def test_make_rng_takes_what_shuffle_and_seed_take():
+    assert make_rng(False) is None
+    generator = np.random.default_rng(1)
+    assert make_rng(generator) is generator
+    assert make_rng(7).random() == np.random.default_rng(7).random()
+    assert make_rng(np.random.PCG64(7)).random() == np.random.default_rng(7).random()
+    assert isinstance(make_rng(None), np.random.Generator)
+
+
+class ChildIndex(DatasetIndex):
+    """A subclass, which create_batch and create_subset must keep."""
+
+
+def test_create_batch_by_positions_or_ids_keeps_the_class():
+    index = ChildIndex(ids_of(5))
+    by_pos = index.create_batch(range(2, 5))
+    assert isinstance(by_pos, ChildIndex)
+    np.testing.assert_array_equal(by_pos.index, ids_of(5)[2:])
+    by_id = index.create_batch(np.array([ids_of(5)[4], ids_of(5)[0]]), pos=False)
+    np.testing.assert_array_equal(by_id.root_positions, [4, 0])
+    with pytest.raises(IndexError, match="out of range"):
+        index.create_batch([5])
+
+
+def test_create_subset_by_ids_and_an_unknown_id_is_an_index_error():
+    index = DatasetIndex(ids_of(5))
+    subset = index.create_subset(DatasetIndex(ids_of(5)[[3, 1]]))
+    np.testing.assert_array_equal(subset.root_positions, [3, 1])
+    with pytest.raises(IndexError, match="99"):
+        index.create_subset([99])
+
+
+def test_files_index_checks_its_patterns(tmp_path):
+    assert len(FilesIndex(path=str(tmp_path / "nothing*"))) == 0
+    assert isinstance(FilesIndex(path="").index, np.ndarray)
+    assert len(FilesIndex(path=["", ""])) == 0
+    with pytest.raises(ValueError, match="empty list"):
+        FilesIndex(path=[])
+    for bad in (1, [2, 3], [None]):
+        with pytest.raises(TypeError, match="path"):
+            FilesIndex(path=bad)
+
+
+def test_files_index_from_ids_and_paths_and_its_subsets(tmp_path):
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (tmp_path / name).write_text(name)
+    paths = {name: str(tmp_path / name) for name in ("a.txt", "b.txt", "c.txt")}
+    index = FilesIndex(index=DatasetIndex(list(paths)), paths=paths)
+    assert len(index) == 3 and index.get_fullpath("b.txt") == paths["b.txt"]
+    subset = index.create_subset(["c.txt"])
+    assert isinstance(subset, FilesIndex) and len(subset) == 1
+    assert subset.get_fullpath("c.txt") == paths["c.txt"]
+    with pytest.raises(IndexError, match=r"no path for the id 'd\.txt'"):
+        FilesIndex(index=["a.txt", "d.txt"], paths=paths)
+    with pytest.raises(IndexError, match="needs paths="):
+        FilesIndex(index=["a.txt"])
+
+
+def test_index_errors_are_value_errors_as_batchflow_raises():
+    with pytest.raises(ValueError, match="drop_last"):
+        DatasetIndex(5).next_batch(7, drop_last=True)

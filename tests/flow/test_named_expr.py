@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tuiflow.flow import (
+    PP,
     ActionError,
     B,
     Batch,
@@ -19,6 +20,7 @@ from tuiflow.flow import (
     ExpressionError,
     F,
     I,
+    L,
     P,
     Pipeline,
     R,
@@ -135,7 +137,7 @@ def test_V_as_targets_replace_append_extend():
     assert ppl.v("sizes") == [4, 4, 2]
     assert ppl.v("all") == list(range(100, 110))
     assert ppl.v("total") == 10
-    assert ppl.v("echoes") == [((0,), {}), ((1,), {}), ((2,), {})]
+    assert ppl.v("echoes") == [((1,), {}), ((2,), {}), ((3,), {})]
     ppl.run(4)  # every run starts from the defaults
     assert ppl.v("sizes") == [4, 4, 2] and ppl.v("total") == 10
 
@@ -282,25 +284,32 @@ def test_F_of_something_not_callable_is_an_error():
 
 
 # --- I ------------------------------------------------------------------------------------------
-def test_I_counts_iterations():
-    assert collect(I()) == [0, 1, 2]
-    assert collect(I("current")) == [0, 1, 2]
+def test_I_counts_iterations_from_1_as_batchflow_does():
+    assert collect(I()) == [1, 2, 3]
+    assert collect(I("current")) == [1, 2, 3]
     assert collect(I("max")) == [3, 3, 3]
-    assert collect(I("ratio")) == pytest.approx([0, 1 / 3, 2 / 3])
+    assert collect(I("ratio")) == pytest.approx([1 / 3, 2 / 3, 1])
     assert collect(I("max"), n_epochs=2) == [6] * 6
-    assert collect(I("current"), n_iters=5) == [0, 1, 2, 3, 4]
+    assert collect(I("current"), n_iters=5) == [1, 2, 3, 4, 5]
     assert collect(I("max"), n_iters=5) == [5] * 5
+
+
+def test_I_short_modes_are_batchflows():
+    assert collect(I("c")) == [1, 2, 3]
+    assert collect(I("m")) == [3, 3, 3]
+    assert collect(I("r")) == pytest.approx([1 / 3, 2 / 3, 1])
 
 
 def test_I_in_an_endless_stream():
     ppl = make_dataset().p.load().keep(I("current")).echo(I("max"), save_to=B("max"))
     got = [ppl.next_batch(4) for _ in range(5)]
-    assert [b.kept for b in got] == [0, 1, 2, 3, 4]
+    assert [b.kept for b in got] == [1, 2, 3, 4, 5]
     assert all(b.max == ((None,), {}) for b in got)
     ratio = make_dataset().p.load().keep(I("ratio"))
     with pytest.raises(ActionError) as caught:
         ratio.next_batch(4)
     assert isinstance(caught.value.__cause__, ExpressionError)
+    assert isinstance(caught.value.__cause__, ValueError)  # as BatchFlow's error is
 
 
 def test_I_with_a_bad_mode_is_an_error():
@@ -416,7 +425,7 @@ def test_expressions_nested_in_lists_dicts_and_tuples_of_action_arguments():
 
 def test_expressions_are_evaluated_per_batch_not_once():
     calls = echoed(B("size"), size=I() * 10)
-    assert calls == [((4,), {"size": 0}), ((4,), {"size": 10}), ((2,), {"size": 20})]
+    assert calls == [((4,), {"size": 10}), ((4,), {"size": 20}), ((2,), {"size": 30})]
 
 
 def test_a_template_pipeline_evaluates_against_whichever_dataset_it_is_bound_to():
@@ -444,3 +453,73 @@ def test_every_R_inside_P_draws_one_value_per_item():
     assert pairs.shape == (4, 2)
     expected = np.random.default_rng(3).uniform(0, 1, size=4) < 0.5
     assert coins.tolist() == expected.tolist()
+
+
+# --- BatchFlow's spellings: B.name, C as a target, L, PP ----------------------------------------------
+def test_B_attribute_is_B_of_that_name():
+    assert repr(B.images) == "B('images')" and isinstance(B.size, B)
+    assert collect(B.size) == [4, 4, 2]
+    assert collect(B.labels[0]) == [100, 104, 108]
+    with pytest.raises(AttributeError):
+        B._private  # noqa: B018 - the access is the test
+
+
+def test_C_as_a_target_sets_the_config():
+    ppl = make_dataset().p.load().update(C("model/seen"), B("size"))
+    ppl.run(4)
+    assert ppl.config["model/seen"] == 2
+
+
+class Thing:
+    """An item with attributes, a dict and a method, for L."""
+
+    def __init__(self, value):
+        self.value, self.table, self.calls = value, {"a": value}, []
+
+    def record(self, *args, **kwargs):
+        self.calls.append((args, kwargs))
+        return len(self.calls)
+
+
+def things_pipeline(n: int = 3) -> Pipeline:
+    return Dataset(n).p.add_components("things", [Thing(i) for i in range(n)]).add_components("twins", [None] * n)
+
+
+def test_L_reads_and_writes_attributes_keys_and_items_of_each_item():
+    batch = (things_pipeline()
+             .update(L("twins"), L("things"))
+             .update(L("things").value, L("things").table["a"] * 1)  # an item-wise value, per item
+             .update(L("things").table["b"], [10, 11, 12])  # one value per item
+             .update(L("things").table["c"], "same")  # one value for all
+             .add_components("k", "a")
+             .update(L("things").table["d"], L("things").table[B("k")])  # a key from a batch expression
+             ).next_batch(3)
+    assert [t is s for t, s in zip(batch.twins, batch.things)] == [True] * 3
+    assert [t.table for t in batch.things] == [{"a": i, "b": 10 + i, "c": "same", "d": i} for i in range(3)]
+
+
+def test_L_calls_a_method_of_each_item_with_shared_and_per_item_arguments():
+    ppl = (things_pipeline().init_variable("counts", list)
+           .add_components("n", 5)
+           .update(V("counts", mode="e"), L("things").record(1, B("n"), key=L("things").value)))
+    batch = ppl.next_batch(3)
+    assert [t.calls for t in batch.things] == [[((1, 5), {"key": i})] for i in range(3)]
+    assert ppl.v("counts") == [1, 1, 1]
+
+
+def test_L_of_a_missing_or_empty_component_is_a_clear_error():
+    with pytest.raises(ActionError, match="L\\('nothing'\\): batch class Batch has no component"):
+        Dataset(3).p.do_nothing(L("nothing").x).next_batch(3)
+    with pytest.raises(ActionError, match="component 'twins' is empty"):
+        Dataset(3).p.add_components("twins").do_nothing(L("twins").x).next_batch(3)
+
+
+def test_PP_evaluates_once_per_item_where_P_evaluates_once():
+    draws = make_dataset().p.load().per_item(value=PP(R("integers", 0, 10**9, seed=3))).next_batch(4).got
+    expected = np.random.default_rng(3).integers(0, 10**9, size=4)  # four separate draws of one
+    assert list(draws.values()) == expected.tolist()
+    counter = iter(range(100))
+    calls = make_dataset().p.load().per_item(value=PP(F(lambda: next(counter)))).next_batch(4).got
+    assert list(calls.values()) == [0, 1, 2, 3]
+    whole = echoed(PP(F(lambda: 7)))  # an action that is not in-batch-parallel gets the whole list
+    assert whole[0] == (([7, 7, 7, 7],), {})

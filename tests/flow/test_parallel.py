@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from flowbatches import ArrayBatch, make_dataset
 
-from tuiflow import ActionError, Batch, P, R, inbatch_parallel
+from tuiflow import ActionArgumentError, ActionError, B, Batch, Dataset, P, R, V, apply_parallel, inbatch_parallel
 from tuiflow.flow import parallel
 
 
@@ -141,3 +141,75 @@ def test_init_as_callable_and_per_item_length_check():
 
     with pytest.raises(ValueError, match="3 values for 4 items"):
         batch.with_value(PerItem([1, 2, 3]))
+
+
+# --- apply_parallel: a function of one item ------------------------------------------------------------
+class ItemBatch(Batch):
+    """Images and masks, and item functions in BatchFlow's style."""
+
+    components = ("images", "masks")
+
+    @apply_parallel
+    def times(self, item, factor, **kwargs):
+        if isinstance(item, tuple):
+            return item[0] * factor + item[1] * factor
+        return item * factor
+
+    @apply_parallel
+    def split_pair(self, item):
+        return item[1], item[0]
+
+    @apply_parallel(requires_rng=True)
+    def jitter(self, item, rng=None):
+        return item + rng.uniform()
+
+    @apply_parallel
+    def ragged(self, item):
+        return np.zeros(int(item[0]))
+
+
+def item_pipeline(n: int = 6):
+    init = np.arange(n).reshape(-1, 1)
+    return Dataset(n, ItemBatch).p.update(B.images, init).update(B.masks, init * 10)
+
+
+def test_apply_parallel_to_one_component_a_list_or_a_tuple():
+    batch = item_pipeline().times(src="images", factor=3).next_batch(6)
+    assert batch.images[:, 0].tolist() == [0, 3, 6, 9, 12, 15]
+    batch = item_pipeline().times(src=["images", "masks"], dst=["a", "b"], factor=2).next_batch(6)
+    assert batch.a[:, 0].tolist() == [0, 2, 4, 6, 8, 10] and batch.b[:, 0].tolist() == [0, 20, 40, 60, 80, 100]
+    batch = item_pipeline().times(src=("images", "masks"), dst="both", factor=1).next_batch(6)
+    assert batch.both[:, 0].tolist() == [0, 11, 22, 33, 44, 55]
+    batch = item_pipeline().split_pair(src=("images", "masks")).next_batch(6)  # results back to src
+    assert batch.images[:, 0].tolist() == [0, 10, 20, 30, 40, 50] and batch.masks[:, 0].tolist() == list(range(6))
+
+
+def test_apply_parallel_gives_each_item_its_per_item_value():
+    batch = item_pipeline().times(src="images", dst="out", factor=P(V("factors"))).init_variable(
+        "factors", [1, 2, 3, 4, 5, 6]).next_batch(6)
+    assert batch.out[:, 0].tolist() == [0, 2, 6, 12, 20, 30]
+
+
+def test_apply_parallel_rng_is_the_same_for_each_component_and_follows_the_seed():
+    batch = item_pipeline().jitter(src=["images", "images"], dst=["a", "b"]).next_batch(6)
+    assert (batch.a == batch.b).all() and (batch.a != batch.images).any()
+    assert np.allclose(batch.a, batch.images, atol=1)
+    first = item_pipeline().jitter(src="images", dst="out").next_batch(6, shuffle=42).out
+    again = item_pipeline().jitter(src="images", dst="out").next_batch(6, shuffle=42).out
+    assert (first == again).all()
+
+
+def test_apply_parallel_keeps_items_of_different_shapes_as_objects():
+    batch = item_pipeline(3).ragged(src="images", dst="out").next_batch(3)
+    assert batch.out.dtype == object and [len(x) for x in batch.out] == [0, 1, 2]
+
+
+def test_apply_parallel_arguments_are_checked_before_the_first_batch():
+    with pytest.raises(ActionArgumentError, match="unexpected keyword argument 'colour'"):
+        item_pipeline().split_pair(src="images", colour=1).next_batch(6)
+    with pytest.raises(ActionError, match="give src="):
+        item_pipeline().times(factor=2).next_batch(6)
+    with pytest.raises(ActionError, match="as many components"):
+        item_pipeline().times(src=["images", "masks"], dst=["a"], factor=2).next_batch(6)
+    with pytest.raises(ActionError, match="does not hold one entry per item"):
+        Dataset(6, ItemBatch).p.times(src="images", factor=2).next_batch(6)

@@ -16,6 +16,7 @@ from tuiflow import (
     Pipeline,
     V,
     register_action,
+    save_data_to,
 )
 from tuiflow.flow.actions import unregister_action
 from tuiflow.flow.steps import register_pipeline_action
@@ -163,13 +164,13 @@ def test_next_batch_continues_and_resets():
 # --- errors before the first batch ---------------------------------------------------------------
 def _counting(ds):
     made = []
-    original = ds.create_batch
+    original = ds._batch_at
 
-    def create_batch(positions):
+    def batch_at(positions, run=None):
         made.append(len(positions))
-        return original(positions)
+        return original(positions, run)
 
-    ds.create_batch = create_batch
+    ds._batch_at = batch_at
     return made
 
 
@@ -264,3 +265,95 @@ def test_a_run_keeps_no_more_than_the_current_batch_alive():
 
     make_dataset(100).p.load().call(track).run(2)
     assert len(alive) == 50
+
+
+# --- BatchFlow's pipeline API ----------------------------------------------------------------------
+def test_run_lazy_is_run_later_and_next_batch_without_arguments_uses_it():
+    ppl = make_dataset(10).p.load().scale(factor=10).run(4, lazy=True)
+    assert ppl.next_batch().x.tolist() == [0.0, 10.0, 20.0, 30.0]
+    assert ppl.next_batch().x.tolist() == [40.0, 50.0, 60.0, 70.0]
+    with pytest.raises(FlowError, match="needs batch_size"):
+        make_dataset(10).p.load().next_batch()
+    with pytest.raises(FlowError, match="notifier"):
+        make_dataset(10).p.run(4, notifier="tqdm")
+
+
+def test_v_of_a_declared_variable_before_any_run_is_its_default():
+    ppl = make_dataset(10).p.init_variable("seen", list).init_variable("n", 3).load()
+    assert ppl.v("seen") == [] and ppl.v("n") == 3
+    with pytest.raises(FlowError, match="no variable 'other'"):
+        ppl.v("other")
+
+
+def test_reset_vars_sets_variables_back_and_reset_checks_what():
+    ppl = make_dataset(10).p.init_variable("total", 0).load().update(V("total"), V("total") + B("size"))
+    ppl.next_batch(4)
+    assert ppl.v("total") == 4
+    ppl.reset("vars")
+    assert ppl.v("total") == 0
+    assert ppl.next_batch(4).x.tolist() == [4.0, 5.0, 6.0, 7.0]  # the stream goes on: only "iter" ends it
+    ppl.reset("all")
+    assert ppl.next_batch(4).x.tolist() == [0.0, 1.0, 2.0, 3.0]
+    with pytest.raises(FlowError, match="'iter', 'vars' or 'all'"):
+        ppl.reset("models")
+
+
+def test_set_config_merges_or_replaces():
+    ppl = make_dataset(10).p.load().shift(by=C("by"))
+    ppl.set_config({"by": 1, "model": {"lr": 0.1}})
+    ppl.set_config({"model/depth": 2})
+    assert ppl.config == {"by": 1, "model": {"lr": 0.1, "depth": 2}}
+    assert ppl.next_batch(4).x.tolist() == [1.0, 2.0, 3.0, 4.0]
+    ppl.set_config({"by": 5}, clear=True)
+    assert ppl.config == {"by": 5}
+
+
+def test_add_namespace_calls_its_functions_without_the_batch():
+    ppl = (make_dataset(10).p.init_variable("means", list).load()
+           .add_namespace(np).mean(B("x"), save_to=V("means", mode="a")))
+    ppl.run(5)
+    assert ppl.v("means") == [2.0, 7.0]
+    with pytest.raises(ActionNotFoundError, match="no action 'not_in_numpy'"):
+        make_dataset(10).p.add_namespace(np).not_in_numpy().run(5)
+    # a batch class's own action comes first
+    assert make_dataset(4).p.load().add_namespace(np).scale(factor=3).next_batch(4).x.tolist() == [0, 3, 6, 9]
+
+
+def test_a_run_shuffled_with_a_seed_repeats_its_batch_random_and_draws():
+    def draws():
+        batch = make_dataset(10).p.load().next_batch(4, shuffle=42)
+        return batch.x.tolist(), batch.random.random()
+
+    assert draws() == draws()
+    other = make_dataset(10).p.load().next_batch(4, shuffle=42, seed=1).random.random()
+    assert other != draws()[1]
+
+
+def test_save_data_to_arrays_variables_config_and_batches():
+    ppl = make_dataset(10).p.init_variable("v").load()
+    array = np.zeros(3)
+    save_data_to([1, 2, 3], array)
+    assert array.tolist() == [1, 2, 3]
+    save_data_to([[4, 5, 6], 200, 7], [array, C("value"), V("v")], pipeline=ppl)
+    assert array.tolist() == [4, 5, 6] and ppl.config["value"] == 200 and ppl.v("v") == 7
+    batch = make_dataset(10).create_batch([0, 1]).load()
+    save_data_to(np.ones(2), B("y"), batch=batch)
+    assert batch.y.tolist() == [1.0, 1.0]
+    with pytest.raises(FlowError, match="needs pipeline="):
+        save_data_to(1, V("v"))
+    with pytest.raises(ValueError, match="2 destinations"):
+        save_data_to(1, [array, C("x")], pipeline=ppl)
+    with pytest.raises(TypeError, match="must be B"):
+        save_data_to(1, "somewhere")
+
+
+def test_do_nothing_and_add_components():
+    ppl = make_dataset(4).p.load().do_nothing(B("x")).add_components(("masks", "weights"), (np.ones(4), 2))
+    batch = ppl.next_batch(4)
+    assert batch.components == ("x", "y", "masks", "weights") and type(batch).components == ("x", "y")
+    assert batch.masks.tolist() == [1, 1, 1, 1] and batch.weights == 2
+    assert batch.data["weights"] == 2
+    with pytest.raises(ActionError, match="already has the component 'x'"):
+        make_dataset(4).p.load().add_components("x").next_batch(4)
+    with pytest.raises(ActionError, match="2 names and 1 values"):
+        make_dataset(4).p.add_components(("a", "b"), (1,)).next_batch(4)

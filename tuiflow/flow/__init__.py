@@ -18,15 +18,19 @@ from tuiflow.flow.errors import (
     FlowError,
     SamplerError,
 )
+from tuiflow.flow.images import ImagesBatch
 from tuiflow.flow.index import DatasetIndex, FilesIndex
+from tuiflow.flow.item_expr import PP, L
 from tuiflow.flow.named_expr import B, C, D, F, I, NamedExpression, V
 from tuiflow.flow.observe import add_observer, remove_observer
-from tuiflow.flow.parallel import inbatch_parallel
-from tuiflow.flow.pipeline import Pipeline
+from tuiflow.flow.parallel import apply_parallel, inbatch_parallel
+from tuiflow.flow.pipeline import Pipeline, save_data_to
 from tuiflow.flow.random_expr import P, R
+from tuiflow.flow.sampler import make_rng
 from tuiflow.flow.steps import register_pipeline_action
 
 __all__ = [
+    "PP",
     "ActionArgumentError",
     "ActionError",
     "ActionNotFoundError",
@@ -46,6 +50,8 @@ __all__ = [
     "FlowError",
     "HistoSampler",
     "I",
+    "ImagesBatch",
+    "L",
     "NamedExpression",
     "NumpySampler",
     "Option",
@@ -58,8 +64,11 @@ __all__ = [
     "V",
     "action",
     "add_observer",
+    "apply_parallel",
     "inbatch_parallel",
+    "make_rng",
     "register_action",
     "register_pipeline_action",
     "remove_observer",
+    "save_data_to",
 ]

@@ -96,6 +96,33 @@ class Batch:
         state["_preloaded"] = None
         return state
 
+    # --- small actions of BatchFlow's --------------------------------------------------------------
+    @action
+    def do_nothing(self, *args: Any, **kwargs: Any) -> Batch:
+        """Nothing: the batch as it is (its arguments are evaluated, so they can call things)."""
+        return self
+
+    @action
+    def add_components(self, components: str | Sequence[str], init: Any = None) -> Batch:
+        """Add components to this batch: ``add_components("masks", values)``, or several names with
+        a tuple of values (``init`` None: every new one starts as None)."""
+        names = (components,) if isinstance(components, str) else tuple(components)
+        if isinstance(components, str):
+            values: Sequence[Any] = (init,)
+        elif init is None:
+            values = (None,) * len(names)
+        else:
+            values = tuple(init)
+            if len(values) != len(names):
+                raise FlowError(f"add_components: {len(names)} names and {len(values)} values")
+        taken = [name for name in names if name in self.components]
+        if taken:
+            raise FlowError(f"add_components: {type(self).__name__} already has the component {taken[0]!r}")
+        self.components = (*self.components, *names)  # this batch's own: the class's stay as they are
+        for name, value in zip(names, values):
+            setattr(self, name, value)
+        return self
+
     # --- loading -----------------------------------------------------------------------------------
     @action
     def load(self, src: Any = None, dst: str | Sequence[str] | None = None, fmt: str | None = None,

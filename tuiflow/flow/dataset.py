@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tuiflow.flow.batch import Batch
-from tuiflow.flow.errors import FlowError
+from tuiflow.flow.errors import DatasetIndexError, FlowError
 from tuiflow.flow.index import DatasetIndex
+from tuiflow.flow.named_expr import F, NamedExpression
 from tuiflow.flow.sampler import Shuffle
 
 if TYPE_CHECKING:
@@ -39,13 +40,32 @@ class Dataset:
         self.train: Dataset | None = None
         self.test: Dataset | None = None
         self.validation: Dataset | None = None
+        self.n_splits: int | None = None
 
     @classmethod
-    def _subset(cls, parent: Dataset, index: DatasetIndex) -> Dataset:
+    def _subset(cls, parent: Dataset, index: DatasetIndex, batch_class: type[Batch] | None = None) -> Dataset:
         new = object.__new__(cls)
-        new.index, new.batch_class, new.preloaded = index, parent.batch_class, parent.preloaded
+        new.index, new.batch_class, new.preloaded = index, batch_class or parent.batch_class, parent.preloaded
         new.train = new.test = new.validation = None
+        new.n_splits = None
         return new
+
+    @classmethod
+    def from_dataset(cls, dataset: Dataset, index: DatasetIndex | Any, batch_class: type[Batch] | None = None
+                     ) -> Dataset:
+        """A dataset of this class over ``index`` with ``dataset``'s batch class (or ``batch_class``)
+        and its preloaded data; the ids of ``index`` must be ids of ``dataset`` when it has
+        preloaded data (its items are taken from there)."""
+        if batch_class is not None and not (isinstance(batch_class, type) and issubclass(batch_class, Batch)):
+            raise FlowError(f"from_dataset: batch_class must be a subclass of Batch, not {batch_class!r}")
+        if dataset.preloaded is None:
+            return cls(index, batch_class or dataset.batch_class)
+        return cls._subset(dataset, dataset.index.create_subset(index), batch_class)
+
+    @staticmethod
+    def build_index(index: DatasetIndex | int | Sequence[Any] | np.ndarray) -> DatasetIndex:
+        """The index a dataset built from ``index`` has."""
+        return index if isinstance(index, DatasetIndex) else DatasetIndex(index)
 
     def __len__(self) -> int:
         return len(self.index)
@@ -71,14 +91,67 @@ class Dataset:
         self.test = subset(self, self.index.test)  # type: ignore[arg-type]
         self.validation = subset(self, self.index.validation) if self.index.validation else None
 
-    def create_subset(self, index: DatasetIndex) -> Dataset:
-        """A dataset over ``index`` (a subset of this dataset's index), sharing data and batch class."""
-        return type(self)._subset(self, index)
+    def create_subset(self, index: DatasetIndex | Sequence[Any] | np.ndarray) -> Dataset:
+        """A dataset over the items with the ids of ``index`` (an index, or a list or an array of
+        ids), sharing data and batch class; an id this dataset lacks is an IndexError naming it."""
+        return type(self)._subset(self, self.index.create_subset(index))
 
-    def create_batch(self, positions: np.ndarray, run: slice | None = None) -> Batch:
-        """A batch of the items at ``positions`` of this dataset's index (not loaded yet); ``run``:
-        the same positions as a slice, when they are consecutive."""
+    def create_batch(self, index: DatasetIndex | Sequence[Any] | np.ndarray, pos: bool = False) -> Batch:
+        """A batch (not loaded yet) of the items with the ids of ``index``, or at the positions
+        ``index`` when ``pos=True``."""
+        subset = self.index.create_batch(index, pos=pos)
+        return self.batch_class(subset, dataset=self, preloaded=self.preloaded)
+
+    def _batch_at(self, positions: np.ndarray, run: slice | None = None) -> Batch:
+        # The run loop's way to make a batch: positions, and the same positions as a slice when
+        # they are consecutive.
         return self.batch_class(self.index.subset(positions, run), dataset=self, preloaded=self.preloaded)
+
+    # --- cross-validation ---------------------------------------------------------------------
+    def cv_split(self, n_splits: int = 5, shuffle: Shuffle = False, method: str = "kfold") -> None:
+        """K-fold cross-validation: ``cv0`` ... ``cv{n-1}``, each a dataset with ``train`` and
+        ``test``; fold ``i`` tests the ``i``-th consecutive part of the (maybe shuffled) items.
+        ``train.cv0`` is ``cv0.train``, ``test.cv0`` is ``cv0.test``; ``cv(i)`` is ``cv{i}``;
+        :meth:`CV` picks a fold by a named expression (``ds.CV(C("fold")).train``). A new split
+        removes the folds of the last one."""
+        if method != "kfold":
+            raise FlowError(f"cv_split: the only method is 'kfold', not {method!r}")
+        if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)) or not 2 <= n_splits <= len(self):
+            raise DatasetIndexError(f"cv_split: n_splits must be a whole number from 2 to the dataset's "
+                                    f"{len(self)} items, not {n_splits!r}")
+        self._drop_folds()
+        order = self.index.shuffle(shuffle)
+        folds = np.array_split(order, int(n_splits))
+        subset = type(self)._subset
+        self.train, self.test = subset(self, self.index), subset(self, self.index)
+        self.n_splits = self.train.n_splits = self.test.n_splits = int(n_splits)
+        for i, test_positions in enumerate(folds):
+            fold = subset(self, self.index)
+            fold.train = subset(self, self.index.subset(np.concatenate(folds[:i] + folds[i + 1:])))
+            fold.test = subset(self, self.index.subset(test_positions))
+            setattr(self, f"cv{i}", fold)
+            setattr(self.train, f"cv{i}", fold.train)
+            setattr(self.test, f"cv{i}", fold.test)
+
+    def _drop_folds(self) -> None:
+        for i in range(self.n_splits or 0):
+            for holder in (self, self.train, self.test):
+                if holder is not None:
+                    holder.__dict__.pop(f"cv{i}", None)
+        self.n_splits = None
+
+    def cv(self, fold: int) -> Dataset:
+        """The dataset of fold ``fold`` of the last :meth:`cv_split` (``cv(0)`` is ``cv0``)."""
+        if not self.n_splits:
+            raise FlowError("cv: the dataset has no folds; call cv_split(n_splits) first")
+        if isinstance(fold, bool) or not isinstance(fold, (int, np.integer)) or not 0 <= fold < self.n_splits:
+            raise DatasetIndexError(f"cv: fold must be 0 to {self.n_splits - 1}, not {fold!r}")
+        return getattr(self, f"cv{fold}")
+
+    def CV(self, fold: Any) -> NamedExpression:  # BatchFlow's name
+        """The fold chosen by a named expression, for a pipeline: ``ppl << ds.CV(C("fold")).train``
+        runs over the train part of the fold the config names, whenever the run starts."""
+        return F(self.cv)(fold)
 
     # --- batches without a pipeline -----------------------------------------------------------
     def gen_batch(self, batch_size: int, shuffle: Shuffle = False, n_epochs: int | None = None,
@@ -88,7 +161,7 @@ class Dataset:
         The arguments are checked at the call, not at the first batch.
         """
         plan = self.index.plan(batch_size, shuffle, n_epochs, n_iters, drop_last)
-        return (self.create_batch(positions, run) for _, positions, run in plan.batches())
+        return (self._batch_at(positions, run) for _, positions, run in plan.batches())
 
     def next_batch(self, batch_size: int, shuffle: Shuffle = False, n_epochs: int | None = None,
                    n_iters: int | None = None, drop_last: bool = False) -> Batch:

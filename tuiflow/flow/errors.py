@@ -7,9 +7,15 @@ class FlowError(Exception):
     """Base class of the engine's own errors."""
 
 
-class DatasetIndexError(FlowError, IndexError):
+class DatasetIndexError(FlowError, IndexError, ValueError):
     """A bad request to an index: wrong batch size, conflicting arguments, name collisions. Named for
-    what it is about: its class name is what a run's error shows (``DatasetIndexError: ...``)."""
+    what it is about: its class name is what a run's error shows (``DatasetIndexError: ...``). It is
+    a ValueError too, as BatchFlow raises for the same requests."""
+
+
+class DatasetIndexTypeError(DatasetIndexError, TypeError):
+    """An index built from something of the wrong kind: ids that are not one-dimensional, a path
+    that is not a string."""
 
 
 class ActionNotFoundError(FlowError, AttributeError):
@@ -29,7 +35,7 @@ class ActionError(FlowError):
         self.batch_number = batch_number
 
 
-class ExpressionError(FlowError):
+class ExpressionError(FlowError, ValueError):
     """A named expression could not be evaluated (an unknown variable, a missing config key...)."""
 
 

@@ -47,7 +47,7 @@ def _new_batches(dataset: Dataset, plan: BatchPlan) -> Iterator[tuple[int, int, 
     cold, and the same bookkeeping done batch by batch there costs several times more.
     """
     numbered = enumerate(plan.batches())
-    create = dataset.create_batch
+    create = dataset._batch_at
     while True:
         chunk = [(number, epoch, create(positions, run))
                  for number, (epoch, positions, run) in itertools.islice(numbered, _CHUNK)]

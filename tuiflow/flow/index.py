@@ -5,26 +5,33 @@ from __future__ import annotations
 import glob
 import math
 import os
-from collections.abc import Iterator, Sequence
+import warnings
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from tuiflow.flow.errors import DatasetIndexError
-from tuiflow.flow.sampler import BatchPlan, Shuffle
+from tuiflow.flow.errors import DatasetIndexError, DatasetIndexTypeError
+from tuiflow.flow.sampler import BatchPlan, Shuffle, make_rng
 
 
 class DatasetIndex:
-    """The ids of a dataset's items: ``DatasetIndex(1000)`` or ``DatasetIndex(array_of_ids)``.
+    """The ids of a dataset's items: ``DatasetIndex(1000)``, ``DatasetIndex(array_of_ids)``, any
+    sequence of ids (a list, a ``range``), another index, or a callable that returns one of these.
 
-    Every index knows the position of each of its items in the index it was split from at the root,
-    so batches can take their items from arrays aligned with the root (a dataset's ``preloaded``).
+    Ids should be unique (a warning says when they are not: positions are then ambiguous); an empty
+    sequence is an error, ``DatasetIndex(0)`` an empty index. Every index knows the position of
+    each of its items in the index it was split from at the root, so batches can take their items
+    from arrays aligned with the root (a dataset's ``preloaded``).
     """
 
     _arange_ids = False  # whether the ids are exactly 0..n-1
     _root_slice: slice | None = None  # the root positions as a slice, when they are consecutive
+    _empty_allowed = False  # an empty sequence of ids is a mistake here; a FilesIndex may match no file
 
-    def __init__(self, index: int | Sequence[Any] | np.ndarray | DatasetIndex) -> None:
+    def __init__(self, index: int | Sequence[Any] | np.ndarray | DatasetIndex | Any) -> None:
+        if callable(index) and not isinstance(index, DatasetIndex):
+            index = index()
         if isinstance(index, DatasetIndex):
             self._ids, self._root_positions = index._ids, index._root_positions
             self._arange_ids = index._arange_ids
@@ -38,7 +45,11 @@ class DatasetIndex:
         else:
             ids = np.asarray(index)
             if ids.ndim != 1:
-                raise DatasetIndexError(f"index ids must be one-dimensional, got shape {ids.shape}")
+                raise DatasetIndexTypeError(f"index ids must be one-dimensional, got shape {ids.shape}")
+            if len(ids) == 0 and not self._empty_allowed:
+                raise DatasetIndexError("an index cannot be built from an empty sequence of ids; "
+                                        "DatasetIndex(0) is an empty index")
+            _warn_if_repeated(ids)
         self._ids = ids
         self._root_positions: np.ndarray | None = None  # None: identical to 0..n-1
         self.train: DatasetIndex | None = None
@@ -54,6 +65,11 @@ class DatasetIndex:
     @property
     def indices(self) -> np.ndarray:
         """The ids of the items, in order."""
+        return self._ids
+
+    @property
+    def index(self) -> np.ndarray:
+        """The ids of the items, in order (BatchFlow's name for :attr:`indices`)."""
         return self._ids
 
     @property
@@ -82,10 +98,20 @@ class DatasetIndex:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self)} items)"
 
-    def get_pos(self, item_id: Any) -> int:
-        """Position of an item id in this index."""
+    def get_pos(self, item_id: Any) -> Any:
+        """Position of an item id in this index; for a list, an array or an index of ids, an array of
+        positions. An unknown id is a KeyError that names it."""
         if self._positions_by_id is None:
             self._positions_by_id = {key: pos for pos, key in enumerate(self._ids.tolist())}
+        if isinstance(item_id, DatasetIndex):
+            item_id = item_id.indices
+        if isinstance(item_id, (list, tuple, np.ndarray, range)):
+            keys = item_id.tolist() if isinstance(item_id, np.ndarray) else item_id
+            positions = self._positions_by_id
+            try:
+                return np.fromiter((positions[key] for key in keys), dtype=np.intp, count=len(keys))
+            except KeyError as exc:
+                raise KeyError(f"{exc.args[0]!r} is not in this index") from None
         try:
             return self._positions_by_id[item_id.item() if isinstance(item_id, np.generic) else item_id]
         except KeyError:
@@ -121,6 +147,46 @@ class DatasetIndex:
         root._ids, root._root_positions = self._ids, None
         return root
 
+    def create_batch(self, index: Any, pos: bool = True) -> DatasetIndex:
+        """An index of the same class over some items of this one: ``index`` is their positions
+        (``pos=True``) or their ids (``pos=False``); a list, an array, a range or an index."""
+        if isinstance(index, DatasetIndex):
+            index = index.indices
+        if pos:
+            positions = np.asarray(index, dtype=np.intp) if not isinstance(index, np.ndarray) else index
+            if positions.ndim != 1:
+                raise DatasetIndexTypeError(f"create_batch: positions must be one-dimensional, got {positions.shape}")
+            if len(positions) and (positions.min() < -len(self) or positions.max() >= len(self)):
+                raise DatasetIndexError(f"create_batch: a position is out of range for an index of {len(self)} items")
+            return self.subset(positions)
+        return self.create_subset(index)
+
+    def create_subset(self, index: Any) -> DatasetIndex:
+        """An index of the same class over the items with the given ids (a list, an array or an
+        index); an id this index does not have is an IndexError that names it."""
+        ids = index.indices if isinstance(index, DatasetIndex) else index
+        if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
+            ids = [ids]
+        try:
+            positions = self.get_pos(ids if isinstance(ids, (list, tuple, np.ndarray, range)) else list(ids))
+        except KeyError as exc:
+            raise DatasetIndexError(f"create_subset: {exc.args[0]}") from None
+        return self.subset(positions)
+
+    def calc_split(self, shares: float | Sequence[float] = 0.8) -> tuple[int, int, int]:
+        """The sizes ``(train, test, validation)`` that :meth:`split` makes from ``shares``; a ValueError
+        when they do not sum to at most 1, or when a share that is not zero would get no item."""
+        return _split_sizes(len(self), shares, strict=True)
+
+    def shuffle(self, shuffle: Shuffle | np.random.RandomState = False) -> np.ndarray:
+        """The positions of the items in the order ``shuffle`` gives: ``False`` in order, ``True`` a
+        fresh permutation, a seed (or a Generator, a RandomState) a permutation from
+        :func:`make_rng` of it."""
+        rng = make_rng(shuffle)
+        if rng is None:
+            return np.arange(len(self))
+        return rng.permutation(len(self))
+
     def split(self, shares: float | Sequence[float] = 0.8, shuffle: Shuffle = False) -> None:
         """Split into ``train``, ``test`` and (with three shares) ``validation`` subsets.
 
@@ -128,10 +194,7 @@ class DatasetIndex:
         ``(0.6, 0.2, 0.2)`` is explicit.
         """
         train, test, validation = _split_sizes(len(self), shares)
-        order = np.arange(len(self))
-        if shuffle is not False and shuffle is not None:
-            rng = np.random.default_rng(None if shuffle is True else shuffle)
-            order = rng.permutation(len(self))
+        order = self.shuffle(shuffle)
         self.train = self.subset(order[:train])
         self.test = self.subset(order[train:train + test])
         self.validation = self.subset(order[train + test:]) if validation else None
@@ -175,7 +238,17 @@ def _shuffle_key(shuffle: Shuffle) -> Any:
     return shuffle if isinstance(shuffle, (bool, int, np.integer)) else id(shuffle)
 
 
-def _split_sizes(n: int, shares: float | Sequence[float]) -> tuple[int, int, int]:
+def _warn_if_repeated(ids: np.ndarray) -> None:
+    try:
+        unique = len(np.unique(ids)) == len(ids)
+    except TypeError:  # ids of mixed types numpy cannot order
+        unique = len(set(ids.tolist())) == len(ids)
+    if not unique:
+        warnings.warn("index ids are not unique: an item's position (get_pos) and create_subset "
+                      "are then ambiguous", UserWarning, stacklevel=3)
+
+
+def _split_sizes(n: int, shares: float | Sequence[float], strict: bool = False) -> tuple[int, int, int]:
     values = [float(shares)] if isinstance(shares, (int, float, np.floating)) else [float(s) for s in shares]
     if not 1 <= len(values) <= 3 or any(not 0 <= s <= 1 for s in values) or sum(values) > 1 + 1e-9:
         raise DatasetIndexError(f"split shares must be 1 to 3 numbers in [0, 1] that sum to at most 1, "
@@ -192,6 +265,10 @@ def _split_sizes(n: int, shares: float | Sequence[float]) -> tuple[int, int, int
     sizes = [math.floor(x + 1e-9) for x in exact]
     for i in sorted(range(3), key=lambda i: sizes[i] - exact[i])[: n - sum(sizes)]:
         sizes[i] += 1
+    wanted = sum(1 for share in values if share > 1e-9)
+    if strict and n < wanted:
+        raise DatasetIndexError(f"an index of {n} item{'s' if n != 1 else ''} cannot be split into {wanted} "
+                                f"non-empty parts (shares {shares!r})")
     for i in range(3):
         if values[i] > 1e-9 and sizes[i] == 0 and max(sizes) > 1:
             sizes[sizes.index(max(sizes))] -= 1
@@ -204,18 +281,40 @@ class FilesIndex(DatasetIndex):
 
     ``no_ext=True`` drops extensions from the ids, ``dirs=True`` matches folders instead of
     files, ``sort=True`` orders ids by name. Two paths with one id is an error naming both.
+    A pattern that matches nothing gives an empty index. ``FilesIndex(index=ids, paths={id: path})``
+    builds one from ids and their paths, as BatchFlow's does.
     """
 
+    _empty_allowed = True
+
     def __init__(self, index: Any = None, *, path: str | Sequence[str] | None = None, dirs: bool = False,
-                 no_ext: bool = False, sort: bool = False) -> None:
+                 no_ext: bool = False, sort: bool = False, paths: Mapping[Any, str] | None = None) -> None:
         if index is not None:
             super().__init__(index)
-            if isinstance(index, FilesIndex):
+            self.dirs = dirs
+            if isinstance(index, FilesIndex) and paths is None:
                 self._paths = index._paths
+                self.dirs = index.dirs
+                return
+            if paths is None:
+                raise DatasetIndexError("FilesIndex(index=...) needs paths= (a dict of id -> path), "
+                                        "or another FilesIndex")
+            self._paths = dict(paths)
+            missing = [key for key in self._ids.tolist() if key not in self._paths]
+            if missing:
+                raise DatasetIndexError(f"FilesIndex: paths= has no path for the id {missing[0]!r}")
             return
         if path is None:
             raise DatasetIndexError("FilesIndex needs path= (a glob pattern or a list of them)")
-        patterns = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+        patterns = [path] if isinstance(path, (str, os.PathLike)) else path
+        if not isinstance(patterns, (list, tuple)):
+            raise DatasetIndexTypeError(f"FilesIndex: path must be a glob pattern or a list of them, "
+                                        f"not {type(path).__name__}")
+        if not patterns:
+            raise DatasetIndexError("FilesIndex: path= is an empty list; give at least one glob pattern")
+        for pattern in patterns:
+            if not isinstance(pattern, (str, os.PathLike)):
+                raise DatasetIndexTypeError(f"FilesIndex: a path pattern must be a string, not {pattern!r}")
         paths: dict[str, str] = {}
         for pattern in patterns:
             for found in glob.glob(os.path.expanduser(str(pattern)), recursive=True):

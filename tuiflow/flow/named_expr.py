@@ -210,8 +210,19 @@ class _Binary(NamedExpression):
 
 
 # --- the named expressions users write ----------------------------------------------------------
-class B(NamedExpression):
-    """A batch component or attribute: ``B("images")``, ``B("size")``; ``B()`` is the batch itself."""
+class _ComponentNames(type):
+    """B's class: ``B.images`` is ``B("images")``, as BatchFlow spells it. Only names B itself does
+    not have (so not ``B.name`` or ``B.evaluate``) and that do not start with ``_``."""
+
+    def __getattr__(cls, name: str) -> NamedExpression:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return cls(name)
+
+
+class B(NamedExpression, metaclass=_ComponentNames):
+    """A batch component or attribute: ``B("images")`` (or ``B.images``), ``B("size")``; ``B()`` is
+    the batch itself."""
 
     __slots__ = ("name",)
 
@@ -260,7 +271,8 @@ class V(NamedExpression):
 
 
 class C(NamedExpression):
-    """A pipeline config value; nested keys as ``"model/lr"``."""
+    """A pipeline config value; nested keys as ``"model/lr"``. As a target (``save_to=``,
+    ``save_data_to``) it sets the key in the pipeline's config."""
 
     __slots__ = ("default", "key")
 
@@ -277,6 +289,9 @@ class C(NamedExpression):
                     f"set it with `pipeline << {{{self.key!r}: ...}}` or give C a default"
                 ) from None
             return self.default
+
+    def assign(self, ctx: Context, value: Any) -> None:
+        ctx.config[self.key] = value
 
     def __repr__(self) -> str:
         return f"C({self.key!r})"
@@ -318,35 +333,40 @@ class F(_Call):
         return f"F({getattr(self.func, '__name__', self.func)!r})"
 
 
+_I_MODES = {"current": "current", "c": "current", "max": "max", "m": "max", "ratio": "ratio", "r": "ratio"}
+
+
 class I(NamedExpression):  # noqa: E742 - the name is BatchFlow's, kept for its users
-    """The iteration counter: ``"current"`` (0-based), ``"max"`` (None when unknown) or
-    ``"ratio"`` (current / max)."""
+    """The iteration counter, as BatchFlow counts it: ``"current"`` (``"c"``) is the number of the
+    batch being processed, from 1; ``"max"`` (``"m"``) the number of batches of the run (None when
+    endless); ``"ratio"`` (``"r"``) current / max, which reaches 1 at the last batch."""
 
     __slots__ = ("mode",)
 
     def __init__(self, mode: str = "current") -> None:
-        if mode not in ("current", "max", "ratio"):
-            raise ValueError(f"I: mode must be 'current', 'max' or 'ratio', not {mode!r}")
-        self.mode = mode
+        if mode not in _I_MODES:
+            raise ValueError(f"I: mode must be 'current', 'max' or 'ratio' (or 'c', 'm', 'r'), not {mode!r}")
+        self.mode = _I_MODES[mode]
 
     def evaluate(self, ctx: Context) -> Any:
         if self.mode == "current":
-            return ctx.iteration
+            return ctx.iteration + 1
         if self.mode == "max":
             return ctx.total_iterations
         if not ctx.total_iterations:
-            raise ExpressionError("I('ratio'): the number of iterations is not known for this run")
-        return ctx.iteration / ctx.total_iterations
+            raise ExpressionError("I('ratio'): the number of iterations is not known for this run "
+                                  "(an endless run: give n_epochs or n_iters)")
+        return (ctx.iteration + 1) / ctx.total_iterations
 
     def __repr__(self) -> str:
         return f"I({self.mode!r})"
 
 
 def as_target(value: Any, what: str) -> NamedExpression:
-    """Check that ``value`` can be assigned to (``B``/``V`` or a list of them)."""
-    if isinstance(value, (B, V)):
+    """Check that ``value`` can be assigned to: ``B``, ``V``, ``C``, or an item expression (``L``)."""
+    if isinstance(value, NamedExpression) and type(value).assign is not NamedExpression.assign:
         return value
-    raise TypeError(f"{what} must be B(...) or V(...), not {value!r}")
+    raise TypeError(f"{what} must be B(...), V(...), C(...) or L(...), not {value!r}")
 
 
 def variables_read(value: Any) -> set[str]:

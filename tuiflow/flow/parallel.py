@@ -20,6 +20,8 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from tuiflow.flow.random_expr import PerItem
 
 if TYPE_CHECKING:
@@ -314,3 +316,124 @@ def shutdown_pools() -> None:
         _pools.clear()
     for pool in pools:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+# --- apply_parallel: a function of one item, applied to components --------------------------------
+def apply_parallel(method: Callable[..., Any] | None = None, *, requires_rng: bool = False,
+                   n_workers: int | None = None) -> Any:
+    """Make a batch action of a method that takes ONE item and returns the new item, as BatchFlow's
+    ``@apply_parallel``: ``method(self, item, *args, **kwargs)``.
+
+    In a pipeline the action takes ``src=`` (a component, a list of components each done on its
+    own, or a tuple of components whose items come together as a tuple) and ``dst=`` (where the
+    results go; default: ``src``; a tuple ``src`` with one ``dst`` name keeps the results whole).
+    Items run on the shared thread pool when that pays (see :func:`inbatch_parallel`); ``P(...)``
+    and ``PP(...)`` arguments give each item its own value. ``requires_rng=True`` passes
+    ``rng=``, a Generator per item drawn from the batch's own ``random``: the same for each
+    component of a list ``src``, so an image and its mask get the same augmentation.
+    """
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        spec = ParallelSpec("positions", None, "threads", n_workers)
+
+        @functools.wraps(func)
+        def wrapper(self: Any, *args: Any, src: Any = None, dst: Any = None, **kwargs: Any) -> Any:
+            _apply(spec, func, self, src, dst, args, kwargs, requires_rng)
+            return self
+
+        wrapper.__tuiflow_parallel__ = spec  # type: ignore[attr-defined]
+        wrapper.__tuiflow_parallel_target__ = _checked_signature(func, requires_rng)  # type: ignore[attr-defined]
+        wrapper.__tuiflow_action__ = func.__name__  # type: ignore[attr-defined]  # an action, as @action marks
+        return wrapper
+
+    return decorate(method) if method is not None else decorate
+
+
+def _checked_signature(func: Callable[..., Any], requires_rng: bool) -> Callable[..., Any]:
+    """What the pipeline checks a call against: the method's own signature plus ``src``/``dst``,
+    less ``rng`` (which the action passes itself)."""
+    signature = inspect.signature(func)
+    params = [p for name, p in signature.parameters.items() if not (requires_rng and name == "rng")]
+    keyword = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None)
+               for name in ("src", "dst") if name not in signature.parameters]
+    varkw = [p for p in params if p.kind is inspect.Parameter.VAR_KEYWORD]
+    params = [p for p in params if p.kind is not inspect.Parameter.VAR_KEYWORD] + keyword + varkw
+
+    def target(*args: Any, **kwargs: Any) -> None:  # never called: it carries the signature
+        raise NotImplementedError
+
+    target.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    target.__qualname__ = func.__qualname__
+    return target
+
+
+def _groups(src: Any, dst: Any, name: str) -> list[tuple[tuple[str, ...], bool, tuple[str, ...]]]:
+    """``(sources, as_tuple, destinations)`` for each separate application."""
+    if src is None:
+        raise TypeError(f"{name}: give src= (a component, a list of them, or a tuple of them)")
+    if isinstance(src, str):
+        target = src if dst is None else dst
+        if not isinstance(target, str):
+            raise TypeError(f"{name}: src={src!r} is one component, so dst must be one name, not {dst!r}")
+        return [((src,), False, (target,))]
+    if isinstance(src, tuple):
+        targets = src if dst is None else ((dst,) if isinstance(dst, str) else tuple(dst))
+        if len(targets) not in (1, len(src)):
+            raise ValueError(f"{name}: src={src!r} gives tuples of {len(src)} items; dst must be one name or "
+                             f"{len(src)} names, not {dst!r}")
+        return [(src, True, targets)]
+    if isinstance(src, list):
+        targets = src if dst is None else ([dst] if isinstance(dst, str) else list(dst))
+        if len(targets) != len(src):
+            raise ValueError(f"{name}: src={src!r} and dst={dst!r} must name as many components")
+        return [((s,), False, (d,)) for s, d in zip(src, targets)]
+    raise TypeError(f"{name}: src must be a component name, a list or a tuple of them, not {src!r}")
+
+
+def _apply(spec: ParallelSpec, func: Callable[..., Any], batch: Any, src: Any, dst: Any, args: tuple,
+           kwargs: dict, requires_rng: bool) -> None:
+    n = len(batch)
+    seeds = batch.random.integers(0, 2**63, size=n) if requires_rng else None
+    per_item_args = [i for i, a in enumerate(args) if isinstance(a, PerItem)]
+    per_item_kwargs = [k for k, v in kwargs.items() if isinstance(v, PerItem)]
+    for sources, as_tuple, targets in _groups(src, dst, func.__qualname__):
+        columns = [getattr(batch, name) for name in sources]
+        for name, column in zip(sources, columns):
+            if column is None or not hasattr(column, "__len__") or len(column) != n:
+                raise ValueError(f"{func.__qualname__}: component {name!r} does not hold one entry per item "
+                                 f"of the batch of {n}")
+
+        def call(i: int, columns: list = columns, as_tuple: bool = as_tuple) -> Any:
+            item = tuple(column[i] for column in columns) if as_tuple else columns[0][i]
+            item_args = list(args)
+            for j in per_item_args:
+                item_args[j] = args[j].values[i]
+            item_kwargs = dict(kwargs)
+            for k in per_item_kwargs:
+                item_kwargs[k] = kwargs[k].values[i]
+            if seeds is not None:
+                item_kwargs["rng"] = np.random.default_rng(int(seeds[i]))
+            return func(batch, item, *item_args, **item_kwargs)
+
+        results = _run_threads(call, n, spec)
+        for result in results:
+            if isinstance(result, _Failure):
+                raise result.error
+        if len(targets) == 1:
+            setattr(batch, targets[0], _collect(results, columns[0]))
+        else:
+            for k, name in enumerate(targets):
+                setattr(batch, name, _collect([result[k] for result in results], columns[min(k, len(columns) - 1)]))
+
+
+def _collect(results: list[Any], like: Any) -> Any:
+    """The new component: an array when the source was one and the results stack, else a list."""
+    if not isinstance(like, np.ndarray):
+        return results
+    try:
+        return np.stack([np.asarray(result) for result in results]) if results else like[:0]
+    except ValueError:  # items of different shapes
+        out = np.empty(len(results), dtype=object)
+        for i, result in enumerate(results):
+            out[i] = result
+        return out

@@ -106,13 +106,29 @@ def _ordered(size: int) -> np.ndarray:
     return ordered
 
 
-def _generator(shuffle: Shuffle) -> np.random.Generator | None:
-    if shuffle is False or shuffle is None:
+def make_rng(seed: Shuffle | np.random.BitGenerator | np.random.RandomState | None = None
+             ) -> np.random.Generator | np.random.RandomState | None:
+    """A random generator from what ``shuffle=`` and ``seed=`` accept: ``False`` gives None (no
+    randomness), ``None`` or ``True`` a generator from fresh entropy, a whole number or a
+    SeedSequence numpy's default generator seeded with it, a BitGenerator a Generator over it; a
+    Generator (or a legacy RandomState) is returned as it is. Anything else is a DatasetIndexError.
+    (BatchFlow's make_rng seeds SFC64 where this seeds numpy's default, PCG64.)"""
+    if seed is False:
         return None
-    if shuffle is True:
+    if seed is None or seed is True:
         return np.random.default_rng()
-    if isinstance(shuffle, np.random.Generator):
-        return shuffle
-    if isinstance(shuffle, (int, np.integer, np.random.SeedSequence)):
-        return np.random.default_rng(shuffle)
-    raise DatasetIndexError(f"shuffle must be False, True, a seed or a numpy Generator, not {shuffle!r}")
+    if isinstance(seed, (np.random.Generator, np.random.RandomState)):
+        return seed
+    if isinstance(seed, (int, np.integer, np.random.SeedSequence, np.random.BitGenerator)):
+        return np.random.default_rng(seed)
+    raise DatasetIndexError(f"a seed must be False, True, a whole number, a SeedSequence or a numpy Generator, "
+                            f"not {seed!r}")
+
+
+def _generator(shuffle: Shuffle) -> np.random.Generator | None:
+    if shuffle is None:
+        return None
+    try:
+        return make_rng(shuffle)  # type: ignore[return-value]
+    except DatasetIndexError:
+        raise DatasetIndexError(f"shuffle must be False, True, a seed or a numpy Generator, not {shuffle!r}") from None

@@ -15,7 +15,8 @@ from typing import Any
 from tuiflow.flow import actions
 from tuiflow.flow.batch import Batch
 from tuiflow.flow.context import Context
-from tuiflow.flow.errors import ActionArgumentError
+from tuiflow.flow.errors import ActionArgumentError, ActionNotFoundError
+from tuiflow.flow.item_expr import PP
 from tuiflow.flow.named_expr import NamedExpression, _Call, contains_expression, evaluate, iter_expressions
 from tuiflow.flow.random_expr import P, unwrap_per_item
 
@@ -100,15 +101,17 @@ class CompiledStep:
     run: Callable[[Batch, Context], Batch]
 
 
-def compile_steps(steps: tuple[Step, ...], batch_class: type[Batch]) -> list[CompiledStep]:
-    """Resolve and check every step against ``batch_class``; labels are ``"name #k"``."""
+def compile_steps(steps: tuple[Step, ...], batch_class: type[Batch], namespaces: tuple[Any, ...] = ()
+                  ) -> list[CompiledStep]:
+    """Resolve and check every step against ``batch_class`` (and the functions of ``namespaces``,
+    see ``Pipeline.add_namespace``); labels are ``"name #k"``."""
     compiled: list[CompiledStep] = []
     seen: dict[str, int] = {}
     steps = tuple(step for step in steps if not isinstance(step, InitVariableStep))
     for i, step in enumerate(steps):
         seen[step.name] = seen.get(step.name, 0) + 1
         label = f"{step.name} #{seen[step.name]}"
-        run = _compile(step, batch_class)
+        run = _compile(step, batch_class, namespaces)
         if _may_borrow(step, steps[i + 1:], batch_class):
             run = _borrowing(run, _compile(replace(step, kwargs={**step.kwargs, "copy": False}), batch_class))
         compiled.append(CompiledStep(label, run))
@@ -137,7 +140,8 @@ def _borrowing(copying: Callable[[Batch, Context], Batch],
     return run
 
 
-def _compile(step: Step, batch_class: type[Batch]) -> Callable[[Batch, Context], Batch]:
+def _compile(step: Step, batch_class: type[Batch], namespaces: tuple[Any, ...] = ()
+             ) -> Callable[[Batch, Context], Batch]:
     if isinstance(step, UpdateStep):
         return _update_runner(step)
     if isinstance(step, CallStep):
@@ -149,13 +153,35 @@ def _compile(step: Step, batch_class: type[Batch]) -> Callable[[Batch, Context],
         _check_signature(func, step.args, step.kwargs, step.name, batch_class)
         return _call_runner(func, step.args, step.kwargs, step.save_to, keep_values=True,
                             parallel=False, pass_ctx=True, label=step.name)
-    resolved = actions.resolve(batch_class, step.name)
+    try:
+        resolved = actions.resolve(batch_class, step.name)
+    except ActionNotFoundError:
+        func = _from_namespaces(namespaces, step.name)
+        if func is None:
+            raise
+        return _call_runner(_without_batch(func), step.args, step.kwargs, step.save_to, keep_values=True,
+                            parallel=False, pass_ctx=False, label=step.name)
     kwargs, save_to = dict(step.kwargs), step.save_to
     if resolved.accepts_save_to and save_to is not None:
         kwargs["save_to"], save_to = save_to, None  # the action stores its own results
     actions.check_arguments(resolved, step.args, kwargs)
     return _call_runner(resolved.func, step.args, kwargs, save_to, keep_values=False,
                         parallel=resolved.parallel, pass_ctx=False, label=step.name)
+
+
+def _from_namespaces(namespaces: tuple[Any, ...], name: str) -> Callable[..., Any] | None:
+    for namespace in reversed(namespaces):  # the last one added wins
+        func = getattr(namespace, name, None)
+        if callable(func) and not name.startswith("_"):
+            return func
+    return None
+
+
+def _without_batch(func: Callable[..., Any]) -> Callable[..., Any]:
+    def call(batch: Batch, *args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return call
 
 
 def _check_signature(func: Callable[..., Any], args: tuple, kwargs: dict, name: str, batch_class: type) -> None:
@@ -232,7 +258,7 @@ def _arguments(args: tuple, kwargs: dict, parallel: bool) -> Callable[[Context],
     dynamic_args = [(i, _evaluator(value)) for i, value in enumerate(args) if contains_expression(value)]
     dynamic_kwargs = [(key, _evaluator(value)) for key, value in kwargs.items() if contains_expression(value)]
     # Only P(...) makes per-item values, and only in-batch-parallel actions split them between items.
-    per_item = not parallel and any(isinstance(expr, P) for expr in iter_expressions((args, kwargs)))
+    per_item = not parallel and any(isinstance(expr, (P, PP)) for expr in iter_expressions((args, kwargs)))
 
     if not dynamic_args and not per_item:
         def keyword_arguments(ctx: Context) -> tuple[tuple, dict]:  # the usual case: inputs=B(...), ...
