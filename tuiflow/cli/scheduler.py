@@ -194,10 +194,7 @@ def gpus_command(home: str = HomeOption, as_json: bool = typer.Option(False, "--
     if as_json:
         _echo_json(report)
         return
-    typer.echo(report["status"])
-    for gpu in report["gpus"]:
-        used, total = gpu.get("memory_used_mb"), gpu.get("memory_total_mb")
-        memory = f"{used:,.0f}/{total:,.0f} MiB" if used is not None and total is not None else "memory ?"
-        util = f"{gpu['utilization']}%" if gpu.get("utilization") is not None else "?"
-        runs = ", ".join(map(str, gpu["runs"])) or "-"
-        typer.echo(f"  gpu{gpu['index']}  {gpu.get('name')}  {memory}  util {util}  runs {runs}")
+    from tuiflow.cli.top import gpus_lines  # grouped by node on a cluster
+
+    for line in gpus_lines(report):
+        typer.echo(line)

@@ -4,6 +4,10 @@ It reads only what the home's store holds, through `tuiflow.lab.Lab` (the daemon
 and the runs), so it shows what the daemon records and costs the machine nothing but a few indexed
 queries per refresh. Bars and sparklines (see `tuiflow.lab.gauges`) use Unicode block characters, or
 ASCII where the terminal's encoding is not UTF-8.
+
+On a Ray cluster (telemetry of several nodes in the store) each node gets a title line, its CPU and
+memory lines and its GPUs; one machine looks as it always did. `gpus_lines` is `tuiflow gpus`'s text,
+grouped by node the same way.
 """
 
 from __future__ import annotations
@@ -57,7 +61,19 @@ class Frame:
     runs: list[RunningRun]
     spark_width: int
     cpu_history: tuple[list[float], list[float | None]] = ([], [])
-    gpu_history: dict[int, tuple[list[float], list[float | None]]] = field(default_factory=dict)
+    # Keyed by GPU index on the daemon's machine, by (node, index) on a cluster node.
+    gpu_history: dict[Any, tuple[list[float], list[float | None]]] = field(default_factory=dict)
+    node_cpu_history: dict[str, tuple[list[float], list[float | None]]] = field(default_factory=dict)
+
+    def gpu_series(self, gpu: Any) -> tuple[list[float], list[float | None]]:
+        """The utilisation history of one GPU (empty when none was read)."""
+        return self.gpu_history.get(gpu.index if gpu.node is None else (gpu.node, gpu.index), ([], []))
+
+    def cpu_series(self, node: str | None) -> tuple[list[float], list[float | None]]:
+        """The CPU history of one node (None: the daemon's machine, or the one machine there is)."""
+        if node is None or not self.snapshot.multi_node:
+            return self.cpu_history
+        return self.node_cpu_history.get(node, ([], []))
 
 
 def _spark_width(width: int) -> int:
@@ -75,10 +91,19 @@ def collect(home_lab: Lab, width: int, now: float | None = None) -> Frame:
         return frame
     start = now - HISTORY_S
     # The same span and columns as the sparklines, so each column gets at most one point.
-    frame.cpu_history = home_lab.telemetry_series("host", "cpu_percent", since=start, until=now, max_points=spark)
+    nodes = snapshot.nodes
+    first = None if None in nodes or not nodes else nodes[0]  # one cluster node alone is drawn as one machine
+    frame.cpu_history = home_lab.telemetry_series("host", "cpu_percent", since=start, until=now, max_points=spark,
+                                                  node=first)
+    if snapshot.multi_node:
+        for node in nodes:
+            if node is not None:
+                frame.node_cpu_history[node] = home_lab.telemetry_series(
+                    "host", "cpu_percent", since=start, until=now, max_points=spark, node=node)
     for gpu in snapshot.gpus:
-        frame.gpu_history[gpu.index] = home_lab.telemetry_series(gpu.device, "utilization", since=start, until=now,
-                                                                 max_points=spark)
+        key = gpu.index if gpu.node is None else (gpu.node, gpu.index)
+        frame.gpu_history[key] = home_lab.telemetry_series(gpu.device, "utilization", since=start, until=now,
+                                                           max_points=spark, node=gpu.node)
     return frame
 
 
@@ -147,8 +172,36 @@ def _host_lines(frame: Frame, width: int, glyphs: Glyphs) -> list[Text]:
     return lines
 
 
+def _node_lines(frame: Frame, width: int, glyphs: Glyphs) -> list[Text]:
+    """On a cluster: per node, a title line, its CPU and memory, and its GPUs."""
+    from tuiflow.lab.telemetry import node_title
+
+    snapshot = frame.snapshot
+    lines: list[Text] = []
+    for node in snapshot.nodes:
+        gpus = snapshot.gpus_of(node)
+        title = f"{glyphs.dash * 2} {node_title(node)} "
+        count = f" {len(gpus)} GPU{'s' if len(gpus) != 1 else ''} " if gpus else " no GPU "
+        lines.append(_line((title, "bold cyan"), (count, "dim"),
+                           (glyphs.dash * max(0, width - len(title) - len(count)), "dim")))
+        host = snapshot.host_of(node)
+        if host is None:
+            lines.append(_line(("CPU  no host sample", "dim")))
+        else:
+            load = "" if host.load_1 is None else f"  load {host.load_1:.2f}"
+            memory = None if not host.memory_total_mb else (host.memory_used_mb or 0) / host.memory_total_mb
+            cores = f"  {len(host.per_core)} cores" if host.per_core else ""
+            cpu = (percent(host.cpu_percent), level_style(host.cpu_percent))
+            spark = sparkline(*frame.cpu_series(node), frame.now - HISTORY_S, frame.now, frame.spark_width, glyphs)
+            lines.append(_line(("CPU".ljust(5), "bold"), " ", cpu, " ", spark, cores, load))
+            lines.append(_line(("MEM  ", "bold"), bar(memory, 20, glyphs), " ",
+                               used_of(host.memory_used_mb, host.memory_total_mb)))
+        lines += [_gpu_line(frame, gpu, width, glyphs) for gpu in gpus]
+    return lines
+
+
 def _gpu_line(frame: Frame, gpu: Any, width: int, glyphs: Glyphs) -> Text:
-    times, values = frame.gpu_history.get(gpu.index, ([], []))
+    times, values = frame.gpu_series(gpu)
     memory = (None if not gpu.memory_total_mb or gpu.memory_used_mb is None
               else gpu.memory_used_mb / gpu.memory_total_mb)
     temperature = "-" if gpu.temperature is None else f"{gpu.temperature:.0f}{glyphs.degree}C"
@@ -229,13 +282,44 @@ def render(frame: Frame, width: int, height: int, glyphs: Glyphs) -> RenderableT
     from rich.console import Group
 
     parts: list[RenderableType] = list(_header(frame, glyphs))
-    if not frame.snapshot.empty:
+    if frame.snapshot.multi_node:
+        parts += _node_lines(frame, width, glyphs)
+    elif not frame.snapshot.empty:
         parts += _host_lines(frame, width, glyphs)
         parts += [_gpu_line(frame, gpu, width, glyphs) for gpu in frame.snapshot.gpus]
     # Title line, column header and the rule under it, then one line per run.
     rows = max(1, height - len(parts) - 3)
     parts += _runs_table(frame, width, rows, glyphs)
     return Group(*parts)
+
+
+def gpus_lines(report: dict[str, Any]) -> list[str]:
+    """`tuiflow gpus`'s text for `Lab.gpus()`'s report: the status line and a line per GPU, under a
+    title line per node when cluster nodes are in it."""
+    nodes = report.get("nodes") or [{"node": None, "status": report["status"]}]
+    if len(nodes) <= 1:
+        return [report["status"], *(_gpu_text(gpu) for gpu in report["gpus"])]
+    from tuiflow.lab.telemetry import node_title
+
+    lines = []
+    for node in nodes:
+        host = node.get("host") or {}
+        extra = ""
+        if host.get("cpu_percent") is not None:
+            extra += f"  CPU {host['cpu_percent']:.0f}%" + (f" of {host['cores']} cores" if host.get("cores") else "")
+        if host.get("memory_total_mb"):
+            extra += f"  RAM {host.get('memory_used_mb') or 0:,.0f}/{host['memory_total_mb']:,.0f} MiB"
+        lines.append(f"{node_title(node['node'])}: {node['status']}{extra}")
+        lines += [_gpu_text(gpu) for gpu in report["gpus"] if gpu.get("node") == node["node"]]
+    return lines
+
+
+def _gpu_text(gpu: dict[str, Any]) -> str:
+    used, total = gpu.get("memory_used_mb"), gpu.get("memory_total_mb")
+    memory = f"{used:,.0f}/{total:,.0f} MiB" if used is not None and total is not None else "memory ?"
+    util = f"{gpu['utilization']}%" if gpu.get("utilization") is not None else "?"
+    runs = ", ".join(map(str, gpu["runs"])) or "-"
+    return f"  gpu{gpu['index']}  {gpu.get('name')}  {memory}  util {util}  runs {runs}"
 
 
 def _make_console() -> tuple[Console, Glyphs]:

@@ -239,35 +239,40 @@ class Lab(LaunchMixin, ReadingMixin, HistoryMixin, CompareMixin):
         return _telemetry.running_runs(self.store, snapshot)
 
     def telemetry_series(self, device: str, key: str, *, since: float | None = None, until: float | None = None,
-                         window_s: float = _telemetry.DEFAULT_WINDOW_S,
-                         max_points: int | None = None) -> tuple[list[float], list[float | None]]:
+                         window_s: float = _telemetry.DEFAULT_WINDOW_S, max_points: int | None = None,
+                         node: str | None = None) -> tuple[list[float], list[float | None]]:
         """One field of one device over a window, as (times, values): ("gpu0", "utilization"), ("host",
         "cpu_percent"), ("cpu", "cores.3"); the last ``window_s`` seconds before ``until`` (default
-        now), or from ``since``; with ``max_points``, that many equal spans of time at most."""
+        now), or from ``since``; with ``max_points``, that many equal spans of time at most. ``node``:
+        a cluster node's label (None: the daemon's machine)."""
         if not self.exists:
             return [], []
-        return _telemetry.series(self.store, device, key, window_s, since=since, until=until, max_points=max_points)
+        return _telemetry.series(self.store, device, key, window_s, since=since, until=until, max_points=max_points,
+                                 node=node)
 
     def gpu_history(self, index: int, key: str = "utilization", window_s: float = 60.0,
-                    points: int = 60) -> list[float | None]:
+                    points: int = 60, node: str | None = None) -> list[float | None]:
         """One GPU field over the last ``window_s`` seconds, as ``points`` values (None: no sample)."""
-        return self._history(f"gpu{index}", key, window_s, points)
+        return self._history(f"gpu{index}", key, window_s, points, node)
 
-    def host_history(self, key: str = "cpu_percent", window_s: float = 60.0, points: int = 60) -> list[float | None]:
+    def host_history(self, key: str = "cpu_percent", window_s: float = 60.0, points: int = 60,
+                     node: str | None = None) -> list[float | None]:
         """One host field over the last ``window_s`` seconds, as ``points`` values."""
-        return self._history("host", key, window_s, points)
+        return self._history("host", key, window_s, points, node)
 
-    def _history(self, device: str, key: str, window_s: float, points: int) -> list[float | None]:
+    def _history(self, device: str, key: str, window_s: float, points: int, node: str | None) -> list[float | None]:
         if not self.exists:
             return []
-        _, values = self.telemetry_series(device, key, window_s=window_s, max_points=points)
+        _, values = self.telemetry_series(device, key, window_s=window_s, max_points=points, node=node)
         return values
 
     def gpus(self) -> dict[str, Any]:
-        """The GPUs as the GPU layer sees them now, each with the runs holding it (`tuiflow gpus`)."""
+        """The GPUs as the GPU layer sees them now, each with the runs holding it and its "node" (None:
+        this machine), then the GPUs of every cluster node sampled lately; "nodes" lists the machines
+        (`tuiflow gpus`)."""
         if not self.exists:
-            return _steering.gpus_without_store()
-        return _scheduler.gpus(self.store)
+            return _telemetry.cluster_gpus(_steering.gpus_without_store(), None)
+        return _telemetry.cluster_gpus(_scheduler.gpus(self.store), self.store)
 
     def gpu_holders(self) -> dict[int, list[int]]:
         """GPU index -> the runs holding it now (whoever runs them)."""

@@ -5,6 +5,11 @@ The daemon's sampler writes one set of `samples` rows per tick (see `tuiflow.mon
 stamped with the tick's time. `latest` reads the last few seconds of rows (the `samples_time` index)
 and keeps the newest per device; `history` and `series` read one device's window through the
 `samples_kind_device_time` index and can shrink it to a number of points for a sparkline.
+
+On a Ray cluster every node's sampler (`tuiflow.monitor.ray_nodes`) writes the same devices tagged
+with its node's label; None is the daemon's own machine. A snapshot keeps each node's host and GPUs
+apart (`Snapshot.nodes`, `host_of`, `gpus_of`, `GpuInfo.node`), and `history`/`series` read one node's
+device (`node=`, default the daemon's machine). With one machine everything reads as it always did.
 """
 
 from __future__ import annotations
@@ -13,9 +18,9 @@ import dataclasses
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 from tuiflow.monitor.gpus import GpuInfo, GpuProcess, gpus_simulated
 from tuiflow.monitor.host import HostSample
@@ -28,6 +33,12 @@ LATEST_HORIZON_S = 5.0
 # The newest sample older than this means nobody is sampling (the daemon's interval is 0.25-a few s).
 STALE_AFTER_S = 5.0
 DEFAULT_WINDOW_S = 600.0
+# `tuiflow gpus` lists a cluster node's GPUs while its newest sample is at most this old.
+NODE_GONE_AFTER_S = 30.0
+# The words for the daemon's own machine (node None) where nodes are named.
+LOCAL_NODE = "this machine"
+
+Node: TypeAlias = "str | None"
 
 _HOST_FIELDS = [f.name for f in dataclasses.fields(HostSample)]
 
@@ -68,8 +79,13 @@ class Snapshot:
 
     `time` is the newest sample's time (None: the store holds no samples at all); `age_s` tells a
     client whether anyone is still sampling. `devices` keeps each device's raw newest sample for
-    fields this record does not name. `simulated` says the GPUs are TUIFLOW_FAKE_GPUS's; `cpu_slots`
-    is how many runs without a GPU run at once (what a machine without GPUs offers).
+    fields this record does not name, keyed by `device_key(node, device)`. `simulated` says the GPUs
+    are TUIFLOW_FAKE_GPUS's; `cpu_slots` is how many runs without a GPU run at once (what a machine
+    without GPUs offers).
+
+    On a cluster `gpus` holds every node's GPUs (the daemon's machine first, then by node label; each
+    `GpuInfo.node` says where), `hosts` every node's host, and `host` is the daemon's machine's (or,
+    when only cluster nodes are sampled, the first node's). `nodes` lists the nodes in that order.
     """
 
     now: float
@@ -80,6 +96,30 @@ class Snapshot:
     devices: dict[str, Sample] = dataclasses.field(default_factory=dict)
     simulated: bool = dataclasses.field(default_factory=gpus_simulated)
     cpu_slots: int = dataclasses.field(default_factory=cpu_slots)
+    hosts: dict[Node, HostSample] = dataclasses.field(default_factory=dict)
+
+    @property
+    def nodes(self) -> tuple[Node, ...]:
+        """The nodes with a reading, the daemon's machine (None) first, then by label."""
+        names: Iterable[Node] = [*self.hosts, *(gpu.node for gpu in self.gpus)]
+        if self.host is not None and not self.hosts:
+            names = [None, *names]
+        return tuple(sorted(set(names), key=node_order))
+
+    @property
+    def multi_node(self) -> bool:
+        """True when readings of more than one machine are here (views group them by node)."""
+        return len(self.nodes) > 1
+
+    def host_of(self, node: Node) -> HostSample | None:
+        """The host reading of one node."""
+        if node in self.hosts:
+            return self.hosts[node]
+        return self.host if node is None and not self.hosts else None
+
+    def gpus_of(self, node: Node) -> tuple[GpuInfo, ...]:
+        """The GPUs of one node, by index."""
+        return tuple(gpu for gpu in self.gpus if gpu.node == node)
 
     @property
     def empty(self) -> bool:
@@ -107,8 +147,10 @@ class Snapshot:
             "simulated": self.simulated,
             "cpu_slots": self.cpu_slots,
             "host": None if self.host is None else dataclasses.asdict(self.host),
-            "gpus": [{**gpu.to_dict(), "device": gpu.device} for gpu in self.gpus],
+            "gpus": [{**gpu.to_dict(), "device": gpu.device, "node": gpu.node} for gpu in self.gpus],
             "runs": [run.to_dict() for run in self.runs.values()],
+            "nodes": [{"node": node, "host": _asdict(self.host_of(node)),
+                       "gpus": [gpu.index for gpu in self.gpus_of(node)]} for node in self.nodes],
         }
 
 
@@ -154,16 +196,39 @@ def latest(store: Store, *, now: float | None = None, horizon_s: float = LATEST_
         return Snapshot(now=now, time=None)
     devices: dict[str, Sample] = {}
     for sample in store.samples(since=newest - horizon_s):  # time order: later rows overwrite
-        devices[sample.device] = sample
-    host_record, cpu_record = devices.get("host"), devices.get("cpu")
-    host = _host(host_record, cpu_record) if host_record or cpu_record else None
-    gpus = sorted((_gpu(s) for s in devices.values() if s.kind == "gpu"), key=lambda g: g.index)
+        devices[device_key(sample.node, sample.device)] = sample
+    nodes = sorted({sample.node for sample in devices.values()}, key=node_order)
+    hosts = {}
+    for node in nodes:
+        host_record, cpu_record = devices.get(device_key(node, "host")), devices.get(device_key(node, "cpu"))
+        if host_record or cpu_record:
+            hosts[node] = _host(host_record, cpu_record)
+    host = hosts.get(None, next(iter(hosts.values()), None))
+    gpus = sorted((_gpu(s) for s in devices.values() if s.kind == "gpu"),
+                  key=lambda g: (node_order(g.node), g.index))
     runs = {}
     for sample in devices.values():
         if sample.kind == "run":
             reading = _run(sample)
             runs[reading.run_id] = reading
-    return Snapshot(now=now, time=newest, host=host, gpus=tuple(gpus), runs=runs, devices=devices)
+    return Snapshot(now=now, time=newest, host=host, gpus=tuple(gpus), runs=runs, devices=devices,
+                    hosts=hosts)
+
+
+def device_key(node: Node, device: str) -> str:
+    """How `Snapshot.devices` names a node's device: "gpu0" on the daemon's machine, "gpu0@node-b"
+    on a cluster node."""
+    return device if node is None else f"{device}@{node}"
+
+
+def node_order(node: Node) -> tuple[bool, str]:
+    """Sort key of nodes: the daemon's machine (None) first, then by label."""
+    return node is not None, node or ""
+
+
+def node_title(node: Node) -> str:
+    """A node as views name it: its label, or "this machine" for the daemon's own."""
+    return LOCAL_NODE if node is None else node
 
 
 def history(
@@ -175,9 +240,10 @@ def history(
     max_points: int | None = None,
     *,
     until: float | None = None,
+    node: Node = None,
 ) -> list[tuple[float, dict[str, Any]]]:
-    """The samples of one device in time order: the last `window_s` seconds before `until` (default
-    now), or from `since` on when given.
+    """The samples of one device of one node (None: the daemon's machine) in time order: the last
+    `window_s` seconds before `until` (default now), or from `since` on when given.
 
     With `max_points`, a longer window is cut into that many equal spans of time and each span's
     samples are merged into one point (mean time, values averaged key by key, as retention merges);
@@ -185,7 +251,8 @@ def history(
     """
     end = time.time() if until is None else until
     start = end - window_s if since is None else since
-    rows = store.samples(kind=kind, device=device, since=start, until=until)
+    # A run's id names it wherever it ran: its samples are read from every node.
+    rows = store.samples(kind=kind, device=device, since=start, until=until, node=... if kind == "run" else node)
     points = [(s.time, s.values) for s in rows]
     if max_points is None or len(points) <= max_points:
         return points
@@ -202,14 +269,17 @@ def series(
     since: float | None = None,
     until: float | None = None,
     max_points: int | None = None,
+    node: Node = None,
 ) -> tuple[list[float], list[float | None]]:
-    """One numeric field of one device over a window: (times, values), e.g. ("gpu0", "utilization"),
-    ("host", "cpu_percent"), ("cpu", "cores.3"). A dotted key walks into dicts and lists; a missing or
-    non-numeric value is None. `kind` is inferred from the device name where it is one of ours.
+    """One numeric field of one device of one node (None: the daemon's machine) over a window:
+    (times, values), e.g. ("gpu0", "utilization"), ("host", "cpu_percent"), ("cpu", "cores.3"). A
+    dotted key walks into dicts and lists; a missing or non-numeric value is None. `kind` is inferred
+    from the device name where it is one of ours.
     """
     end = time.time() if until is None else until
     start = end - window_s if since is None else since
-    rows = store.samples(kind=kind or device_kind(device), device=device, since=start, until=until)
+    kind = kind or device_kind(device)
+    rows = store.samples(kind=kind, device=device, since=start, until=until, node=... if kind == "run" else node)
     points = [(s.time, _field(s.values, key)) for s in rows]
     if max_points is not None and len(points) > max_points:
         points = [(t, merge_values(values)) for t, values in _downsample(points, start, end, max_points)]
@@ -270,7 +340,12 @@ def _gpu(sample: Sample) -> GpuInfo:
     processes = values.get("processes")
     if processes is not None:
         values["processes"] = [GpuProcess(int(p[0]), p[1]) for p in processes if isinstance(p, Sequence)]
+    values["node"] = sample.node
     return GpuInfo(**values)
+
+
+def _asdict(host: HostSample | None) -> dict[str, Any] | None:
+    return None if host is None else dataclasses.asdict(host)
 
 
 def _run(sample: Sample) -> RunTelemetry:
@@ -306,6 +381,50 @@ def _downsample(points: list[tuple[float, Any]], start: float, end: float, count
         buckets.setdefault(index, []).append((t, values))
     return [(math.fsum(t for t, _ in group) / len(group), [v for _, v in group])
             for _, group in sorted(buckets.items())]
+
+
+def cluster_gpus(report: dict[str, Any], store: Store | None, now: float | None = None) -> dict[str, Any]:
+    """`tuiflow gpus`'s report (this machine's GPUs read live, with the runs holding each) completed
+    with the GPUs of every cluster node sampled in the last NODE_GONE_AFTER_S seconds.
+
+    Every GPU gets its "node" (None: this machine); "nodes" lists the machines, this one first, each
+    with its status line, newest sample time and host CPU and memory. A cluster node's GPU is held by
+    the running runs whose `node` is that node (its label or Ray node id) and whose GPUs include it.
+    """
+    now = time.time() if now is None else now
+    local = {"node": None, "status": report.get("status"), "time": None, "host": None}
+    result = {**report, "gpus": [{**gpu, "node": None} for gpu in report.get("gpus", [])], "nodes": [local]}
+    if store is None:
+        return result
+    snapshot = latest(store, now=now)
+    local["time"], local["host"] = snapshot.time, _host_brief(snapshot.host_of(None))
+    named = [node for node in snapshot.nodes if node is not None]
+    if not named:
+        return result
+    running = store.list_runs(status="running")
+    for node in named:
+        samples = [s for s in snapshot.devices.values() if s.node == node]
+        newest = max(s.time for s in samples)
+        if now - newest > NODE_GONE_AFTER_S:
+            continue
+        host = snapshot.devices.get(device_key(node, "host"))
+        identity = {key: (host.values.get(key) if host else None) for key in ("node_id", "address", "hostname")}
+        names = {node, identity["node_id"]} - {None}
+        gpus = snapshot.gpus_of(node)
+        count = f"{len(gpus)} GPU{'s' if len(gpus) != 1 else ''}" if gpus else "CPU-only"
+        result["nodes"].append({"node": node, **identity, "status": count, "time": newest,
+                                "host": _host_brief(snapshot.host_of(node))})
+        for gpu in gpus:
+            runs = [run.id for run in running if getattr(run, "node", None) in names and gpu.index in (run.gpus or [])]
+            result["gpus"].append({**gpu.to_dict(), "node": node, "runs": runs})
+    return result
+
+
+def _host_brief(host: HostSample | None) -> dict[str, Any] | None:
+    if host is None:
+        return None
+    return {"cpu_percent": host.cpu_percent, "cores": None if host.per_core is None else len(host.per_core),
+            "memory_used_mb": host.memory_used_mb, "memory_total_mb": host.memory_total_mb, "load_1": host.load_1}
 
 
 def live_snapshot() -> Snapshot:

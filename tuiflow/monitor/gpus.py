@@ -41,6 +41,9 @@ class GpuInfo:
     power_limit_w: float | None = None
     # None when the process list itself could not be read; [] when it was read and is empty.
     processes: list[GpuProcess] | None = field(default_factory=list)
+    # The cluster node it is on (see tuiflow.monitor.ray_nodes); None: the daemon's own machine. Not in
+    # `to_dict`: a telemetry record keeps its node beside its values.
+    node: str | None = None
 
     @property
     def device(self) -> str:
