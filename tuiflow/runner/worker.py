@@ -68,11 +68,18 @@ def _raise_cancelled(signum: int, frame: Any) -> None:
     raise Cancelled(signum)
 
 
-def execute(run_id: int, home: str | None = None) -> int:
-    """Run ``run_id`` in this process; returns the exit code for the launcher to see."""
+def execute(run_id: int, home: str | None = None, *, remote: bool = False) -> int:
+    """Run ``run_id`` in this process; returns the exit code for the launcher to see. ``remote``:
+    started on a cluster node, this runner reaches the store only through the channel to its executor
+    ($TUIFLOW_REMOTE_FD) and never opens the SQLite file."""
     faulthandler.enable()  # a segfault in native code still leaves a Python traceback in the log
     try:
-        store = Store.open(home, create=False)  # a runner of a wrong home must not leave a store there
+        if remote:
+            from tuiflow.runner.remote import ChannelStore
+
+            store: Any = ChannelStore.from_environment()
+        else:
+            store = Store.open(home, create=False)  # a runner of a wrong home must not leave a store there
     except StoreError as exc:
         print(f"tuiflow runner: {exc}", file=sys.stderr, flush=True)
         return EXIT_BAD_RUN
@@ -82,7 +89,7 @@ def execute(run_id: int, home: str | None = None) -> int:
         store.close()
 
 
-def _execute(store: Store, run_id: int) -> int:
+def _execute(store: Any, run_id: int) -> int:
     try:
         run = store.get_run(run_id)
         if run.is_final:
@@ -146,7 +153,7 @@ def _execute(store: Store, run_id: int) -> int:
     return code
 
 
-def _finish(store: Store, run_id: int, status: str, code: int, error: str | None, text: str | None,
+def _finish(store: Any, run_id: int, status: str, code: int, error: str | None, text: str | None,
             metrics: dict | None) -> StoreRun:
     if status == "cancelled":
         # Cancelled through tuiflow (the canceller marks the run cancelled, with its reason, before
@@ -158,7 +165,7 @@ def _finish(store: Store, run_id: int, status: str, code: int, error: str | None
     return store.finish_run(run_id, status, exit_code=code, error=error, traceback=text, metrics=metrics)
 
 
-def _record_failure(store: Store, run_id: int, error: str, text: str | None, code: int) -> None:
+def _record_failure(store: Any, run_id: int, error: str, text: str | None, code: int) -> None:
     try:
         run = store.get_run(run_id)
     except StoreError:

@@ -10,18 +10,17 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from tuiflow._version import __version__
-from tuiflow.monitor import Sampler, forget_run_process, keep_gpu_state_in, read_gpus, show_run_process
+from tuiflow.monitor import Sampler, keep_gpu_state_in, read_gpus
 from tuiflow.monitor.retention import apply_retention
 from tuiflow.scheduler.allocator import UnsatisfiableRequest
-from tuiflow.scheduler.executor import kill_leftovers, runner_gone, spawn, stop_group
+from tuiflow.scheduler.executor import LocalExecutor, kill_leftovers
 from tuiflow.scheduler.identity import DaemonInfo, clear_info, read_info, try_lock, write_info
+from tuiflow.scheduler.interface import GONE, PENDING, UNSTARTED, Executor, Tracked
 from tuiflow.scheduler.reserve import gpu_chooser, held_pids
 from tuiflow.store import Sample, Store, process_alive, process_start_time
 
@@ -36,36 +35,18 @@ def log(message: str) -> None:
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}", flush=True)
 
 
-@dataclass
-class Tracked:
-    """A runner process the daemon watches: one it started, or one it adopted after a restart."""
-
-    run_id: int
-    pid: int
-    start_time: float | None
-    gpus: list[int]
-    process: subprocess.Popen | None = None  # None when adopted: not our child, no exit code
-    cancel_sent: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def exited(self) -> int | None:
-        """None while alive; else the exit code (negative: killed by that signal), or -0 if unknown."""
-        if self.process is not None:
-            return self.process.poll()
-        if process_alive(self.pid, self.start_time):
-            return None
-        return _UNKNOWN
-
-
-_UNKNOWN = 1 << 30  # an adopted process ended: its exit code is not ours to see
+__all__ = ["Daemon", "Tracked", "cpu_slots", "main"]
 
 
 class Daemon:
     """The scheduling loop over one home's store."""
 
     def __init__(self, store: Store, *, tick_s: float = TICK_S, sample_interval: float = 1.0,
-                 foreign_memory_mb: float | None = None, cancel_grace_s: float = CANCEL_GRACE_S) -> None:
+                 foreign_memory_mb: float | None = None, cancel_grace_s: float = CANCEL_GRACE_S,
+                 executor: Executor | None = None) -> None:
         self.store = store
+        self.executor = executor or LocalExecutor()
+        self.sample_interval = sample_interval
         self.tick_s = tick_s
         self.cancel_grace_s = cancel_grace_s
         self.allocator_options = {} if foreign_memory_mb is None else {"foreign_memory_mb": foreign_memory_mb}
@@ -85,30 +66,38 @@ class Daemon:
         """Take over the runs marked running on this host: live runners are watched again, dead
         ones end as lost (or go back to the queue when their retries allow)."""
         for run in self.store.list_runs(status="running"):
-            if run.host not in (None, self.host):
+            if run.host not in (None, self.host) and not (self.executor.places_runs and run.node is not None):
                 continue
             if run.executor == "foreground" and process_alive(run.owner_pid, run.owner_start_time):
                 continue  # its foreground command watches it
-            if run.pid is None:
+            found = self.executor.adopt(self.store, run)
+            if found == PENDING:
                 # Claimed by a daemon that died before it recorded a runner. The runner may be
                 # starting still (it records itself): wait a little before calling it never started.
                 self.unrecorded[run.id] = time.monotonic() + UNRECORDED_GRACE_S
-                continue
-            if run.pid is not None and process_alive(run.pid, run.pid_start_time):
-                self.tracked[run.id] = Tracked(run.id, run.pid, run.pid_start_time, list(run.gpus or []))
-                log(f"adopted run {run.id} (pid {run.pid}, GPUs {run.gpus or []})")
+            elif found == UNSTARTED:
+                self.store.requeue_run(run.id)
+                log(f"run {run.id} requeued: it was claimed but never started")
+            elif isinstance(found, Tracked):
+                self.tracked[run.id] = found
+                where = f"node {found.node}, " if found.node else ""
+                log(f"adopted run {run.id} ({where}pid {found.pid}, GPUs {found.gpus})")
             else:
+                assert found == GONE
                 self.store.finish_run(run.id, "lost", error="its runner was gone when the daemon started")
-                kill_leftovers(run.pid, run.pid_start_time)  # what it started may live on
-                self.store.release_gpus(run.id)
+                self.executor.bury(self.store, run)  # what it started may live on; its GPUs
                 log(f"run {run.id} lost: pid {run.pid} is gone")
                 self._maybe_retry(run.id)
+        for stray in self.executor.strays(self.store, set(self.tracked)):
+            self.tracked[stray.run_id] = stray
+            log(f"run {stray.run_id} has ended in the store but its runner lives on: stopping it")
 
     # --- the loop --------------------------------------------------------------------------------
     def serve(self) -> None:
         """Run until stopped (SIGTERM, SIGINT or ``stop_event``)."""
         self.adopt()
         self.sampler.start()
+        self.executor.start_telemetry(self.sample_interval)
         try:
             while not self.stop_event.is_set():
                 try:
@@ -118,6 +107,7 @@ class Daemon:
                 self.stop_event.wait(self.tick_s)
         finally:
             self.sampler.stop()
+            self.executor.stop_telemetry()
             log("stopped; runners keep running and will be adopted by the next daemon")
 
     def tick(self) -> None:
@@ -129,6 +119,9 @@ class Daemon:
         # While a claimed run's runner may still be recording itself, its GPUs are unknown: wait.
         if not self.unrecorded and not self.store.get_setting("paused", False):
             self.schedule()
+        nodes = self.executor.drain_telemetry()
+        if nodes:
+            self._store_samples(nodes)
         now = time.time()
         if now - self._retained_at > RETENTION_EVERY_S:
             self._retained_at = now
@@ -161,13 +154,11 @@ class Daemon:
 
     def reap(self) -> None:
         """Record the outcome of runners that exited and free their GPUs."""
-        for run_id, tracked in list(self.tracked.items()):
-            code = tracked.exited()
-            if code is None:
-                continue
-            del self.tracked[run_id]
-            forget_run_process(tracked.pid)
-            runner_gone(self.store, run_id, tracked.pid, None if code == _UNKNOWN else code, tracked.start_time)
+        if not self.tracked:
+            return
+        for run_id, code in self.executor.ended(list(self.tracked.values())).items():
+            tracked = self.tracked.pop(run_id)
+            self.executor.settle(self.store, tracked, code)
             run = self.store.get_run(run_id)
             log(f"run {run_id} {run.status}" + (f": {run.error}" if run.error and run.status != "done" else ""))
             self._maybe_retry(run_id)
@@ -188,11 +179,11 @@ class Daemon:
         for run_id in cancelled:
             tracked = self.tracked[run_id]
             if tracked.cancel_sent is None:
-                stop_group(tracked.pid, signal.SIGTERM)
+                self.executor.cancel(tracked, force=False)
                 tracked.cancel_sent = now
                 log(f"run {run_id} cancelled: SIGTERM to its process group")
             elif now - tracked.cancel_sent > self.cancel_grace_s:
-                stop_group(tracked.pid, signal.SIGKILL)
+                self.executor.cancel(tracked, force=True)
                 log(f"run {run_id} did not stop in {self.cancel_grace_s:g} s: SIGKILL to its process group")
                 tracked.cancel_sent = now
 
@@ -208,9 +199,12 @@ class Daemon:
         queued = self.store.queued_runs(limit=256, executor="daemon")  # and foreground runs left behind
         if not queued:
             return
+        if self.executor.places_runs:
+            self.place(queued)
+            return
         report = self.gpu_report()
         holds = self.store.gpu_holds()  # every run's, foreground commands' too
-        our_pids = self.sampler.our_pids() | {t.pid for t in self.tracked.values()} | held_pids(holds)
+        our_pids = self.sampler.our_pids() | {t.pid for t in self.tracked.values() if t.pid} | held_pids(holds)
         free_slots = cpu_slots() - sum(1 for t in self.tracked.values() if not t.gpus)
         for run in queued:
             choose = None
@@ -239,22 +233,44 @@ class Daemon:
             else:
                 free_slots -= 1
 
-    def start(self, run_id: int, gpus: list[int]) -> None:
+    def place(self, queued: list[Any]) -> None:
+        """For an executor whose cluster places runs (Ray): claim, without GPU holds, each queued run
+        the cluster has room for now, and hand it over; the cluster picks its node and GPUs."""
+        for run in queued:
+            try:
+                if not self.executor.fits(run):
+                    continue
+            except UnsatisfiableRequest as exc:
+                self.store.set_run_status(run.id, "failed", expect="queued", error=str(exc))
+                log(f"run {run.id} failed: {exc}")
+                continue
+            claimed = self.store.claim_run(run.id, host=self.host)
+            if claimed is not None:
+                self.start(claimed.id, [], claimed)
+
+    def start(self, run_id: int, gpus: list[int], run: Any = None) -> None:
         """Start the runner of a claimed run."""
         try:
-            process = spawn(self.store, run_id, gpus)
+            tracked = self.executor.start(self.store, run or self.store.get_run(run_id), gpus)
         except Exception as exc:
             self.store.release_gpus(run_id)
             self.store.finish_run(run_id, "failed", error=f"could not start its runner: {exc}")
             log(f"run {run_id} failed to start: {exc}")
             return
-        self.tracked[run_id] = Tracked(run_id, process.pid, process_start_time(process.pid), gpus, process)
-        show_run_process(process.pid, gpus)
-        log(f"run {run_id} started: pid {process.pid}, GPUs {gpus or 'none'}")
+        self.tracked[run_id] = tracked
+        if tracked.pid is not None:
+            log(f"run {run_id} started: pid {tracked.pid}, GPUs {gpus or 'none'}")
+        else:
+            log(f"run {run_id} handed to {self.executor.name}")
 
     # --- telemetry -------------------------------------------------------------------------------
     def _sampled_runs(self) -> dict[int, tuple[int, float | None]]:
-        return {t.run_id: (t.pid, t.start_time) for t in list(self.tracked.values())}
+        sampled = {}
+        for tracked in list(self.tracked.values()):
+            pid = self.executor.sampled_pid(tracked)
+            if pid is not None:
+                sampled[tracked.run_id] = (pid, tracked.start_time)
+        return sampled
 
     def _store_samples(self, records: list[Any]) -> None:
         self.store.add_samples([Sample(r.time, r.device, r.kind, r.values, r.node) for r in records])
@@ -269,13 +285,24 @@ def cpu_slots() -> int:
 
 
 def main(home: str | None = None, tick_s: float = TICK_S, sample_interval: float = 1.0,
-         foreign_memory_mb: float | None = None) -> int:
-    """Run the daemon of ``home`` here; exits 0 at once when another daemon holds the home."""
+         foreign_memory_mb: float | None = None, executor: str = "local", address: str | None = None,
+         num_cpus: float = 1.0) -> int:
+    """Run the daemon of ``home`` here; exits 0 at once when another daemon holds the home, 1 when
+    its executor cannot start (a Ray cluster it cannot reach, say: the reason is its last log line).
+    ``executor`` "ray" hands runs to the Ray cluster at ``address`` (None: Ray's own default), each
+    asking ``num_cpus`` CPUs."""
     store = Store.open(home)
+    # Before the lock: a cluster this daemon cannot join ends it before it says it serves, so the
+    # client that started it reports why (and a losing daemon only joined the cluster for a moment).
+    runs_on = _executor(store, executor, address, num_cpus)
+    if runs_on is None:
+        store.close()
+        return 1
     lock = try_lock(store.home)
     if lock is None:
         info = read_info(store.home)
         log(f"another daemon runs for {store.home}" + (f" (pid {info.pid})" if info else ""))
+        runs_on.close()
         store.close()
         return 0
     stopping = threading.Event()
@@ -289,9 +316,10 @@ def main(home: str | None = None, tick_s: float = TICK_S, sample_interval: float
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the terminal that started us may close
     try:
         # At once after the lock: a daemon that lost it waits for this record, not for our start-up.
-        write_info(store.home, DaemonInfo(os.getpid(), str(store.home), "local", time.time(), socket.gethostname(),
+        write_info(store.home, DaemonInfo(os.getpid(), str(store.home), executor, time.time(), socket.gethostname(),
                                           __version__, process_start_time(os.getpid())))
-        daemon = Daemon(store, tick_s=tick_s, sample_interval=sample_interval, foreign_memory_mb=foreign_memory_mb)
+        daemon = Daemon(store, tick_s=tick_s, sample_interval=sample_interval, foreign_memory_mb=foreign_memory_mb,
+                        executor=runs_on)
         daemon.stop_event = stopping
         report = daemon.gpu_report()
         log(f"daemon {os.getpid()} serving {store.home}: {report.status}")
@@ -299,8 +327,25 @@ def main(home: str | None = None, tick_s: float = TICK_S, sample_interval: float
             log("stopped before it served")  # stopped while starting: serve() would adopt runs for nothing
         else:
             daemon.serve()
+        runs_on.close()
     finally:
         clear_info(store.home)  # before the lock goes: a record always names the lock's holder
         store.close()
         lock.close()
     return 0
+
+
+def _executor(store: Store, name: str, address: str | None, num_cpus: float) -> Executor | None:
+    """The executor the daemon was asked for, connected; None (and why, in the log) when it cannot be."""
+    if name == "local":
+        return LocalExecutor()
+    from tuiflow.scheduler.ray_executor import RayExecutor, RayUnavailable
+
+    executor = RayExecutor(store.home, address=address, num_cpus=num_cpus)
+    try:
+        executor.connect()
+    except RayUnavailable as exc:
+        log(f"cannot use Ray: {exc}")
+        return None
+    log(f"runs go to the Ray cluster at {executor.address_seen}")
+    return executor

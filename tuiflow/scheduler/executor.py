@@ -1,6 +1,7 @@
-"""The local executor: starting runner processes and recording how they ended, for the daemon and
-for foreground runs alike. A runner gets its own process group (so a cancel reaches everything it
-started), the GPUs it was given in CUDA_VISIBLE_DEVICES, and its log file as stdout and stderr."""
+"""The local executor: starting runner processes and recording how they ended, for the daemon (its
+`LocalExecutor`) and for foreground runs alike. A runner gets its own process group (so a cancel
+reaches everything it started), the GPUs it was given in CUDA_VISIBLE_DEVICES, and its log file as
+stdout and stderr."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tuiflow.monitor import gpus_simulated
-from tuiflow.store import Store, process_start_time
+from tuiflow.scheduler.interface import GONE, PENDING, UNKNOWN, WORKER_LOST, Executor, Tracked
+from tuiflow.store import Run, Store, process_alive, process_start_time
 from tuiflow.store.owners import START_TIME_SLACK_S
 
 
@@ -142,3 +144,53 @@ def _signal_name(number: int) -> str:
         return signal.Signals(number).name
     except ValueError:
         return f"signal {number}"
+
+
+class LocalExecutor(Executor):
+    """Runner processes on this machine, on the GPUs the daemon's allocator gave them."""
+
+    name = "local"
+
+    def start(self, store: Store, run: Run, gpus: list[int]) -> Tracked:
+        """Spawn the run's runner (see `spawn`) and show its process on its simulated GPUs."""
+        from tuiflow.monitor import show_run_process
+
+        process = spawn(store, run.id, gpus)
+        show_run_process(process.pid, gpus)
+        return Tracked(run.id, process.pid, process_start_time(process.pid), gpus, process)
+
+    def ended(self, tracked: Sequence[Tracked]) -> dict[int, int]:
+        """The runners that have exited, with their exit codes."""
+        codes = {}
+        for item in tracked:
+            code = item.exited()
+            if code is not None:
+                codes[item.run_id] = code
+        return codes
+
+    def cancel(self, tracked: Tracked, force: bool) -> None:
+        """SIGTERM (``force``: SIGKILL) to the runner's process group."""
+        if tracked.pid is not None:
+            stop_group(tracked.pid, signal.SIGKILL if force else signal.SIGTERM)
+
+    def settle(self, store: Store, tracked: Tracked, code: int) -> None:
+        """See `runner_gone`."""
+        from tuiflow.monitor import forget_run_process
+
+        if tracked.pid is not None:
+            forget_run_process(tracked.pid)
+        runner_gone(store, tracked.run_id, tracked.pid or 0, None if code in (UNKNOWN, WORKER_LOST) else code,
+                    tracked.start_time)
+
+    def adopt(self, store: Store, run: Run) -> Tracked | str:
+        """Its runner, when that process lives on."""
+        if run.pid is None:
+            return PENDING  # the runner may be starting still (it records itself)
+        if process_alive(run.pid, run.pid_start_time):
+            return Tracked(run.id, run.pid, run.pid_start_time, list(run.gpus or []))
+        return GONE
+
+    def bury(self, store: Store, run: Run) -> None:
+        """Kill what the vanished runner started, free its GPUs."""
+        kill_leftovers(run.pid, run.pid_start_time)
+        store.release_gpus(run.id)

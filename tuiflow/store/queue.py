@@ -20,7 +20,7 @@ from .records import ACTIVE_STATUSES, EXECUTORS, FINAL_STATUSES, Attempt, Run, f
 ATTEMPT_RESET = (
     "pid = NULL, pid_start_time = NULL, gpus = NULL, host = NULL, started_at = NULL, ended_at = NULL, "
     "heartbeat_at = NULL, exit_code = NULL, signal = NULL, error = NULL, traceback = NULL, "
-    "progress_done = NULL, progress_total = NULL, eta_s = NULL, action = NULL"
+    "progress_done = NULL, progress_total = NULL, eta_s = NULL, action = NULL, node = NULL"
 )
 
 # A run the daemon claims or gets back is the daemon's from then on, whoever it was queued for.
@@ -274,9 +274,9 @@ class QueueStore(HoldsStore):
             if status in FINAL_STATUSES:
                 conn.execute(
                     """INSERT OR REPLACE INTO attempts (run_id, attempt, status, gpus, host, started_at, ended_at,
-                       exit_code, signal, error, metrics)
-                       SELECT id, attempt, status, gpus, host, started_at, ended_at, exit_code, signal, error, metrics
-                       FROM runs WHERE id = ? AND attempt > 0""",
+                       exit_code, signal, error, metrics, node)
+                       SELECT id, attempt, status, gpus, host, started_at, ended_at, exit_code, signal, error, metrics,
+                       node FROM runs WHERE id = ? AND attempt > 0""",
                     (run_id,),
                 )
                 conn.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))

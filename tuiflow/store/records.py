@@ -231,13 +231,14 @@ class Run:
     owner_start_time: float | None
     workdir: str | None
     action: str | None
+    node: str | None = None  # the Ray node it runs on (its id); None: the daemon's own machine
 
     COLUMNS = (
         "id", "experiment_id", "recipe", "config", "rep", "seed", "status", "priority", "gpus_requested",
         "gpus", "pid", "pid_start_time", "host", "created_at", "started_at", "ended_at", "heartbeat_at",
         "exit_code", "signal", "error", "traceback", "log_path", "attempt", "retries", "progress_done",
         "progress_total", "eta_s", "metrics", "gpus_allowed", "per_gpu", "executor", "owner_pid",
-        "owner_start_time", "workdir", "action",
+        "owner_start_time", "workdir", "action", "node",
     )  # fmt: skip
 
     @classmethod
@@ -329,9 +330,10 @@ class Attempt:
     signal: int | None
     error: str | None
     metrics: dict[str, Any] | None
+    node: str | None = None  # the Ray node it ran on; None: the daemon's own machine
 
     COLUMNS = ("run_id", "attempt", "status", "gpus", "host", "started_at", "ended_at", "exit_code", "signal",
-               "error", "metrics")
+               "error", "metrics", "node")
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Attempt:

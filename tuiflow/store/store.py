@@ -17,6 +17,7 @@ from .deleting import DeletingStore
 from .errors import StoreError
 from .home import LOCK_NAME, db_path, ensure_home, existing_db, resolve_home
 from .metrics import MetricWriter
+from .nodes import NodesStore
 from .pages import PagesStore
 from .queue import QueueStore
 from .records import EXECUTORS, RUN_STATUSES, Experiment, Run, RunSpec, to_json
@@ -26,7 +27,7 @@ from .views import ViewsStore
 _EXPERIMENT_SELECT = f"SELECT {', '.join(Experiment.COLUMNS)} FROM experiments"
 
 
-class Store(QueueStore, ResultsStore, PagesStore, ViewsStore, DeletingStore):
+class Store(QueueStore, NodesStore, ResultsStore, PagesStore, ViewsStore, DeletingStore):
     """The store: one SQLite file in the tuiflow home, shared by every tuiflow process.
 
     Open with `Store.open(home)`; one instance may be used from many threads.
