@@ -78,16 +78,23 @@ def write_shim(root: Path) -> None:
 
 
 def count(report: Path, files: list[str]) -> dict[str, Any]:
-    """Passed / failed / errors / skipped per file, from pytest's JUnit XML."""
+    """Passed / failed / errors / skipped per file, from pytest's JUnit XML. A file that cannot be
+    imported counts as one error (its tests were never collected: ``collection_error`` says so)."""
     per_file: dict[str, dict[str, Any]] = {
-        name: {"passed": 0, "failed": 0, "errors": 0, "skipped": 0, "not_passed": []} for name in files}
+        name: {"passed": 0, "failed": 0, "errors": 0, "skipped": 0, "collection_error": None, "not_passed": []}
+        for name in files}
     for case in ET.parse(report).getroot().iter("testcase"):
         classname = case.get("classname", "")
-        # classname is "<module>" or "<module>.<Class>"; a collection error names the module only
-        module = next((name for name in files if classname.split(".")[0] == name[:-3]), None)
-        if module is None:
+        module = os.path.basename(case.get("file") or "") or f"{classname.split('.')[0]}.py"
+        if module not in per_file:
             continue
         tally = per_file[module]
+        if not classname:  # the file itself failed to import
+            error = case.find("error")
+            message = (error.get("message") or error.text or "") if error is not None else ""
+            tally["collection_error"] = message.strip().splitlines()[-1][:300] if message.strip() else "?"
+            tally["errors"] += 1
+            continue
         outcome = "passed"
         for child in case:
             if child.tag == "failure":
@@ -134,7 +141,8 @@ def main() -> int:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "shim"), os.environ.get("PYTHONPATH", "")]),
                "PYTHONDONTWRITEBYTECODE": "1"}
         cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", str(tests / "pytest.ini"),
-               "--rootdir", str(tests), f"--junitxml={report}", "-o", "junit_family=xunit1", *files]
+               "--rootdir", str(tests), "--continue-on-collection-errors", f"--junitxml={report}",
+               "-o", "junit_family=xunit1", *files]
         try:
             proc = subprocess.run(cmd, cwd=tests, env=env, timeout=args.timeout, text=True,
                                   stdout=None if args.verbose else subprocess.PIPE,
@@ -149,8 +157,8 @@ def main() -> int:
             tail = (proc.stdout or "").strip().splitlines()[-3:]
             error = f"pytest ran no test (exit {proc.returncode}): {' | '.join(tail)}"
             print(f"batchflow_compat: {error}", file=sys.stderr)
-            per_file = {name: {"passed": 0, "failed": 0, "errors": 0, "skipped": 0, "total": 0, "not_passed": []}
-                        for name in files}
+            per_file = {name: {"passed": 0, "failed": 0, "errors": 0, "skipped": 0, "total": 0,
+                               "collection_error": error, "not_passed": []} for name in files}
 
     total = {key: sum(tally[key] for tally in per_file.values())
              for key in ("passed", "failed", "errors", "skipped", "total")}

@@ -216,3 +216,39 @@ def test_or_agrees_with_updating_flat_keys(tree, other):
         touched = any(key == k or key.startswith(k + "/") or k.startswith(key + "/") for k in other_flat)
         if not touched:
             assert merged[key] == value
+
+
+# --- BatchFlow's Config API ------------------------------------------------------------------------
+def test_built_from_key_value_pairs_and_keys_are_strings():
+    assert Config([("a", None), ("b/c", 2), ("b", {"d": 3})]).flatten() == {"a": None, "b/c": 2, "b/d": 3}
+    assert Config([("a", Config({"b": 2}))]).flatten() == {"a/b": 2}
+    for bad in ({0: 1}, {False: True}, [(0, 1)]):
+        with pytest.raises(TypeError, match="keys are strings"):
+            Config(bad)
+    with pytest.raises(ValueError, match="not a \\(key, value\\) pair"):
+        Config([("a", 0, 1)])
+    with pytest.raises(ValueError, match="not str"):
+        Config("a=1")
+
+
+def test_config_attribute_pop_default_put_and_add():
+    cfg = sample()
+    assert cfg.config is cfg
+    assert cfg.pop("model/momentum", default=1) == 1 and cfg.pop("nope", 2) == 2
+    with pytest.raises(TypeError, match="one default"):
+        cfg.pop("nope", 1, default=2)
+    cfg.put("model", {"depth": 4})  # merged into the dict already there
+    assert cfg["model"] == {"lr": 0.1, "layers": {"n": 3}, "depth": 4}
+    added = Config({"a/b": 1, "b/d": {}}) + Config({"a": {}, "b/d": None})
+    assert added.flatten() == {"a/b": 1, "b/d": None} and isinstance(added, Config)
+    cfg += {"seed": 8}
+    assert cfg["seed"] == 8
+
+
+def test_items_keys_values_flatten():
+    cfg = Config({"a": {"b": 1, "c": {"d": 2}}})
+    assert list(cfg.items()) == [("a", {"b": 1, "c": {"d": 2}})]
+    assert list(cfg.items(flatten=True)) == [("a/b", 1), ("a/c/d", 2)]
+    assert list(cfg.keys(flatten=True)) == ["a/b", "a/c/d"] and list(cfg.keys()) == ["a"]
+    assert list(cfg.values(flatten=True)) == [1, 2]
+    assert dict(cfg) == {"a": {"b": 1, "c": {"d": 2}}}  # a plain dict of it is unchanged

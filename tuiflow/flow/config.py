@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
+
+from tuiflow.flow.errors import ConfigError, ConfigKeyTypeError
 
 _MISSING = object()
 
@@ -12,12 +14,19 @@ class Config(dict):
     """A nested dict whose keys may be paths: ``cfg["model/lr"]`` is ``cfg["model"]["lr"]``.
 
     Nested dicts given to the constructor or assigned later are kept as plain dicts inside;
-    ``flatten()`` gives the ``"a/b"`` view, ``update`` merges nested keys instead of replacing.
+    ``flatten()`` gives the ``"a/b"`` view, ``update`` (and ``put``, ``+``) merges nested keys
+    instead of replacing. Keys are strings. As BatchFlow's Config, it can be built from a list of
+    ``(key, value)`` pairs, and ``items``/``keys``/``values`` take ``flatten=True``.
     """
 
-    def __init__(self, data: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+    def __init__(self, data: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None, **kwargs: Any) -> None:
         super().__init__()
         self.update(data or {}, **kwargs)
+
+    @property
+    def config(self) -> Config:
+        """The config itself (BatchFlow's ``config.config``)."""
+        return self
 
     # --- path access -------------------------------------------------------------------------
     def _parent(self, key: str, create: bool) -> tuple[dict | None, str]:
@@ -79,21 +88,31 @@ class Config(dict):
             self[key] = default
         return self[key]
 
-    def pop(self, key: str, *default: Any) -> Any:
-        """Remove ``key`` (a path allowed) and return its value."""
+    def pop(self, key: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Remove ``key`` (a path allowed) and return its value; ``pop(key, default)`` or
+        ``pop(key, default=...)`` returns the default when it is missing."""
+        if len(args) + len(kwargs) > 1 or set(kwargs) - {"default"}:
+            raise TypeError("pop(key[, default]) takes one default at most")
         try:
             value = self[key]
         except KeyError:
-            if default:
-                return default[0]
+            if args or kwargs:
+                return args[0] if args else kwargs["default"]
             raise
         del self[key]
         return value
 
-    def update(self, other: Mapping[str, Any] | None = None, **kwargs: Any) -> None:  # type: ignore[override]
-        """Merge ``other``: nested dicts are merged key by key, other values replace."""
-        items = list((other or {}).items()) + list(kwargs.items())
+    def put(self, key: str, value: Any) -> None:
+        """Set ``key`` (a path allowed), merging a dict value into a dict already there."""
+        self.update({key: value})
+
+    def update(self, other: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,  # type: ignore[override]
+               **kwargs: Any) -> None:
+        """Merge ``other`` (a mapping, or ``(key, value)`` pairs): nested dicts are merged key by key,
+        other values replace."""
+        items = _pairs(other) + list(kwargs.items())
         for key, value in items:
+            _check_key(key)
             if isinstance(value, Mapping) and key in self and isinstance(self[key], dict):
                 _merge(self[key], value)
             elif isinstance(value, Mapping):
@@ -105,6 +124,18 @@ class Config(dict):
         """The config as one level of ``"a/b"`` keys."""
         return dict(_flatten(self, ""))
 
+    def items(self, flatten: bool = False) -> Any:  # type: ignore[override]
+        """``(key, value)`` pairs; with ``flatten=True`` the ``"a/b"`` keys of the leaves."""
+        return self.flatten().items() if flatten else dict.items(self)
+
+    def keys(self, flatten: bool = False) -> Any:  # type: ignore[override]
+        """The keys; with ``flatten=True`` the ``"a/b"`` keys of the leaves."""
+        return self.flatten().keys() if flatten else dict.keys(self)
+
+    def values(self, flatten: bool = False) -> Any:  # type: ignore[override]
+        """The values; with ``flatten=True`` the leaves."""
+        return self.flatten().values() if flatten else dict.values(self)
+
     def copy(self) -> Config:
         """A deep copy of the nested structure (leaf values are shared)."""
         return Config(self)
@@ -114,6 +145,16 @@ class Config(dict):
         merged.update(other)
         return merged
 
+    def __add__(self, other: Mapping[str, Any]) -> Config:
+        """``a + b``: a new config, ``a`` merged with ``b`` (as BatchFlow adds configs)."""
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return self | other
+
+    def __iadd__(self, other: Mapping[str, Any]) -> Config:
+        self.update(other)
+        return self
+
     def __ior__(self, other: Mapping[str, Any]) -> Config:  # type: ignore[override,misc]
         self.update(other)
         return self
@@ -122,9 +163,29 @@ class Config(dict):
         return f"Config({dict.__repr__(self)})"
 
 
+def _pairs(other: Any) -> list[tuple[str, Any]]:
+    if other is None:
+        return []
+    if isinstance(other, Mapping):
+        return list(other.items())
+    if isinstance(other, (str, bytes)) or not isinstance(other, Iterable):
+        raise ConfigError(f"Config: build it from a dict or from (key, value) pairs, not {type(other).__name__}")
+    pairs = []
+    for pair in other:
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise ConfigError(f"Config: {pair!r} is not a (key, value) pair")
+        pairs.append((pair[0], pair[1]))
+    return pairs
+
+
+def _check_key(key: Any) -> None:
+    if not isinstance(key, str):
+        raise ConfigKeyTypeError(f"Config: keys are strings (paths as 'a/b'), not {key!r}")
+
+
 def _merge(target: dict, source: Mapping[str, Any]) -> dict:
     for key, value in source.items():
-        if "/" in key:
+        if isinstance(key, str) and "/" in key:
             head, _, rest = key.partition("/")
             sub = dict.get(target, head)
             if not isinstance(sub, dict):  # a path through a leaf replaces the leaf, as cfg[path] = v does

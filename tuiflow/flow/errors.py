@@ -35,6 +35,14 @@ class ActionError(FlowError):
         self.batch_number = batch_number
 
 
+class ConfigError(FlowError, ValueError):
+    """A config built from something that is not a dict or (key, value) pairs."""
+
+
+class ConfigKeyTypeError(ConfigError, TypeError):
+    """A config key that is not a string."""
+
+
 class ExpressionError(FlowError, ValueError):
     """A named expression could not be evaluated (an unknown variable, a missing config key...)."""
 
