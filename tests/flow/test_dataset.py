@@ -530,3 +530,29 @@ def test_a_pipeline_over_a_fold_chosen_by_the_config():
         assert ppl.v("ids") == [i for i in range(12) if not 4 * fold <= i < 4 * fold + 4]
     with pytest.raises(FlowError, match="gave int, not a Dataset"):
         (Pipeline() << F(len)([1])).run(2)
+
+
+def test_a_batch_made_by_hand_from_ids_and_data_holds_the_data_at_once():
+    images, labels = images_and_labels(4)
+    batch = PairBatch(np.array([7, 8, 9, 10]), preloaded=(images, labels))
+    assert batch.labels.tolist() == [100, 101, 102, 103] and isinstance(batch.index, DatasetIndex)
+    assert PairBatch(DatasetIndex(4), preloaded=(images, labels)).labels is None  # a dataset's batch loads when told
+
+
+def test_merge_concatenates_batches_and_cuts_at_batch_size():
+    images, labels = images_and_labels(6)
+    first, second = PairBatch(np.arange(4), preloaded=(images[:4], labels[:4])), PairBatch(
+        np.arange(4, 6), preloaded=(images[4:], labels[4:]))
+    merged, rest = PairBatch.merge([first, second])
+    assert rest is None and merged.labels.tolist() == list(range(100, 106)) and merged.images.shape == (6, 2, 3)
+    merged, rest = PairBatch.merge([first, second, None], batch_size=5)
+    assert merged.indices.tolist() == [0, 1, 2, 3, 4] and rest.labels.tolist() == [105]
+    first.names, second.names = ["a"] * 4, ["b"] * 2
+    merged, _ = PairBatch.merge([first, second], components=["names"])
+    assert merged.names == ["a"] * 4 + ["b"] * 2 and merged.components == ("names",)
+    assert PairBatch.merge([]) == (None, None)
+    second.labels = None
+    with pytest.raises(FlowError, match="'labels' is empty"):
+        PairBatch.merge([first, second])
+    with pytest.raises(FlowError, match="batch_size"):
+        PairBatch.merge([first], batch_size=0)

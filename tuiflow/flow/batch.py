@@ -24,12 +24,18 @@ class Batch:
 
     _set_in_init: ClassVar[tuple[str, ...]] = ()  # components that a class attribute does not default
 
-    def __init__(self, index: DatasetIndex, dataset: Any = None, preloaded: Any = None) -> None:
-        self.index = index
+    def __init__(self, index: DatasetIndex | Sequence[Any] | np.ndarray, dataset: Any = None,
+                 preloaded: Any = None) -> None:
+        direct = not isinstance(index, DatasetIndex)
+        self.index = DatasetIndex(index) if direct else index
         self.dataset = dataset
         self._preloaded = preloaded
         for name in self._set_in_init:
             setattr(self, name, None)
+        if direct and preloaded is not None:
+            # Made by hand from ids and their data (BatchFlow's Batch(index, preloaded=data)): the
+            # data is the batch's own, so it holds it at once; a dataset's batches load when told.
+            self.load()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -95,6 +101,36 @@ class Batch:
         state["dataset"] = None
         state["_preloaded"] = None
         return state
+
+    @classmethod
+    def merge(cls, batches: Sequence[Batch], batch_size: int | None = None,
+              components: Sequence[str] | None = None) -> tuple[Batch | None, Batch | None]:
+        """One batch of the items of ``batches``, in order, and the rest: ``(merged, rest)``. With
+        ``batch_size``, ``merged`` holds the first ``batch_size`` items and ``rest`` the others (None
+        when there are none). Components (default: the first batch's) are concatenated: arrays with
+        numpy, anything else as lists. The new batches' ids are the items' ids; they have no dataset."""
+        batches = [batch for batch in batches if batch is not None]
+        if not batches:
+            return None, None
+        names = tuple(components) if components is not None else batches[0].components
+        ids = np.concatenate([batch.indices for batch in batches])
+        total = len(ids)
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+                                       or batch_size < 1):
+            raise FlowError(f"{cls.__name__}.merge: batch_size must be a whole number >= 1, not {batch_size!r}")
+        cut = total if batch_size is None else min(int(batch_size), total)
+        values = {name: _concatenated([getattr(batch, name, None) for batch in batches], name, cls.__name__)
+                  for name in names}
+
+        def part(start: int, stop: int) -> Batch:
+            batch = cls(DatasetIndex(ids[start:stop]))
+            if names != cls.components:
+                batch.components = names
+            for name, value in values.items():
+                setattr(batch, name, None if value is None else value[start:stop])
+            return batch
+
+        return part(0, cut), (part(cut, total) if cut < total else None)
 
     # --- small actions of BatchFlow's --------------------------------------------------------------
     @action
@@ -191,6 +227,16 @@ class Batch:
             raise FlowError(f"{type(self).__name__}.load(): one array for {len(names)} components "
                             f"{tuple(names)}; give a tuple or a dict of arrays")
         return [(names[0], source)]
+
+
+def _concatenated(parts: list[Any], name: str, cls_name: str) -> Any:
+    if all(part is None for part in parts):
+        return None
+    if any(part is None for part in parts):
+        raise FlowError(f"{cls_name}.merge: component {name!r} is empty (None) in some batches but not in others")
+    if all(isinstance(part, np.ndarray) for part in parts):
+        return np.concatenate(parts)
+    return [item for part in parts for item in part]
 
 
 def _take(values: Any, positions: np.ndarray, name: str) -> Any:
