@@ -13,6 +13,7 @@ from tuiflow import (
     B,
     C,
     FlowError,
+    I,
     Pipeline,
     V,
     register_action,
@@ -357,3 +358,34 @@ def test_do_nothing_and_add_components():
         make_dataset(4).p.load().add_components("x").next_batch(4)
     with pytest.raises(ActionError, match="2 names and 1 values"):
         make_dataset(4).p.add_components(("a", "b"), (1,)).next_batch(4)
+
+
+def test_rebatch_cuts_the_stream_anew_across_batches():
+    sizes = {"before": [], "after": []}
+    ppl = (make_dataset(60).p.load()
+           .call(lambda batch: sizes["before"].append(len(batch)))
+           .rebatch(13)
+           .call(lambda batch: sizes["after"].append(len(batch)))
+           .shift(by=1000))
+    batches = list(ppl.gen_batch(17))
+    assert sizes == {"before": [17, 17, 17, 9], "after": [13, 13, 13, 13, 8]}
+    assert np.concatenate([b.x for b in batches]).tolist() == [1000.0 + i for i in range(60)]
+    assert batches[1].indices.tolist() == list(range(13, 26))
+    assert [len(b) for b in make_dataset(60).p.load().rebatch(30).gen_batch(7, n_epochs=2)] == [30, 30, 30, 30]
+
+
+def test_rebatch_counts_batches_anew_and_is_profiled():
+    ppl = (make_dataset(20).p.init_variable("iters", list).init_variable("max", list).load().rebatch(8)
+           .update(V("iters", mode="a"), I()).update(V("max", mode="a"), I("max")))
+    ppl.run(5, profile=True)
+    assert ppl.v("iters") == [1, 2, 3] and ppl.v("max") == [None] * 3
+    assert [(row["action"], row["calls"]) for row in ppl.profile_info] == [
+        ("load #1", 4), ("rebatch #1", 3), ("update #1", 3), ("update #2", 3)]
+
+
+def test_rebatch_checks_its_size_and_names_itself_when_merging_fails():
+    with pytest.raises(FlowError, match="batch_size must be a whole number"):
+        Pipeline().rebatch(0)
+    ppl = make_dataset(10).p.load().call(lambda batch: setattr(batch, "y", None) if batch.x[0] else None).rebatch(8)
+    with pytest.raises(ActionError, match=r"rebatch #1.*'y' is empty"):
+        ppl.run(4)

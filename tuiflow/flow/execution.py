@@ -32,6 +32,8 @@ _process_time = time.process_time
 def produce(dataset: Dataset, plan: BatchPlan, steps: list[CompiledStep], ctx: Context,
             profiler: Profiler | None, stop: threading.Event | None = None) -> Iterator[Batch]:
     """Each batch of ``plan`` after every step has run on it."""
+    if any(step.rebatch is not None for step in steps):
+        return _produce_staged(dataset, plan, steps, ctx, profiler, stop)
     if profiler is not None:
         return _produce_profiled(dataset, plan, steps, ctx, profiler, stop)
     return _produce(dataset, plan, steps, ctx, stop)
@@ -139,6 +141,87 @@ def _produce_profiled(dataset: Dataset, plan: BatchPlan, steps: list[CompiledSte
             until_stamp = profiler.stamp_gap
         yield batch
     profiler.fold()
+
+
+# --- pipelines cut in stages by rebatch ---------------------------------------------------------------
+def _produce_staged(dataset: Dataset, plan: BatchPlan, steps: list[CompiledStep], ctx: Context,
+                    profiler: Profiler | None, stop: threading.Event | None) -> Iterator[Batch]:
+    """The batches of a pipeline with ``rebatch`` steps: each stage between two of them runs on the
+    batches the one before hands on (every step timed with both clocks when profiled)."""
+    stream: Iterator[tuple[int, int, Batch]] = _new_batches(dataset, plan)
+    start = 0
+    for stage in range(len(steps) + 1):
+        cut = next((i for i in range(start, len(steps)) if steps[i].rebatch is not None), len(steps))
+        total = plan.total if stage == 0 else None
+        stream = _stage(stream, steps[start:cut], start, stage, total, ctx, profiler, stop)
+        if cut == len(steps):
+            break
+        stream = _rebatched(stream, steps[cut], cut, ctx, profiler)
+        start = cut + 1
+    return (batch for _, _, batch in stream)
+
+
+def _stage(items: Iterator[tuple[int, int, Batch]], steps: list[CompiledStep], offset: int, stage: int,
+           total: int | None, ctx: Context, profiler: Profiler | None,
+           stop: threading.Event | None) -> Iterator[tuple[int, int, Batch]]:
+    clock = _perf_counter
+    for number, epoch, batch in items:
+        if stop is not None and stop.is_set():
+            return
+        batch._random_seed = (ctx.entropy, number if stage == 0 else (stage << 40) + number)
+        ctx.iteration, ctx.epoch, ctx.total_iterations = number, epoch, total
+        walls: list[float] = []
+        cpus: list[float] = []
+        step = None
+        try:
+            for step in steps:
+                ctx.batch = batch
+                if profiler is None:
+                    batch = step.run(batch, ctx)
+                    continue
+                wall, cpu = clock(), _process_time()
+                try:
+                    batch = step.run(batch, ctx)
+                finally:
+                    cpus.append(_process_time() - cpu)
+                    walls.append(clock() - wall)
+        except Exception as exc:
+            if profiler is not None:
+                profiler.add_batch(walls, cpus, offset)
+            raise _action_error(exc, step, ctx, number) from exc
+        if profiler is not None:
+            profiler.add_batch(walls, cpus, offset)
+        yield number, epoch, batch
+
+
+def _rebatched(items: Iterator[tuple[int, int, Batch]], step: CompiledStep, offset: int, ctx: Context,
+               profiler: Profiler | None) -> Iterator[tuple[int, int, Batch]]:
+    size, components = step.rebatch.batch_size, step.rebatch.components  # type: ignore[union-attr]
+    pending: list[Batch] = []
+    count = made = epoch = 0
+
+    def merge(batch_size: int | None) -> tuple[Batch | None, Batch | None]:
+        wall, cpu = _perf_counter(), _process_time()
+        try:
+            return type(pending[0]).merge(pending, batch_size, components)
+        except Exception as exc:
+            raise _action_error(exc, step, ctx, made) from exc
+        finally:
+            if profiler is not None:
+                profiler.add_batch([_perf_counter() - wall], [_process_time() - cpu], offset)
+
+    for _, epoch, batch in items:
+        pending.append(batch)
+        count += len(batch)
+        while count >= size:
+            merged, rest = merge(size)
+            yield made, epoch, merged  # type: ignore[misc]
+            made += 1
+            pending = [rest] if rest is not None else []
+            count -= size
+    if count:
+        merged, _ = merge(None)
+        yield made, epoch, merged  # type: ignore[misc]
 
 
 def _action_error(exc: Exception, step: CompiledStep | None, ctx: Context, number: int) -> ActionError:

@@ -27,6 +27,7 @@ from tuiflow.flow.steps import (
     ActionStep,
     CallStep,
     InitVariableStep,
+    RebatchStep,
     Step,
     UpdateStep,
     compile_steps,
@@ -104,6 +105,16 @@ class Pipeline:
 
     def _add(self, step: Step) -> Pipeline:
         return self._derive(steps=(*self._steps, step), share_state=False)
+
+    def rebatch(self, batch_size: int, components: Any = None) -> Pipeline:
+        """From here on, batches of ``batch_size`` items: the batches that come this far are merged
+        (``Batch.merge``, with ``components`` or the batch's own) and cut anew, across the batches
+        they came in, and the last one may be smaller. The steps after it count batches anew
+        (``I()``), and ``I("max")`` is then unknown."""
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise FlowError(f"rebatch: batch_size must be a whole number >= 1, not {batch_size!r}")
+        names = (components,) if isinstance(components, str) else (tuple(components) if components else None)
+        return self._add(RebatchStep(int(batch_size), names))
 
     def init_variable(self, name: str, default: Any = None) -> Pipeline:
         """Declare a variable; every run starts it at ``default`` (a callable default is called,

@@ -70,10 +70,11 @@ class Profiler:
             return SAMPLE_EVERY - 1
         return min(SAMPLE_EVERY, math.ceil(_CPU_EVERY_S / mean_batch)) - 1
 
-    def add_batch(self, walls: list[float], cpus: list[float]) -> None:
-        """Record a batch measured step by step (``walls`` and ``cpus`` may stop short on failure)."""
+    def add_batch(self, walls: list[float], cpus: list[float], offset: int = 0) -> None:
+        """Record a batch measured step by step (``walls`` and ``cpus`` may stop short on failure);
+        ``offset``: the step the first of them belongs to (a pipeline cut in stages by rebatch)."""
         with self._lock:
-            for i, (wall, cpu) in enumerate(zip(walls, cpus)):
+            for i, (wall, cpu) in enumerate(zip(walls, cpus), offset):
                 self.calls[i] += 1
                 self.total[i] += wall
                 if wall > self.max[i]:

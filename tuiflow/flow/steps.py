@@ -64,7 +64,16 @@ class InitVariableStep:
     name: str = "init_variable"
 
 
-Step = ActionStep | CallStep | UpdateStep | InitVariableStep
+@dataclass(frozen=True)
+class RebatchStep:
+    """Cut the stream of batches anew into batches of ``batch_size`` items (see Batch.merge)."""
+
+    batch_size: int
+    components: tuple[str, ...] | None = None
+    name: str = "rebatch"
+
+
+Step = ActionStep | CallStep | UpdateStep | InitVariableStep | RebatchStep
 
 # Actions that work on the pipeline (models, say) rather than on a batch: ``func(ctx, *args, **kw)``.
 _PIPELINE_ACTIONS: dict[str, Callable[..., Any]] = {}
@@ -99,6 +108,7 @@ class CompiledStep:
 
     label: str
     run: Callable[[Batch, Context], Batch]
+    rebatch: RebatchStep | None = None  # a rebatch is not run per batch: the run loop cuts the stream there
 
 
 def compile_steps(steps: tuple[Step, ...], batch_class: type[Batch], namespaces: tuple[Any, ...] = ()
@@ -111,11 +121,18 @@ def compile_steps(steps: tuple[Step, ...], batch_class: type[Batch], namespaces:
     for i, step in enumerate(steps):
         seen[step.name] = seen.get(step.name, 0) + 1
         label = f"{step.name} #{seen[step.name]}"
+        if isinstance(step, RebatchStep):
+            compiled.append(CompiledStep(label, _not_per_batch, step))
+            continue
         run = _compile(step, batch_class, namespaces)
         if _may_borrow(step, steps[i + 1:], batch_class):
             run = _borrowing(run, _compile(replace(step, kwargs={**step.kwargs, "copy": False}), batch_class))
         compiled.append(CompiledStep(label, run))
     return compiled
+
+
+def _not_per_batch(batch: Batch, ctx: Context) -> Batch:
+    raise RuntimeError("rebatch is done by the run loop, not per batch")
 
 
 def _may_borrow(step: Step, later: tuple[Step, ...], batch_class: type[Batch]) -> bool:
