@@ -41,8 +41,18 @@ def daemon_start(
     min_free_memory: float = typer.Option(None, "--min-free-memory",
                                           help="MiB other users may hold on a GPU before it counts as busy."),
     sample_interval: float = typer.Option(1.0, "--sample-interval", help="Telemetry interval in seconds (>= 0.25)."),
+    executor: str = typer.Option("local", "--executor",
+                                 help="Where runs go: local (processes here) or ray (a Ray cluster)."),
+    address: str = typer.Option(None, "--address", help="With --executor ray: auto, or the cluster's HOST:PORT."),
+    num_cpus: float = typer.Option(None, "--num-cpus", help="With --executor ray: CPUs each run asks Ray for (1)."),
 ) -> None:
     """Start the daemon, detached: it survives logout. A running one is left alone (exit 0)."""
+    if executor not in ("local", "ray"):
+        fail(f"--executor must be local or ray, not {executor!r}")
+    if executor == "local" and (address is not None or num_cpus is not None):
+        fail("--address and --num-cpus are for --executor ray")
+    if num_cpus is not None and not (math.isfinite(num_cpus) and 0 <= num_cpus <= 1024):
+        fail(f"--num-cpus must be 0 to 1024, not {num_cpus:g}")
     # Checked here: the daemon runs detached, and would only say so in its log.
     if not math.isfinite(sample_interval) or sample_interval < 0.25:
         fail(f"--sample-interval must be at least 0.25 s, not {sample_interval}")
@@ -52,7 +62,8 @@ def daemon_start(
     if min_free_memory is not None:
         check_at_most("--min-free-memory", min_free_memory, MAX_MIB, "MiB (1 TiB)")
     home_lab = open_lab(home, create=True)
-    daemon = home_lab.start_daemon(sample_interval=sample_interval, min_free_memory=min_free_memory)
+    daemon = home_lab.start_daemon(sample_interval=sample_interval, min_free_memory=min_free_memory,
+                                   executor=executor, address=address, num_cpus=num_cpus)
     if daemon.started:
         typer.echo(f"daemon started: pid {daemon.pid}, home {daemon.home}")
     else:

@@ -332,13 +332,17 @@ class Lab(LaunchMixin, ReadingMixin, HistoryMixin, CompareMixin):
 
     # --- the daemon -----------------------------------------------------------------------------------
     def start_daemon(self, *, sample_interval: float | None = None, min_free_memory: float | None = None,
-                     tick: float | None = None) -> DaemonStart:
+                     tick: float | None = None, executor: str = "local", address: str | None = None,
+                     num_cpus: float | None = None) -> DaemonStart:
         """Start the home's daemon detached from this terminal unless one runs (creating the store):
         ``sample_interval`` (s) of its telemetry, ``min_free_memory`` (MiB) other users may hold on a
-        GPU before it counts as busy, ``tick`` (s) of its loop. A running daemon is left as it is."""
-        args = _daemon_args(sample_interval, min_free_memory, tick)
+        GPU before it counts as busy, ``tick`` (s) of its loop. ``executor`` "ray" hands the runs to the
+        Ray cluster at ``address`` ("auto" or HOST:PORT; None: Ray's own default), each asking
+        ``num_cpus`` CPUs (default 1). A running daemon is left as it is."""
+        args = _daemon_args(sample_interval, min_free_memory, tick) + _executor_args(executor, address, num_cpus)
         store = self._open_store(create=True)
-        info, started = _scheduler.start_daemon(store, extra_args=args)
+        # Joining a Ray cluster takes seconds (more on a busy machine) before the daemon serves.
+        info, started = _scheduler.start_daemon(store, extra_args=args, wait_s=60.0 if executor == "ray" else 15.0)
         return DaemonStart(info.pid, info.home, started)
 
     def stop_daemon(self) -> int | None:
@@ -370,6 +374,25 @@ def _daemon_args(sample_interval: float | None, min_free_memory: float | None, t
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise LabError(f"{flag.lstrip('-').replace('-', '_')} must be a number, not {value!r}")
             args += [flag, repr(float(value))]
+    return args
+
+
+def _executor_args(executor: str, address: str | None, num_cpus: float | None) -> list[str]:
+    if executor not in ("local", "ray"):
+        raise LabError(f"executor must be 'local' or 'ray', not {executor!r}")
+    if executor == "local":
+        if address is not None or num_cpus is not None:
+            raise LabError("address and num_cpus are for executor='ray'")
+        return []
+    args = ["--executor", "ray"]
+    if address is not None:
+        if not isinstance(address, str) or not address.strip() or address.startswith("-"):
+            raise LabError(f"address must be 'auto' or HOST:PORT, not {address!r}")
+        args += ["--address", address.strip()]
+    if num_cpus is not None:
+        if isinstance(num_cpus, bool) or not isinstance(num_cpus, (int, float)) or not 0 <= num_cpus <= 1024:
+            raise LabError(f"num_cpus must be a number from 0 to 1024, not {num_cpus!r}")
+        args += ["--num-cpus", repr(float(num_cpus))]
     return args
 
 

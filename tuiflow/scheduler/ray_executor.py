@@ -61,6 +61,18 @@ def use_ray_token_if_configured() -> None:
         os.environ["RAY_AUTH_MODE"] = "token"
 
 
+def _probe(address: str) -> None:
+    """RayUnavailable at once when nothing listens at HOST:PORT (Ray itself retries for a minute)."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto", or an address form Ray knows better
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except OSError as exc:
+        raise RayUnavailable(f"cannot join the Ray cluster at {address}: nothing answers there "
+                             f"({exc.strerror or exc}); is `ray start --head` running?") from None
+
+
 @dataclass
 class _RayRun:
     """What the executor keeps of a run it handed to Ray."""
@@ -108,6 +120,7 @@ class RayExecutor(Executor):
         from tuiflow.scheduler.ray_actors import RunActor, StoreWriter
 
         where = self.address or "auto"
+        _probe(where)
         try:
             ray.init(address=where, namespace=NAMESPACE, log_to_driver=False, logging_level=logging.WARNING)
         except Exception as exc:
