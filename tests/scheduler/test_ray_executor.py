@@ -17,6 +17,9 @@ import pytest
 from daemon_helpers import Lab, alive, overlaps, runner_line, wait_gone
 from ray_cluster import RayCluster, start_ray_head, wait_for
 
+from tuiflow import lab
+from tuiflow.errors import LabError
+
 pytestmark = pytest.mark.ray
 
 FINAL = ("done", "failed", "cancelled", "lost")
@@ -155,3 +158,23 @@ def test_ray_daemon_that_cannot_reach_its_cluster_says_so(tmp_path: Path) -> Non
         assert "Traceback" not in result.stderr and lab.daemon_pid() is None
     finally:
         lab.cleanup()
+
+
+def test_ray_gpu_requests_are_checked_against_the_cluster(home: Lab) -> None:
+    # At launch (the lab API): the cluster's two GPUs, not this machine's, and no particular GPU.
+    opened = lab.open(home.home)
+    plan = opened.plan("sleep", overrides={"seconds": 0})
+    with pytest.raises(LabError, match="each run asks for 3 GPUs but the Ray cluster has 2"):
+        opened.launch(plan, num_gpus=3)
+    with pytest.raises(LabError, match="Ray cluster, which picks each run's GPUs"):
+        opened.launch(plan, gpus=[0], num_gpus=1)
+    # Runs queued past those checks (through the store) fail at once, saying why.
+    [pinned] = home.submit("sleep", sets=["seconds=0"], gpus=1, gpus_allowed=[0])
+    [shared] = home.submit("sleep", sets=["seconds=0"], gpus=2, per_gpu=2)
+    assert "Ray picks them" in home.wait_status(pinned.id, FINAL, 30).error
+    assert "Ray shares a fraction of one GPU only" in home.wait_status(shared.id, FINAL, 30).error
+    # Shared GPUs: 1/K of one each, so four runs at --per-gpu 2 fit on the two GPUs together.
+    runs = home.submit("sleep", sets=["seconds=2", "steps=2"], reps=4, gpus=1, per_gpu=2)
+    ended = home.wait_all_final([r.id for r in runs], timeout=90)
+    assert [r.status for r in ended] == ["done"] * 4
+    assert sum(1 for r in ended if any(overlaps(r, o) for o in ended if o.id != r.id)) >= 2

@@ -133,7 +133,8 @@ class LaunchMixin:
                 raise LabError(f"{label} must be a whole number from {low} to 1,000,000, not {number!r}")
         if isinstance(priority, bool) or not isinstance(priority, int) or not -(2**63) <= priority < 2**63:
             raise LabError(f"priority must be a whole number a 64-bit integer holds, not {priority!r}")
-        request = _scheduler.gpu_request(gpus, num_gpus)
+        cluster = _scheduler.cluster_gpus(self.home)  # type: ignore[attr-defined]  # a Ray daemon's GPUs
+        request = _scheduler.gpu_request(gpus, num_gpus, cluster=cluster)
         store = self._open_store(create=True)  # type: ignore[attr-defined]
         owner_pid, owner_start_time = process_identity() if foreground else (None, None)
         try:

@@ -141,9 +141,32 @@ def _describe(indices: Sequence[int]) -> str:
     return f"GPUs {', '.join(map(str, indices))}" if indices else "no GPUs"
 
 
-def gpu_request(gpus: Sequence[int] | None, count: int | None) -> GpuRequest:
+def cluster_gpus(home: Any) -> float | None:
+    """The GPUs of the Ray cluster the home's daemon hands its runs to (as it last counted them); None
+    when no daemon runs or it runs them on this machine."""
+    from pathlib import Path
+
+    info = read_info(Path(home))
+    if info is None or info.executor != "ray":
+        return None
+    try:
+        with Store.open(home, create=False) as store:
+            return float((store.get_setting(RAY_CLUSTER_SETTING) or {}).get("gpus", 0.0))
+    except StoreError:
+        return None
+
+
+RAY_CLUSTER_SETTING = "ray_cluster"
+"""The store setting where a Ray daemon keeps what it knows of its cluster (its GPUs, its address)."""
+
+
+def gpu_request(gpus: Sequence[int] | None, count: int | None, *, cluster: float | None = None) -> GpuRequest:
     """Check the GPU indices runs may use (None: any; []: CPU only) and the GPUs each asks for (None:
-    one where GPUs exist, else none) against this machine's GPUs, before anything is stored."""
+    one where GPUs exist, else none) against this machine's GPUs, before anything is stored. With
+    ``cluster`` (the GPUs of the Ray cluster the daemon runs on, see `cluster_gpus`) against those:
+    Ray picks a run's GPUs there, so only "any" or "none" can be asked for."""
+    if cluster is not None:
+        return _cluster_request(gpus, count, cluster)
     report = _read_gpus()
     available = sorted(gpu.index for gpu in report.gpus)
     allowed = None
@@ -164,6 +187,22 @@ def gpu_request(gpus: Sequence[int] | None, count: int | None) -> GpuRequest:
         raise SchedulerError(f"each run asks for {count} GPU{'s' if count != 1 else ''} but there "
                              f"{'is' if len(pool) == 1 else 'are'} only {len(pool)} {where} ({report.status})")
     return GpuRequest(count, allowed, tuple(available))
+
+
+def _cluster_request(gpus: Sequence[int] | None, count: int | None, cluster: float) -> GpuRequest:
+    if gpus is not None and list(gpus) != []:
+        raise SchedulerError("the daemon runs on a Ray cluster, which picks each run's GPUs: ask for a number of "
+                             "GPUs per run, not particular ones")
+    if count is None:
+        count = 0 if gpus == [] or cluster < 1 else 1
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise SchedulerError(f"num_gpus must be a whole number >= 0, not {count!r}")
+    if gpus == [] and count:
+        raise SchedulerError(f"each run asks for {count} GPU{'s' if count != 1 else ''} but no GPU is allowed")
+    if count > cluster:
+        raise SchedulerError(f"each run asks for {count} GPU{'s' if count != 1 else ''} but the Ray cluster has "
+                             f"{cluster:g}")
+    return GpuRequest(count, [] if gpus == [] else None)
 
 
 # --- the queue -----------------------------------------------------------------------------------------
@@ -261,7 +300,8 @@ def cancel(store: Store, target: str, grace_s: float = CANCEL_GRACE_S, wait: boo
             continue
         if store.set_run_status(run.id, "cancelled", expect=run.status, error="cancelled by the user"):
             count += 1
-            if run.status == "running" and run.pid and _same_process(run.pid, run.pid_start_time):
+            # A run on a Ray node is the daemon's to stop, through Ray: its pid is not this machine's.
+            if run.status == "running" and run.node is None and run.pid and _same_process(run.pid, run.pid_start_time):
                 stop_group(run.pid, signal.SIGTERM)
                 signalled.append(run)
     stopped = tuple(run.id for run in signalled)

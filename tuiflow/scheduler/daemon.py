@@ -27,6 +27,8 @@ from tuiflow.store import Sample, Store, process_alive, process_start_time
 TICK_S = 0.1
 CANCEL_GRACE_S = 10.0
 RETENTION_EVERY_S = 600.0
+DESCRIBE_EVERY_S = 5.0
+CLUSTER_SETTING = "ray_cluster"  # tuiflow.lab.scheduler.RAY_CLUSTER_SETTING
 UNRECORDED_GRACE_S = 5.0  # a runner records its own pid within a second or so of starting
 
 
@@ -58,6 +60,8 @@ class Daemon:
         self._gpu_report = read_gpus()
         self._gpus_read_at = time.monotonic()
         self._retained_at = 0.0
+        self._described_at = 0.0
+        self._described: Any = None
         self._warned: set[int] = set()
         self.unrecorded: dict[int, float] = {}  # running runs with no pid yet -> when to requeue them
 
@@ -123,10 +127,21 @@ class Daemon:
         if nodes:
             self._store_samples(nodes)
         now = time.time()
+        if now - self._described_at > DESCRIBE_EVERY_S:
+            self._described_at = now
+            self.describe()
         if now - self._retained_at > RETENTION_EVERY_S:
             self._retained_at = now
             with self.store.transaction() as conn:
                 apply_retention(conn, now)
+
+    def describe(self) -> None:
+        """Keep what the executor says of its cluster in the store (clients check GPU requests
+        against a Ray cluster's GPUs there), when it changed."""
+        described = self.executor.describe()
+        if described is not None and described != self._described:
+            self.store.set_setting(CLUSTER_SETTING, described)
+            self._described = described
 
     def settle_unrecorded(self) -> None:
         """Adopt the claimed runs whose runner has recorded itself since; requeue the ones still
@@ -347,5 +362,6 @@ def _executor(store: Store, name: str, address: str | None, num_cpus: float) -> 
     except RayUnavailable as exc:
         log(f"cannot use Ray: {exc}")
         return None
+    store.set_setting(CLUSTER_SETTING, executor.describe())  # before any client can ask for it
     log(f"runs go to the Ray cluster at {executor.address_seen}")
     return executor

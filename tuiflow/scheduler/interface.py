@@ -108,6 +108,10 @@ class Executor(ABC):
         UnsatisfiableRequest when it never will."""
         return True
 
+    def describe(self) -> dict[str, Any] | None:
+        """What clients may want to know of a cluster (its GPUs, its address); None for this machine."""
+        return None
+
     def sampled_pid(self, tracked: Tracked) -> int | None:
         """The runner's pid when it runs on this machine (for the telemetry of its processes)."""
         return tracked.pid

@@ -322,6 +322,15 @@ class RayExecutor(Executor):
                                  handle=_RayRun(actor, actor.info.remote(), actor.wait.remote(), 0.0, 0.0)))
         return found
 
+    def describe(self) -> dict[str, Any] | None:
+        """The cluster's GPUs (clients check runs' requests against them) and address."""
+        import ray
+
+        now = time.monotonic()
+        if now - self._total_at > 5.0:
+            self._total, self._total_at = ray.cluster_resources(), now
+        return {"gpus": self._total.get("GPU", 0.0), "address": self.address_seen}
+
     def sampled_pid(self, tracked: Tracked) -> int | None:
         """The runner's pid when it runs on the daemon's node."""
         if tracked.handle is not None and tracked.node != self.node_id:
