@@ -26,6 +26,7 @@ from tuiflow.tui.views import (
     HostView,
     Launched,
     LaunchRequest,
+    NodeView,
     ParamField,
     ProfileLine,
     RecipeCard,
@@ -136,47 +137,59 @@ class LabData:
                           paused=bool(status.paused))
 
     def telemetry(self, points: int = 60) -> Telemetry:
-        """The GPUs (each with a minute of utilisation and the runs holding it), the host and the daemon."""
+        """The GPUs (each with a minute of utilisation and the runs holding it), the host and the daemon;
+        on a cluster, every node's GPUs and a title per node."""
         now = self.clock()
         snapshot = self.lab.snapshot()
-        holders = self.lab.gpu_holders()
+        holders: dict[Any, list[int]] = dict(self.lab.gpu_holders())
+        if snapshot.multi_node:  # a cluster node's GPUs are held by the runs Ray placed there
+            holders.update({(gpu["node"], gpu["index"]): gpu["runs"] for gpu in self.lab.gpus()["gpus"]
+                            if gpu.get("node") is not None})
         ours = {reading.pid for reading in snapshot.runs.values() if reading.pid}
         problems: list[str] = []
         gpus = []
         for gpu in snapshot.gpus:
             processes = gpu.processes or []
-            held = tuple(holders.get(gpu.index, ()))
-            history = self._minute(f"gpu{gpu.index}", "utilization", snapshot, now, points, problems)
+            held = tuple(holders.get(gpu.index if gpu.node is None else (gpu.node, gpu.index), ()))
+            history = self._minute(f"gpu{gpu.index}", "utilization", snapshot, now, points, problems, gpu.node)
             gpus.append(GpuCard(
                 index=gpu.index, name=gpu.name, utilization=gpu.utilization, memory_used_mb=gpu.memory_used_mb,
                 memory_total_mb=gpu.memory_total_mb, temperature=gpu.temperature, power_w=gpu.power_w,
-                history=tuple(history), runs=held,
+                history=tuple(history), runs=held, node=gpu.node,
                 foreign=sum(1 for p in processes if p.pid not in ours) if not held else 0))
+        nodes = tuple(_node_view(node, snapshot.host_of(node)) for node in snapshot.nodes) \
+            if snapshot.multi_node else ()
         host = None
         if snapshot.host is not None:
             h = snapshot.host
-            history = self._minute("host", "cpu_percent", snapshot, now, points, problems)
+            first = None if None in snapshot.nodes or not snapshot.nodes else snapshot.nodes[0]
+            history = self._minute("host", "cpu_percent", snapshot, now, points, problems, first)
             host = HostView(cpu_percent=h.cpu_percent, per_core=tuple(h.per_core or ()),
                             memory_used_mb=h.memory_used_mb, memory_total_mb=h.memory_total_mb,
                             swap_used_mb=h.swap_used_mb, swap_total_mb=h.swap_total_mb, load_1=h.load_1,
                             history=tuple(history))
         return Telemetry(now=now, gpus=tuple(gpus), host=host, daemon=self.daemon(), simulated=snapshot.simulated,
-                         cpu_slots=snapshot.cpu_slots, error=f"history: {problems[0]}" if problems else None)
+                         cpu_slots=snapshot.cpu_slots, error=f"history: {problems[0]}" if problems else None,
+                         nodes=nodes)
 
     def _minute(self, device: str, key: str, snapshot: Any, now: float, points: int,
-                problems: list[str]) -> tuple[float | None, ...]:
-        """The last minute of one field of one device as `points` evenly spaced values (None: no sample
-        then). Read from the store once; after that each poll adds the snapshot's newer sample, so an
-        idle dashboard does not read a minute of samples per device every second."""
-        series = self._history.get((device, key))
+                problems: list[str], node: str | None = None) -> tuple[float | None, ...]:
+        """The last minute of one field of one device (of one cluster node; None: the daemon's machine)
+        as `points` evenly spaced values (None: no sample then). Read from the store once; after that
+        each poll adds the snapshot's newer sample, so an idle dashboard does not read a minute of
+        samples per device every second."""
+        from tuiflow.lab.telemetry import device_key  # the Lab is open by now: no import cost at start
+
+        name = device_key(node, device)
+        series = self._history.get((name, key))
         if series is None:
             try:
-                times, values = self.lab.telemetry_series(device, key, window_s=HISTORY_S)
+                times, values = self.lab.telemetry_series(device, key, window_s=HISTORY_S, node=node)
             except Exception as exc:  # said once per poll by the caller (Telemetry.error); read again next poll
                 problems.append(_one_line(exc))
                 return ()
-            series = self._history[(device, key)] = deque(zip(times, values))
-        sample = snapshot.devices.get(device)
+            series = self._history[(name, key)] = deque(zip(times, values))
+        sample = snapshot.devices.get(name)
         if sample is not None and (not series or sample.time > series[-1][0]):
             series.append((sample.time, _number(sample.values.get(key))))
         while series and series[0][0] < now - HISTORY_S:
@@ -363,6 +376,16 @@ def _planning(call: Callable[[], Any]) -> Any:
         raise FieldError(exc.param, reason) from None
     except lab.LabError as exc:
         raise FieldError(None, _one_line(exc)) from None
+
+
+def _node_view(node: str | None, host: Any) -> NodeView:
+    """A cluster node's title: its label ("this machine" for the daemon's) and its host's CPU and RAM."""
+    from tuiflow.lab.telemetry import node_title
+
+    if host is None:
+        return NodeView(node=node, title=node_title(node))
+    return NodeView(node=node, title=node_title(node), cpu_percent=host.cpu_percent, cores=len(host.per_core or ()),
+                    memory_used_mb=host.memory_used_mb, memory_total_mb=host.memory_total_mb)
 
 
 def _one_line(exc: Any) -> str:

@@ -37,6 +37,7 @@ class GpuCard:
     history: tuple[float | None, ...] = ()  # utilisation, oldest first, evenly spaced over a minute
     runs: tuple[int, ...] = ()  # our runs holding it
     foreign: int = 0  # processes on it that are none of our runs' (another user's)
+    node: str | None = None  # the cluster node it is on; None: the daemon's machine
 
     @property
     def memory_free_mb(self) -> float | None:
@@ -61,8 +62,21 @@ class HostView:
 
 
 @dataclass(frozen=True)
+class NodeView:
+    """One machine of a cluster, as the title line over its GPUs says it."""
+
+    node: str | None  # None: the daemon's machine
+    title: str
+    cpu_percent: float | None = None
+    cores: int = 0
+    memory_used_mb: float | None = None
+    memory_total_mb: float | None = None
+
+
+@dataclass(frozen=True)
 class Telemetry:
-    """One telemetry poll: the GPUs, the host and the daemon, read at `now`."""
+    """One telemetry poll: the GPUs, the host and the daemon, read at `now`; `nodes` names the
+    machines when there are several (a Ray cluster), and is empty for one."""
 
     now: float
     gpus: tuple[GpuCard, ...]
@@ -71,6 +85,7 @@ class Telemetry:
     simulated: bool = False
     cpu_slots: int | None = None
     error: str | None = None
+    nodes: tuple[NodeView, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The dashboard's top: one line per GPU (or "CPU only") and the host line."""
+"""The dashboard's top: one line per GPU (or "CPU only") and the host line; on a cluster, the GPUs
+grouped under a title line per node (its label, CPU and RAM)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from rich.console import Group
 from rich.text import Text
 from textual.widget import Widget
 
+from tuiflow.lab.gauges import Glyphs, level_style, percent, used_of
 from tuiflow.tui.render import cpu_only_line, gpu_line, host_line
-from tuiflow.tui.views import RunLine, Telemetry
+from tuiflow.tui.views import NodeView, RunLine, Telemetry
 from tuiflow.tui.widgets.glyphs import glyphs_of
 
 
@@ -60,16 +62,22 @@ class GpuPanel(LinesWidget):
         self.redraw(layout=True)
 
     def show(self, telemetry: Telemetry | None = None, runs: dict[int, RunLine] | None = None) -> None:
-        """Draw a new reading (and/or the runs the GPUs name); the height follows the GPU count."""
-        old = len(self.telemetry.gpus) if self.telemetry else -1
+        """Draw a new reading (and/or the runs the GPUs name); the height follows the GPU (and node) count."""
+        old = self._count()
         if telemetry is not None:
             self.telemetry, self.problem = telemetry, None
         if runs is not None:
             self.runs = runs
-        self.redraw(layout=self.telemetry is not None and len(self.telemetry.gpus) != old)
+        self.redraw(layout=self.telemetry is not None and self._count() != old)
+
+    def _count(self) -> int:
+        """Lines wanted: a line per GPU, and a title per node on a cluster (-1: no reading)."""
+        if self.telemetry is None:
+            return -1
+        return len(self.telemetry.gpus) + len(self.telemetry.nodes)
 
     def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[no-untyped-def]
-        return min(self._rows(), max(1, len(self.telemetry.gpus))) if self.telemetry else 1
+        return min(self._rows(), max(1, self._count())) if self.telemetry else 1
 
     def _rows(self) -> int:
         """How many lines the GPUs may take: the runs table needs the rest of a small terminal."""
@@ -82,6 +90,8 @@ class GpuPanel(LinesWidget):
                 return [Text(f" ! cannot read the telemetry: {self.problem}", style="red")]
             return [Text(" reading the GPUs...", style="dim")]
         gpus = self.telemetry.gpus
+        if self.telemetry.nodes:
+            return self._node_lines(width, glyphs)
         if not gpus:
             return [cpu_only_line(self.telemetry, self.runs, width, glyphs)]
         rows = self._rows()
@@ -91,6 +101,44 @@ class GpuPanel(LinesWidget):
             lines.append(Text(f" +{len(gpus) - len(shown)} more GPUs: a taller terminal shows more, "
                               "`tuiflow gpus` lists them all", style="dim", no_wrap=True, overflow=glyphs.overflow))
         return lines
+
+    def _node_lines(self, width: int, glyphs: Glyphs) -> list[Text]:
+        """Each node's title, then its GPUs; what does not fit is counted on the last line."""
+        assert self.telemetry is not None
+        wanted: list[Text] = []
+        for node in self.telemetry.nodes:
+            cards = [card for card in self.telemetry.gpus if card.node == node.node]
+            wanted.append(node_title_line(node, len(cards), width, glyphs))
+            wanted += [gpu_line(card, self.runs, width, glyphs, self.telemetry.now) for card in cards]
+        rows = self._rows()
+        if len(wanted) <= rows:
+            return wanted
+        shown = wanted[: rows - 1]
+        hidden = len(wanted) - len(shown)
+        shown.append(Text(f" +{hidden} more lines of {len(self.telemetry.nodes)} nodes: a taller terminal shows "
+                          "more, `tuiflow gpus` lists them all", style="dim", no_wrap=True, overflow=glyphs.overflow))
+        return shown
+
+
+def node_title_line(node: NodeView, gpus: int, width: int, glyphs: Glyphs) -> Text:
+    """A node's title over its GPUs: "── alpha  2 GPUs  CPU 34% of 16  RAM 12.0/64.0G ─────"."""
+    rule = glyphs.dash
+    text = Text(no_wrap=True, overflow=glyphs.overflow)
+    text.append(rule * 2 + " ", style="dim")
+    text.append(node.title, style="bold cyan")
+    text.append(f"  {gpus} GPU{'s' if gpus != 1 else ''}" if gpus else "  no GPU", style="dim")
+    if node.cpu_percent is not None:
+        text.append("  CPU ")
+        text.append(percent(node.cpu_percent).strip(), style=level_style(node.cpu_percent))
+        if node.cores:
+            text.append(f" of {node.cores}", style="dim")
+    if node.memory_total_mb:
+        text.append("  RAM " + used_of(node.memory_used_mb, node.memory_total_mb))
+    text.append(" ")
+    text.truncate(width, overflow=glyphs.overflow)
+    if text.cell_len < width:
+        text.append(rule * (width - text.cell_len), style="dim")
+    return text
 
 
 class HostLine(LinesWidget):
