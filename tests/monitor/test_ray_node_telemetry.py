@@ -65,7 +65,8 @@ def gone(pid: int, timeout: float = 30.0) -> bool:
 
 def test_each_node_is_sampled_tagged_stored_and_listed_by_node(ray_instance: Any, tmp_path) -> None:
     ray = ray_instance
-    telemetry = NodeTelemetry(interval=0.25, env={"TUIFLOW_FAKE_GPUS": ACTOR_GPUS})
+    # The one node is this process's: sampled only when asked (a daemon samples its own machine itself).
+    telemetry = NodeTelemetry(interval=0.25, env={"TUIFLOW_FAKE_GPUS": ACTOR_GPUS}, skip_local=False)
     assert telemetry.drain() == []  # not started: nothing, and no Ray call
     telemetry.start()
     try:
@@ -109,7 +110,7 @@ def test_each_node_is_sampled_tagged_stored_and_listed_by_node(ray_instance: Any
 
 def test_a_dead_sampler_does_not_break_drain_and_is_replaced(ray_instance: Any) -> None:
     ray = ray_instance
-    telemetry = NodeTelemetry(interval=0.25, rescan_s=0.5, env={"TUIFLOW_FAKE_GPUS": "1"})
+    telemetry = NodeTelemetry(interval=0.25, rescan_s=0.5, env={"TUIFLOW_FAKE_GPUS": "1"}, skip_local=False)
     telemetry.start()
     try:
         drain_until(telemetry, {"host", "gpu0"})
@@ -132,6 +133,17 @@ def test_a_dead_sampler_does_not_break_drain_and_is_replaced(ray_instance: Any) 
     finally:
         telemetry.stop()
     assert gone(second)
+
+
+def test_the_daemons_own_node_gets_no_actor_by_default(ray_instance: Any) -> None:
+    telemetry = NodeTelemetry(interval=0.25, rescan_s=0.0)
+    telemetry.start()
+    try:
+        assert telemetry.nodes == {} and telemetry.drain() == [] and telemetry.drain() == []
+        node_id = ray_instance.get_runtime_context().get_node_id()
+        assert telemetry.labels == {node_id: socket.gethostname()}  # known, and left to the daemon's sampler
+    finally:
+        telemetry.stop()
 
 
 def test_labels_are_hostnames_made_unique_and_kept() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -162,3 +163,47 @@ def test_this_machine_alone_is_printed_as_before(store: Store, monkeypatch: pyte
     assert [n["node"] for n in data["nodes"]] == [None]
     snapshot = lab.open(store.home).telemetry()
     assert snapshot.nodes == (None,) and not snapshot.multi_node and [g.node for g in snapshot.gpus] == [None]
+
+
+def test_gpus_names_the_runs_a_cluster_placed_on_each_nodes_gpus(store: Store,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from claiming import claim_next
+
+    from tuiflow.monitor.ray_nodes import NodeSampler
+    from tuiflow.store import RunSpec
+
+    # beta's sampler as its actor runs it (here without Ray): its host records carry its Ray node id.
+    beta_id, head_id = "b" * 56, "a" * 56
+    monkeypatch.setenv(fake_gpus.FAKE_GPUS_ENV, NODES["beta"])
+    sampler = NodeSampler("beta", 0.25, node_id=beta_id, address="10.0.0.2")
+    try:
+        deadline = time.monotonic() + 30
+        records: list = []
+        while {"host", "gpu0"} - {r.device for r in records} and time.monotonic() < deadline:
+            time.sleep(0.1)
+            records += sampler.take()
+    finally:
+        sampler.stop()
+    monkeypatch.delenv(fake_gpus.FAKE_GPUS_ENV)
+    assert {"host", "gpu0"} <= {r.device for r in records} and {r.node for r in records} == {"beta"}
+    assert next(r for r in records if r.device == "host").values["node_id"] == beta_id
+    conn = sqlite3.connect(store.path)
+    sqlite_sink(conn)(records)
+    conn.close()
+
+    store.create_experiment("cluster", "sleep", runs=[RunSpec({"i": 1}), RunSpec({"i": 2}), RunSpec({"i": 3})])
+    on_beta, on_head, elsewhere = (claim_next(store) for _ in range(3))
+    store.start_node_run(on_beta.id, attempt=on_beta.attempt, pid=4001, pid_start_time=None, gpus=[0],
+                         host="beta", node=beta_id)
+    store.start_node_run(on_head.id, attempt=on_head.attempt, pid=4002, pid_start_time=None, gpus=[1],
+                         host=socket.gethostname(), node=head_id)  # placed by Ray on this machine
+    store.start_node_run(elsewhere.id, attempt=elsewhere.attempt, pid=4003, pid_start_time=None, gpus=[0],
+                         host="gamma", node="c" * 56)  # a node nobody samples: on none of these GPUs
+
+    report = json.loads(tuiflow(store.home, "gpus", "--json", TUIFLOW_FAKE_GPUS="2").stdout)
+    assert [(g["node"], g["index"], g["runs"]) for g in report["gpus"]] == [
+        (None, 0, []), (None, 1, [on_head.id]), ("beta", 0, [on_beta.id])]
+    lines = tuiflow(store.home, "gpus", TUIFLOW_FAKE_GPUS="2").stdout.rstrip("\n").split("\n")
+    assert lines[0] == "this machine: 2 GPUs (simulated, TUIFLOW_FAKE_GPUS)"
+    assert lines[2].endswith(f"runs {on_head.id}") and lines[3].startswith("beta: 1 GPU")
+    assert lines[4].endswith(f"runs {on_beta.id}")

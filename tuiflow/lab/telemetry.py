@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import socket
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -389,7 +390,9 @@ def cluster_gpus(report: dict[str, Any], store: Store | None, now: float | None 
 
     Every GPU gets its "node" (None: this machine); "nodes" lists the machines, this one first, each
     with its status line, newest sample time and host CPU and memory. A cluster node's GPU is held by
-    the running runs whose `node` is that node (its label or Ray node id) and whose GPUs include it.
+    the running runs whose `node` is that node (its label or Ray node id) and whose GPUs include it;
+    this machine's GPUs also by the runs the cluster placed here (a Ray node id of no sampled node,
+    and this machine's hostname), which hold no GPU of the home's own.
     """
     now = time.time() if now is None else now
     local = {"node": None, "status": report.get("status"), "time": None, "host": None}
@@ -399,9 +402,16 @@ def cluster_gpus(report: dict[str, Any], store: Store | None, now: float | None 
     snapshot = latest(store, now=now)
     local["time"], local["host"] = snapshot.time, _host_brief(snapshot.host_of(None))
     named = [node for node in snapshot.nodes if node is not None]
-    if not named:
+    running = [run for run in store.list_runs(status="running") if getattr(run, "node", None) is not None]
+    if not running and not named:
         return result
-    running = store.list_runs(status="running")
+    remote = set(named) | {sample.values.get("node_id") for sample in snapshot.devices.values()
+                                         if sample.node is not None and sample.device == "host"}
+    here = socket.gethostname()
+    for gpu in result["gpus"]:
+        placed = [run.id for run in running if run.node not in remote and run.host == here
+                  and gpu["index"] in (run.gpus or []) and run.id not in gpu["runs"]]
+        gpu["runs"] = [*gpu["runs"], *placed]
     for node in named:
         samples = [s for s in snapshot.devices.values() if s.node == node]
         newest = max(s.time for s in samples)

@@ -5,9 +5,15 @@ on each tick hands `drain()`'s records to its sample sink, so every node's host 
 and GPUs land in the head's store, tagged with the node:
 
     telemetry = NodeTelemetry(interval=1.0)
-    telemetry.start()              # one `NodeSampler` actor per alive node
+    telemetry.start()              # one `NodeSampler` actor per alive node but the daemon's own
     records = telemetry.drain()    # what the actors sampled since the last drain (never blocks long)
     telemetry.stop()               # kills the actors
+
+The daemon's own node gets no actor by default (`skip_local=True`): the daemon's `Sampler` already
+samples that machine, with its runs' process trees, as node None ("this machine" in the views); an
+actor there would record the same host and GPUs a second time under the node's name. With
+`skip_local=False` every alive node gets an actor (a head that samples nothing itself, or a test on
+a one-node cluster).
 
 Each actor runs the same `Sampler` the daemon runs on its own machine (host and GPUs, no runs), on its
 node's real NVML, or on simulated GPUs where `TUIFLOW_FAKE_GPUS` is set in the actor's environment
@@ -130,12 +136,12 @@ class NodeTelemetry:
     connected to, started by `start()`, drained by `drain()`, killed by `stop()`.
 
     `env` goes to the actors' runtime_env (e.g. {"TUIFLOW_FAKE_GPUS": "2"} for simulated GPUs);
-    `skip_local` leaves out the node this process runs on, for a daemon whose own `Sampler` already
+    `skip_local` (the default) leaves out the node this process runs on, whose own `Sampler` already
     records its machine (as node None).
     """
 
     def __init__(self, interval: float = DEFAULT_INTERVAL, *, env: Mapping[str, str] | None = None,
-                 skip_local: bool = False, rescan_s: float = RESCAN_S, wait_s: float = DRAIN_WAIT_S) -> None:
+                 skip_local: bool = True, rescan_s: float = RESCAN_S, wait_s: float = DRAIN_WAIT_S) -> None:
         self.interval = check_interval(interval)
         self.env = dict(env or {})
         self.skip_local = skip_local
@@ -157,7 +163,8 @@ class NodeTelemetry:
         return {node_id: actor.handle for node_id, actor in self._actors.items()}
 
     def start(self) -> None:
-        """Start an actor on every alive node (Ray must be initialised by the caller)."""
+        """Start an actor on every alive node (but this one, with `skip_local`); Ray must be initialised
+        by the caller."""
         self._started = True
         self._rescan()
 
