@@ -142,9 +142,9 @@ class LabData:
         now = self.clock()
         snapshot = self.lab.snapshot()
         holders: dict[Any, list[int]] = dict(self.lab.gpu_holders())
-        if snapshot.multi_node:  # a cluster node's GPUs are held by the runs Ray placed there
-            holders.update({(gpu["node"], gpu["index"]): gpu["runs"] for gpu in self.lab.gpus()["gpus"]
-                            if gpu.get("node") is not None})
+        if snapshot.multi_node:  # a cluster's GPUs are held by the runs Ray placed there, this machine's too
+            holders.update({gpu["index"] if gpu.get("node") is None else (gpu["node"], gpu["index"]): gpu["runs"]
+                            for gpu in self.lab.gpus()["gpus"]})
         ours = {reading.pid for reading in snapshot.runs.values() if reading.pid}
         problems: list[str] = []
         gpus = []
