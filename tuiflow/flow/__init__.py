@@ -13,12 +13,15 @@ from tuiflow.flow.errors import (
     ActionArgumentError,
     ActionError,
     ActionNotFoundError,
+    ConfigError,
+    ConfigKeyTypeError,
     DatasetIndexError,
+    DatasetIndexTypeError,
     ExpressionError,
     FlowError,
     SamplerError,
 )
-from tuiflow.flow.images import ImagesBatch
+from tuiflow.flow.images import ImageItem, ImagesBatch, image_action
 from tuiflow.flow.index import DatasetIndex, FilesIndex
 from tuiflow.flow.item_expr import PP, L
 from tuiflow.flow.named_expr import B, C, D, F, I, NamedExpression, V
@@ -38,11 +41,14 @@ __all__ = [
     "Batch",
     "C",
     "Config",
+    "ConfigError",
+    "ConfigKeyTypeError",
     "ConstantSampler",
     "D",
     "Dataset",
     "DatasetIndex",
     "DatasetIndexError",
+    "DatasetIndexTypeError",
     "Domain",
     "ExpressionError",
     "F",
@@ -50,6 +56,7 @@ __all__ = [
     "FlowError",
     "HistoSampler",
     "I",
+    "ImageItem",
     "ImagesBatch",
     "L",
     "NamedExpression",
@@ -65,6 +72,7 @@ __all__ = [
     "action",
     "add_observer",
     "apply_parallel",
+    "image_action",
     "inbatch_parallel",
     "make_rng",
     "register_action",
