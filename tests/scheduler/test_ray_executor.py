@@ -118,18 +118,35 @@ def test_ray_run_that_raises_fails_with_its_traceback(home: Lab) -> None:
     assert home.store.metric_series(run.id, "value").values == [0.0]  # logged before it raised
 
 
+def run_actor_workers() -> list[psutil.Process]:
+    """The Ray worker processes that hold a run's actor (Ray titles them ``ray::RunActor``)."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        try:
+            if (process.info["cmdline"] or [""])[0].startswith("ray::RunActor"):
+                found.append(process)
+        except psutil.Error:
+            continue
+    return found
+
+
 def test_ray_daemon_killed_and_restarted_adopts_the_runs_ray_still_runs(home: Lab) -> None:
-    runs = home.submit("sleep", sets=["seconds=6", "steps=6"], reps=2, gpus=1)
+    runs = home.submit("sleep", sets=["seconds=16", "steps=8"], reps=2, gpus=1)
     runners = [runner_of(home, run.id) for run in runs]
+    [short] = home.submit("sleep", sets=["seconds=1", "steps=2"])
+    runner_of(home, short.id)
     home.kill_daemon()  # SIGKILL: no goodbye
     assert all(runner.is_running() for runner in runners)
+    # A run that ends while no daemon runs is recorded, and gives its resources back to Ray.
+    assert home.wait_status(short.id, FINAL, 30).status == "done"
+    home.wait_until(lambda: len(run_actor_workers()) == 2, 30, "the short run's actor to end itself")
     start_ray_daemon(home)
     ended = home.wait_all_final([r.id for r in runs], timeout=60)
     assert [r.status for r in ended] == ["done", "done"], [(r.status, r.error) for r in ended]
     assert [r.attempt for r in ended] == [1, 1]  # adopted, not started again
     for run in ended:
         assert f"adopted run {run.id} (node {run.node}" in home.daemon_log()
-        assert len(home.store.metric_series(run.id, "value")) == 6  # nothing lost while no daemon ran
+        assert len(home.store.metric_series(run.id, "value")) == 8  # nothing lost while no daemon ran
 
 
 def test_ray_worker_killed_makes_its_run_lost_then_retried(home: Lab) -> None:
@@ -168,6 +185,11 @@ def test_ray_gpu_requests_are_checked_against_the_cluster(home: Lab) -> None:
         opened.launch(plan, num_gpus=3)
     with pytest.raises(LabError, match="Ray cluster, which picks each run's GPUs"):
         opened.launch(plan, gpus=[0], num_gpus=1)
+    too_many = home.cli("run", "sleep", "--set", "seconds=0", "--num-gpus", "3", check=False)
+    assert too_many.returncode != 0 and "the Ray cluster has 2" in too_many.stderr
+    particular = home.cli("run", "sleep", "--set", "seconds=0", "--gpus", "0", check=False)
+    assert particular.returncode != 0 and "Ray cluster, which picks each run's GPUs" in particular.stderr
+    assert "Traceback" not in too_many.stderr + particular.stderr
     # Runs queued past those checks (through the store) fail at once, saying why.
     [pinned] = home.submit("sleep", sets=["seconds=0"], gpus=1, gpus_allowed=[0])
     [shared] = home.submit("sleep", sets=["seconds=0"], gpus=2, per_gpu=2)

@@ -125,6 +125,11 @@ def _gpus(home_lab: Lab, spec: str | None, count: int | None) -> list[int] | Non
         fail(f"--num-gpus must be >= 0, not {count}")
     if not needs_gpu_indices(spec) and not count:
         return parse_gpus(spec, [])
+    if home_lab.exists and home_lab.daemon_status().executor == "ray":
+        # The GPUs are the Ray cluster's, not this machine's: `Lab.launch` checks the count there.
+        if needs_gpu_indices(spec):
+            fail("--gpus: the daemon runs on a Ray cluster, which picks each run's GPUs: use --num-gpus N")
+        return parse_gpus(spec, [])
     report = home_lab.gpus()
     available = [gpu["index"] for gpu in report["gpus"]]
     try:

@@ -28,6 +28,10 @@ FLUSH_S = 0.2
 
 LOG_CHUNK = 1 << 16
 
+LINGER_S = 2.0
+"""How long a RunActor stays after its runner ended and its outcome is recorded, before it ends
+itself (giving its GPUs and CPUs back to Ray) whether or not a daemon came for the exit code."""
+
 Op = tuple[str, tuple, dict]
 
 
@@ -35,7 +39,7 @@ class StoreWriter:
     """The head's store for the runs on Ray nodes: applies their batches of store calls, in order, and
     appends their log lines to the log files in the home, where `tuiflow logs` reads them."""
 
-    CALLS = frozenset(ANSWERED | SENT | {"start_node_run"})
+    CALLS = frozenset(ANSWERED | SENT | {"start_node_run", "settle_exit"})
 
     def __init__(self, home: str) -> None:
         from tuiflow.store import Store
@@ -69,6 +73,10 @@ class StoreWriter:
             raise StoreError(f"{op!r} is not a store call a run on a Ray node may make")
         if op == "start_node_run":
             kwargs = {**kwargs, "log_path": str(log_path(self.home, args[0]))}
+        if op == "settle_exit":  # the runner exited: a run it left unfinished ends failed, with its code
+            from tuiflow.scheduler.executor import record_exit
+
+            return record_exit(self.store, *args)
         return getattr(self.store, op)(*args, **kwargs)
 
 
@@ -91,7 +99,7 @@ class RunActor:
         self._logs = bytearray()
         self._buffer_lock = threading.Lock()
         self._send_lock = threading.Lock()  # batches go out one at a time, in order
-        self._finish_lock = threading.Lock()
+        self._ended = threading.Event()
         self._code: int | None = None
         self._stop = threading.Event()
         gpus = [int(float(gpu)) for gpu in ray.get_gpu_ids()]
@@ -122,7 +130,8 @@ class RunActor:
             "node": node}))
         if not ok or recorded is None:
             self._kill(signal.SIGKILL)  # the run has gone on without us (requeued, say): nothing to run
-        work = ((self._serve, "tuiflow-serve"), (self._pump, "tuiflow-log"), (self._flush_often, "tuiflow-flush"))
+        work = ((self._serve, "tuiflow-serve"), (self._pump, "tuiflow-log"), (self._flush_often, "tuiflow-flush"),
+                (self._watch, "tuiflow-watch"))
         self._threads = [threading.Thread(target=target, name=name, daemon=True) for target, name in work]
         for thread in self._threads:
             thread.start()
@@ -133,22 +142,38 @@ class RunActor:
         return self.where
 
     def wait(self) -> int:
-        """Block until the runner exits; kill what is left of its group, send the last of its records,
-        and return its exit code (negative: killed by that signal). Later calls return it at once."""
-        with self._finish_lock:
-            if self._code is None:
-                code = self.process.wait()
-                self._kill(signal.SIGKILL)  # a child it left must not hold on to the GPUs
-                for thread in self._threads[:2]:
-                    thread.join(5)
-                self._stop.set()
-                for _ in range(5):  # a writer restarting (its worker died) gets a few tries
-                    self._flush()
-                    if not self._ops and not self._logs:
-                        break
-                    time.sleep(1)
-                self._code = code
-            return self._code
+        """Block until the runner has exited and its outcome is recorded; its exit code (negative:
+        killed by that signal)."""
+        self._ended.wait()
+        assert self._code is not None
+        return self._code
+
+    def _watch(self) -> None:
+        """When the runner exits: kill what is left of its group, send the last of its records, record
+        its outcome if it left none, and end this actor a moment later: a finished run must not hold
+        the cluster's resources until a daemon comes (none may be running)."""
+        code = self.process.wait()
+        self._kill(signal.SIGKILL)  # a child it left must not hold on to the GPUs
+        for thread in self._threads[:2]:
+            thread.join(5)
+        self._stop.set()
+        for _ in range(5):  # a writer restarting (its worker died) gets a few tries
+            ok, _ = self._flush(("settle_exit", (self.run_id, code), {}))
+            if ok and not self._ops and not self._logs:
+                break
+            time.sleep(1)
+        self._code = code
+        self._ended.set()
+        time.sleep(LINGER_S)  # the daemon's wait() has its answer by then
+        self._leave()
+
+    def _leave(self) -> None:
+        import ray
+
+        try:
+            ray.kill(ray.get_runtime_context().current_actor, no_restart=True)
+        except Exception:
+            os._exit(0)
 
     def cancel(self, force: bool) -> None:
         """SIGTERM (``force``: SIGKILL) to the runner's process group."""
