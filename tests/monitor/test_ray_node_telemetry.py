@@ -1,6 +1,8 @@
-"""Per-node telemetry on a real local Ray instance: a sampler actor pinned to the node returns host and
-simulated-GPU records tagged with the node, they land in a real store and `tuiflow gpus --json` lists
-them by node; a killed actor does not break `drain` and is replaced; `stop` leaves no actor."""
+"""Per-node telemetry on a real local Ray cluster (`ray.cluster_utils.Cluster`: a head with two logical
+GPUs, and worker nodes added and removed as raylets on this machine): a sampler actor pinned to each
+node returns host and simulated-GPU records tagged with the node, they land in a real store and
+`tuiflow gpus --json` lists them by node; a node that joins later gets an actor, one that dies does
+not break `drain`, nor does a killed actor, which is replaced; `stop` leaves no actor."""
 
 from __future__ import annotations
 
@@ -29,17 +31,26 @@ ACTOR_GPUS = json.dumps([{"name": "Fake Ray GPU", "memory_mb": 16384}, {"name": 
 
 
 @pytest.fixture(scope="module")
-def ray_instance() -> Iterator[Any]:
+def cluster() -> Iterator[Any]:
+    """A head node (2 CPUs, 2 logical GPUs) this process is connected to; tests add worker nodes."""
     import ray
+    from ray.cluster_utils import Cluster
 
-    if ray.is_initialized():  # another module's instance: share it, and leave it to its owner
-        yield ray
-        return
-    ray.init(num_cpus=2, num_gpus=2, include_dashboard=False, log_to_driver=False)
+    assert not ray.is_initialized(), "another test left Ray initialised: these tests need a cluster of their own"
+    head = Cluster(initialize_head=True, head_node_args={"num_cpus": 2, "num_gpus": 2, "include_dashboard": False})
     try:
-        yield ray
+        ray.init(address=head.address, log_to_driver=False)
+        yield head
     finally:
         ray.shutdown()
+        head.shutdown()
+
+
+@pytest.fixture
+def ray_instance(cluster: Any) -> Any:
+    import ray
+
+    return ray
 
 
 def drain_until(telemetry: NodeTelemetry, devices: set[str], timeout: float = 90.0) -> list[SampleRecord]:
@@ -142,6 +153,32 @@ def test_the_daemons_own_node_gets_no_actor_by_default(ray_instance: Any) -> Non
         assert telemetry.nodes == {} and telemetry.drain() == [] and telemetry.drain() == []
         node_id = ray_instance.get_runtime_context().get_node_id()
         assert telemetry.labels == {node_id: socket.gethostname()}  # known, and left to the daemon's sampler
+    finally:
+        telemetry.stop()
+
+
+def test_a_node_that_joins_gets_a_sampler_and_one_that_dies_does_not_break_drain(cluster: Any) -> None:
+    import ray
+
+    telemetry = NodeTelemetry(interval=0.25, rescan_s=0.2, env={"TUIFLOW_FAKE_GPUS": "1"})  # the head: skipped
+    telemetry.start()
+    try:
+        assert telemetry.nodes == {}
+        worker = cluster.add_node(num_cpus=1, num_gpus=1)
+        cluster.wait_for_nodes()
+        records = drain_until(telemetry, {"host", "gpu0"})  # started on a later drain, on the new node
+        [(node_id, label)] = telemetry.nodes.items()
+        assert node_id == worker.node_id != ray.get_runtime_context().get_node_id()
+        assert {r.node for r in records} == {label} and label.startswith(socket.gethostname())
+        pid = ray.get(telemetry.actors[node_id].where.remote(), timeout=30)["pid"]
+
+        cluster.remove_node(worker)  # the node dies under its actor
+        deadline = time.monotonic() + 60
+        while telemetry.nodes and time.monotonic() < deadline:
+            telemetry.drain()  # never raises: the dead node's actor is dropped
+            time.sleep(0.2)
+        assert telemetry.nodes == {} and telemetry.drain() == []
+        assert gone(pid)
     finally:
         telemetry.stop()
 
