@@ -83,7 +83,8 @@ def digits_cnn(run):
     return train_and_evaluate(run, digits_dataset(config["seed"], shape), model_config, config["framework"])
 
 
-def _device(run, framework: str) -> str:
-    if run.device == "cpu":
-        return "cpu"
-    return "cuda:0" if framework == "torch" else "gpu:0"
+def _device(run, framework: str) -> list[str]:
+    # every device the run was given: --num-gpus 2 splits each batch over both GPUs (two CPU
+    # replicas where the GPUs are simulated); one device is a one-entry list
+    print(f"{framework} model on {run.devices}", flush=True)
+    return run.devices

@@ -21,7 +21,8 @@ def test_import_loads_no_framework():
         "import tuiflow.models\n"
         "from tuiflow.models import TorchModel, TFModel, ClassificationMetrics, resolve_model_class\n"
         "resolve_model_class('tf')\n"
-        "print(sorted(name for name in ('torch', 'tensorflow', 'keras') if name in sys.modules))\n"
+        "names = ('torch', 'tensorflow', 'keras', 'timm', 'torchvision')\n"
+        "print(sorted(name for name in names if name in sys.modules))\n"
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"

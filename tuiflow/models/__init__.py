@@ -1,7 +1,9 @@
 """Models for tuiflow: `TorchModel`, `TFModel`, a small zoo (MLP, VGG, ResNet, UNet) and metrics.
 
-Importing this package imports neither torch nor TensorFlow: a framework is imported when the first
-model of it is built, and a missing one says which extra to install.
+Models of timm, torchvision and keras.applications are built by name ("timm:efficientnet_b0"), and a
+model may split each batch over several devices (`device=["cuda:0", "cuda:1"]`, `"gpu:*"`).
+Importing this package imports no framework or library: each is imported when the first model of it
+is built, and a missing one says which extra to install.
 """
 
 from tuiflow.models import actions  # noqa: F401 - importing it registers the model pipeline actions

@@ -38,7 +38,8 @@ class MemorySink:
 class Run:
     """What a recipe function gets: ``run.config``, ``run.log(step=..., **metrics)``, ``run.device``.
 
-    ``run.gpus`` are the GPU indices the scheduler gave (``[]`` for CPU only); ``run.seed`` and
+    ``run.gpus`` are the GPU indices the scheduler gave (``[]`` for CPU only), ``run.devices`` the
+    devices to split a model over (``["cuda:0", "cuda:1"]``, or ``"cpu"`` entries); ``run.seed`` and
     ``run.rep`` say which repetition this is, so a run can be reproduced.
     """
 
@@ -73,6 +74,18 @@ class Run:
         the scheduler for every run: ``"cpu"`` on simulated GPUs, which no framework can use), else
         ``"cuda:0"`` when the run has a GPU (the first visible one), else ``"cpu"``."""
         return os.environ.get("TUIFLOW_DEVICE") or ("cuda:0" if self.gpus else "cpu")
+
+    @property
+    def devices(self) -> list[str]:
+        """Every device the run was given, in names both frameworks accept: ``["cuda:0", "cuda:1"]``
+        for two GPUs (numbered as the run sees them), as many ``"cpu"`` entries where the GPUs are
+        simulated (``run.device`` is ``"cpu"``), ``["cpu"]`` without a GPU. Give it as a model's
+        ``device`` to split each batch over them: ``--num-gpus 2`` then uses both, and the same
+        config trains on two CPU replicas where the GPUs are simulated."""
+        gpus = self.gpus
+        if not gpus or self.device == "cpu":
+            return ["cpu"] * max(1, len(gpus))
+        return [f"cuda:{index}" for index in range(len(gpus))]
 
     def progress(self, done: int, total: int | None = None) -> None:
         """Say how far the run has got (steps done of total): shown with an ETA instead of the

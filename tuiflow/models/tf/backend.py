@@ -1,4 +1,12 @@
-"""The TensorFlow backend of `TFModel`: device, Keras network, loss, optimizer, a compiled train step."""
+"""The TensorFlow backend of `TFModel`: devices, Keras network, loss, optimizer, a compiled train step.
+
+On several devices the network, its optimizer and the train step live in a
+`tf.distribute.MirroredStrategy` over them: each batch is split into one share per device, each
+replica's loss is weighted by its share of the batch, so the gradients summed over replicas are the
+whole batch's mean gradient, and every replica applies the same update. A list of CPU entries runs on
+that many logical CPUs, which TensorFlow can only make before it starts: a model on N CPU entries
+must be the first TF work of its process (a runner's is), else its error says so.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +22,7 @@ import tensorflow as tf
 from tensorflow import keras
 
 from tuiflow.models.config import ModelConfig
+from tuiflow.models.devices import DeviceSpec, resolve_devices
 from tuiflow.models.tf.losses import make_loss
 from tuiflow.models.tf.networks import build_network
 
@@ -37,15 +46,35 @@ def build(config: ModelConfig) -> TFBackend:
     return TFBackend(config)
 
 
-def pick_device(device: str | None) -> str:
-    """The canonical device ("cpu" or "gpu:N"); None means the first visible GPU, else the CPU."""
-    visible = len(tf.config.list_physical_devices("GPU"))
-    if device is None:
-        return "gpu:0" if visible else "cpu"
-    if device != "cpu" and int(device.split(":")[1]) >= visible:
-        raise ValueError(f"model config key 'device': {device} is not visible (TensorFlow sees "
-                         f"{visible} GPU{'s' if visible != 1 else ''})")
-    return device
+def pick_devices(spec: DeviceSpec) -> tuple[str, ...]:
+    """The canonical devices ("cpu" entries or "gpu:N") a config names, checked against the GPUs TF
+    sees; None means the first visible GPU, else the CPU. N CPU entries make N logical CPUs."""
+    devices = resolve_devices(spec, len(tf.config.list_physical_devices("GPU")), "TensorFlow")
+    if len(devices) > 1 and devices[0] == "cpu":
+        split_cpu(len(devices))
+    return devices
+
+
+def split_cpu(count: int) -> None:
+    """Make TensorFlow show at least `count` logical CPUs; only possible before TF starts its runtime."""
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    configured = tf.config.get_logical_device_configuration(cpu)
+    if configured is not None and len(configured) >= count:
+        return
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+    except RuntimeError:  # TF has started: its devices are fixed
+        have = len(tf.config.list_logical_devices("CPU"))
+        if have < count:
+            raise ValueError(
+                f"model config key 'device': {count} CPU entries need {count} logical CPUs, and TensorFlow "
+                f"started with {have}: build this model before any other TensorFlow work in the process"
+            ) from None
+
+
+def tf_device_name(name: str, position: int) -> str:
+    """TF's name of a canonical device; the CPU entries of a list are logical CPUs 0, 1, ..."""
+    return f"/CPU:{position}" if name == "cpu" else "/GPU:" + name.split(":")[1]
 
 
 def make_optimizer(name: str, args: dict[str, Any]) -> keras.optimizers.Optimizer:
@@ -69,22 +98,90 @@ def make_optimizer(name: str, args: dict[str, Any]) -> keras.optimizers.Optimize
         raise ValueError(f"model config key 'optimizer': {found.__name__}: {exc}") from None
 
 
+_STRATEGIES: dict[tuple[str, ...], Any] = {}
+
+
+def mirrored_strategy(devices: tuple[str, ...]) -> Any:
+    """The process's one MirroredStrategy over `devices`: models on the same devices share it, as two
+    strategies over one set of devices number their collective operations alike, and clash."""
+    names = tuple(tf_device_name(name, position) for position, name in enumerate(devices))
+    if names not in _STRATEGIES:
+        _STRATEGIES[names] = tf.distribute.MirroredStrategy(devices=list(names))
+    return _STRATEGIES[names]
+
+
 class TFBackend:
-    """One Keras network on one device with its optimizer and a `tf.function` train step."""
+    """One Keras network with its optimizer and a `tf.function` train step, on one device or
+    mirrored over several."""
 
     def __init__(self, config: ModelConfig):
-        self.device = pick_device(config.device)
-        self.tf_device = "/CPU:0" if self.device == "cpu" else "/GPU:" + self.device.split(":")[1]
+        self.devices = pick_devices(config.device)
+        self.device = self.devices[0]
+        self.tf_device = tf_device_name(self.device, 0)
+        self.strategy: Any = None
+        if len(self.devices) > 1:
+            self.strategy = mirrored_strategy(self.devices)
         if config.seed is not None:
             keras.utils.set_random_seed(config.seed)
-        with tf.device(self.tf_device):
+        with self.strategy.scope() if self.strategy else tf.device(self.tf_device):
             self.network = build_network(config)
             self.optimizer = make_optimizer(config.optimizer, dict(config.optimizer_args))
             self.optimizer.build(self.network.trainable_variables)
         axis = 1 if config.images and config.data_format == "channels_first" else -1
         self.loss = make_loss(config.loss, config.classes, axis)
-        self._train_step = self._compile_train_step()
-        self._predict_step = self._compile_predict_step()
+        if self.strategy:
+            self._train_step = self._compile_mirrored_train_step()
+            self._predict_step = self._compile_mirrored_predict_step()
+        else:
+            self._train_step = self._compile_train_step()
+            self._predict_step = self._compile_predict_step()
+
+    def split(self, array: Any) -> Any:
+        """`array` as one share per replica (np.array_split's shares), each on its replica's device."""
+        shares = np.array_split(np.asarray(array), len(self.devices))
+        devices = self.strategy.extended.worker_devices
+
+        def share(context: Any) -> tf.Tensor:
+            with tf.device(devices[context.replica_id_in_sync_group]):
+                return tf.identity(shares[context.replica_id_in_sync_group])
+
+        return self.strategy.experimental_distribute_values_from_function(share)
+
+    def _compile_mirrored_train_step(self) -> Any:
+        network, optimizer, loss_function, strategy = self.network, self.optimizer, self.loss, self.strategy
+        variables = network.trainable_variables
+
+        def replica_step(inputs: tf.Tensor, targets: tf.Tensor, total: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            with tf.GradientTape() as tape:
+                outputs = network(tf.cast(inputs, tf.float32), training=True)
+                count = tf.shape(outputs)[0]
+                share = tf.cast(count, tf.float32) / total
+                # a replica with no items (a batch smaller than the devices) adds nothing
+                loss = tf.where(count > 0, loss_function(outputs, targets), 0.0) * share
+            gradients = tape.gradient(loss, variables)
+            optimizer.apply_gradients(zip(gradients, variables))  # summed over the replicas first
+            return loss, outputs
+
+        @tf.function(reduce_retracing=True)
+        def train_step(inputs: Any, targets: Any, total: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            losses, outputs = strategy.run(replica_step, args=(inputs, targets, total))
+            return strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None), strategy.gather(outputs, axis=0)
+
+        def train(inputs: Any, targets: Any) -> tuple[tf.Tensor, tf.Tensor]:
+            total = tf.constant(float(len(inputs)))
+            return train_step(self.split(inputs), self.split(targets), total)
+
+        return train
+
+    def _compile_mirrored_predict_step(self) -> Any:
+        network, strategy = self.network, self.strategy
+
+        @tf.function(reduce_retracing=True)
+        def predict_step(inputs: Any) -> tf.Tensor:
+            outputs = strategy.run(lambda share: network(tf.cast(share, tf.float32), training=False), args=(inputs,))
+            return strategy.gather(outputs, axis=0)
+
+        return lambda inputs: predict_step(self.split(inputs))
 
     def _compile_train_step(self) -> Any:
         network, optimizer, loss_function, device = self.network, self.optimizer, self.loss, self.tf_device

@@ -11,6 +11,7 @@ from tuiflow.models.tf.mlp import build_mlp
 from tuiflow.models.tf.resnet import build_resnet
 from tuiflow.models.tf.unet import build_unet
 from tuiflow.models.tf.vgg import build_vgg
+from tuiflow.models.zoo import find_architecture
 
 layers = keras.layers
 BUILDERS = {"MLP": build_mlp, "VGG": build_vgg, "ResNet": build_resnet, "UNet": build_unet}
@@ -29,7 +30,12 @@ def build_network(config: ModelConfig) -> Any:
         tensor = layers.Reshape((*config.inputs, 1))(tensor)
     elif channels_first:
         tensor = layers.Permute((2, 3, 1))(tensor)
-    outputs = BUILDERS[config.model](tensor, config.classes, **config.model_args)
-    if channels_first and config.model == "UNet":
+    if find_architecture(config.model).library:
+        from tuiflow.models.tf.library import build_library_layer
+
+        outputs = build_library_layer(config.model, tuple(tensor.shape[1:]), config.classes, config.model_args)(tensor)
+    else:
+        outputs = BUILDERS[config.model](tensor, config.classes, **config.model_args)
+    if channels_first and len(outputs.shape) == 4:
         outputs = layers.Permute((3, 1, 2))(outputs)
-    return keras.Model(inputs, outputs, name=config.model)
+    return keras.Model(inputs, outputs, name=config.model.replace(":", "_"))
