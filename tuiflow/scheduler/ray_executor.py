@@ -30,8 +30,9 @@ from tuiflow.store import Run, Store
 NAMESPACE = "tuiflow"
 """The Ray namespace of tuiflow's actors."""
 
-PLACING_GRACE_S = 0.3
-"""After Ray placed a run, how long its resources may still show as free in Ray's (lagging) view."""
+HANDING_GRACE_S = 0.5
+"""How long after the daemon handed a run to Ray its resources may still show as free in Ray's view
+(which lags): the daemon counts them as taken meanwhile."""
 
 ACTOR_CONCURRENCY = 8  # a RunActor answers info and cancel while its wait() blocks
 
@@ -100,9 +101,10 @@ class RayExecutor(Executor):
         self.writer_name = f"tuiflow-writer-{self.key}"
         self.node_id: str | None = None
         self._local = LocalExecutor()  # runs a local daemon left running on this machine
-        self._runs: dict[int, Tracked] = {}  # handed to Ray, not placed yet (or only just)
-        self._free: dict[str, float] = {}
-        self._free_at = 0.0
+        self._live: dict[int, tuple[float, float]] = {}  # our runs on the cluster: their CPUs and GPUs
+        self._handed: dict[int, float] = {}  # when each run was handed over (monotonic), while recent
+        self._available: dict[str, float] = {}
+        self._available_at = 0.0
         self._total: dict[str, float] = {}
         self._total_at = 0.0
         self._telemetry: Any = None
@@ -164,8 +166,10 @@ class RayExecutor(Executor):
         return float(run.gpus_requested)
 
     def fits(self, run: Run) -> bool:
-        """Whether the cluster has the run's GPUs and CPUs free now (Ray's view, less what this daemon
-        handed over and Ray has not placed yet); UnsatisfiableRequest when the whole cluster has not."""
+        """Whether the cluster has the run's GPUs and CPUs free now; UnsatisfiableRequest when the
+        whole cluster has not. Free is the least of the cluster's total less what this daemon's runs
+        take (exact, at once) and Ray's view of what is free (it sees other users' work too, but late:
+        less the runs handed over in the last moments)."""
         import ray
 
         gpus = self.gpus_for(run)
@@ -175,15 +179,15 @@ class RayExecutor(Executor):
         if gpus > self._total.get("GPU", 0.0) + 1e-9:
             raise UnsatisfiableRequest(f"run {run.id} asks for {run.gpus_requested} GPU(s); the Ray cluster has "
                                        f"{self._total.get('GPU', 0.0):g}")
-        if now - self._free_at > 0.05:
-            self._free, self._free_at = dict(ray.available_resources()), now
-            for tracked in self._runs.values():  # handed over, not (long enough) placed: not in Ray's view yet
-                self._free["GPU"] = self._free.get("GPU", 0.0) - tracked.handle.gpus
-                self._free["CPU"] = self._free.get("CPU", 0.0) - tracked.handle.cpus
-        if self._free.get("GPU", 0.0) + 1e-9 < gpus or self._free.get("CPU", 0.0) + 1e-9 < self.num_cpus:
-            return False
-        self._free["GPU"] = self._free.get("GPU", 0.0) - gpus
-        self._free["CPU"] = self._free.get("CPU", 0.0) - self.num_cpus
+        if now - self._available_at > 0.05:
+            self._available, self._available_at = dict(ray.available_resources()), now
+        self._handed = {run_id: at for run_id, at in self._handed.items() if now - at < HANDING_GRACE_S}
+        ours = [sum(need[i] for need in self._live.values()) for i in (0, 1)]
+        recent = [sum(self._live.get(run_id, (0.0, 0.0))[i] for run_id in self._handed) for i in (0, 1)]
+        for i, (key, need) in enumerate((("CPU", self.num_cpus), ("GPU", gpus))):
+            free = min(self._total.get(key, 0.0) - ours[i], self._available.get(key, 0.0) - recent[i])
+            if need > 0 and free + 1e-9 < need:
+                return False
         return True
 
     def start(self, store: Store, run: Run, gpus: list[int]) -> Tracked:
@@ -196,7 +200,8 @@ class RayExecutor(Executor):
                  os.environ.get("TUIFLOW_RAY_DEVICE"))
         tracked = Tracked(run.id, None, None, [], handle=_RayRun(actor, actor.info.remote(), actor.wait.remote(),
                                                                   self.num_cpus, need))
-        self._runs[run.id] = tracked
+        self._live[run.id] = (self.num_cpus, need)
+        self._handed[run.id] = time.monotonic()
         return tracked
 
     # --- watching ------------------------------------------------------------------------------------
@@ -216,10 +221,6 @@ class RayExecutor(Executor):
                 except Exception as exc:  # the actor died: its worker, or its node
                     item.extra["why"] = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
                     codes[item.run_id] = WORKER_LOST
-        now = time.monotonic()
-        for run_id, item in list(self._runs.items()):
-            if item.handle.placed_at is not None and now - item.handle.placed_at > PLACING_GRACE_S:
-                del self._runs[run_id]
         return codes
 
     def _note_placed(self, ray: Any, waiting: list[Tracked]) -> None:
@@ -259,7 +260,8 @@ class RayExecutor(Executor):
         if tracked.handle is None:
             self._local.settle(store, tracked, code)
             return
-        self._runs.pop(tracked.run_id, None)
+        self._live.pop(tracked.run_id, None)
+        self._handed.pop(tracked.run_id, None)
         if code in (WORKER_LOST, UNKNOWN):
             if not store.get_run(tracked.run_id).is_final:
                 where = f" on node {tracked.node}" if tracked.node else ""
@@ -283,8 +285,7 @@ class RayExecutor(Executor):
         except ValueError:
             actor = None
         if actor is not None:
-            return Tracked(run.id, run.pid, run.pid_start_time, list(run.gpus or []), node=run.node,
-                           handle=_RayRun(actor, actor.info.remote(), actor.wait.remote(), 0.0, 0.0))
+            return self._adopted(run, actor)
         if run.node is None and run.pid is None:
             return UNSTARTED
         if run.node is None and run.host == socket.gethostname():
@@ -318,9 +319,18 @@ class RayExecutor(Executor):
                 actor = ray.get_actor(name, namespace=NAMESPACE)
             except ValueError:
                 continue
-            found.append(Tracked(run.id, run.pid, run.pid_start_time, list(run.gpus or []), node=run.node,
-                                 handle=_RayRun(actor, actor.info.remote(), actor.wait.remote(), 0.0, 0.0)))
+            found.append(self._adopted(run, actor))
         return found
+
+    def _adopted(self, run: Run, actor: Any) -> Tracked:
+        """A run's actor a previous daemon started, watched again (its resources counted as ours)."""
+        try:
+            gpus = self.gpus_for(run)
+        except UnsatisfiableRequest:
+            gpus = 0.0
+        self._live[run.id] = (self.num_cpus, gpus)
+        return Tracked(run.id, run.pid, run.pid_start_time, list(run.gpus or []), node=run.node,
+                       handle=_RayRun(actor, actor.info.remote(), actor.wait.remote(), self.num_cpus, gpus))
 
     def describe(self) -> dict[str, Any] | None:
         """The cluster's GPUs (clients check runs' requests against them) and address."""
