@@ -53,6 +53,8 @@ MAX_BUFFERED = 20_000
 DRAIN_WAIT_S = 0.05
 # How often `drain` asks Ray for the list of nodes (new nodes get an actor, dead ones lose theirs).
 RESCAN_S = 10.0
+# A node whose sampler keeps dying (it cannot start there) is tried again later and later, up to this.
+MAX_BACKOFF_S = 300.0
 
 
 class NodeSampler:
@@ -151,6 +153,8 @@ class NodeTelemetry:
         self._actors: dict[str, _Actor] = {}  # Ray node id -> its actor
         self._scanned = -float("inf")
         self._started = False
+        self._failures: dict[str, int] = {}  # Ray node id -> samplers lost there in a row
+        self._retry_at: dict[str, float] = {}  # Ray node id -> no new sampler there before this time
 
     @property
     def nodes(self) -> dict[str, str]:
@@ -182,9 +186,10 @@ class NodeTelemetry:
         options: dict[str, Any] = {}
         if self.env:
             options["runtime_env"] = {"env_vars": self.env}
+        now = time.monotonic()
         for node in alive:
             node_id = str(node["NodeID"])
-            if node_id in self._actors or node_id == local:
+            if node_id in self._actors or node_id == local or self._retry_at.get(node_id, 0.0) > now:
                 continue
             label = self.labels[node_id]
             try:
@@ -238,11 +243,21 @@ class NodeTelemetry:
             actor.pending = None
             try:
                 records += ray.get(ref)
-            except Exception as exc:  # the actor (or its node) died: drop it, rescan soon
-                log.warning("telemetry: the sampler on node %s is gone: %s", actor.label, exc)
-                self._forget(node_id)
-                self._scanned = min(self._scanned, time.monotonic() - self.rescan_s / 2)
+                self._failures.pop(node_id, None)
+            except Exception as exc:  # the actor (or its node) died: drop it, start another later
+                self._lost(node_id, actor.label, exc)
         return records
+
+    def _lost(self, node_id: str, label: str, exc: Exception) -> None:
+        """A sampler died: forget it; its node gets a new one at a rescan, after a delay that doubles
+        with each loss in a row (a node where it cannot start is not retried every few seconds)."""
+        self._forget(node_id)
+        failures = self._failures[node_id] = self._failures.get(node_id, 0) + 1
+        delay = min(MAX_BACKOFF_S, self.rescan_s / 2 * 2 ** (failures - 1))
+        self._retry_at[node_id] = time.monotonic() + delay
+        self._scanned = min(self._scanned, time.monotonic() - self.rescan_s + delay)
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        log.warning("telemetry: the sampler on node %s is gone (%s); another in %.0f s", label, reason, delay)
 
     def stop(self) -> None:
         """Kill every actor; `drain` returns nothing after this."""
