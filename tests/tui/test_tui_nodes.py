@@ -20,6 +20,7 @@ from tuiflow.monitor.fake_gpus import read_fake_gpus
 from tuiflow.monitor.sampler import Sampler, sqlite_sink
 from tuiflow.store import Store
 from tuiflow.tui import Options, TuiflowApp
+from tuiflow.tui.data import LabData
 from tuiflow.tui.screens.dashboard import DashboardScreen
 from tuiflow.tui.widgets.gpu_panel import GpuPanel
 from tuiflow.tui.widgets.runs_table import RunsTable
@@ -90,6 +91,8 @@ def test_the_gpu_panel_groups_gpus_under_a_title_per_node_at_80x24(sampled_home:
             assert not dash.poll_errors
 
     asyncio.run(scenario())
+    # Launch's GPU picker offers this machine's GPUs only: on a cluster node Ray picks them.
+    assert LabData(sampled_home).gpu_choices() == []
 
 
 @pytest.mark.parametrize("sampled_home", [{None: NODES["alpha"]}], indirect=True)
@@ -106,3 +109,4 @@ def test_one_machine_has_no_node_titles(sampled_home: Path) -> None:
             assert lines[0].startswith("GPU0 ") and lines[1].startswith("GPU1 ")
 
     asyncio.run(scenario())
+    assert [choice.index for choice in LabData(sampled_home).gpu_choices()] == [0, 1]

@@ -289,7 +289,7 @@ class LabData:
         holders = self.lab.gpu_holders()
         ours = {reading.pid for reading in snapshot.runs.values() if reading.pid}
         choices = []
-        for gpu in snapshot.gpus:
+        for gpu in snapshot.gpus_of(None):  # a cluster node's GPUs are Ray's to pick, not the form's
             held = tuple(holders.get(gpu.index, ()))
             free = None if gpu.memory_total_mb is None or gpu.memory_used_mb is None else \
                 max(0.0, gpu.memory_total_mb - gpu.memory_used_mb)
