@@ -195,3 +195,19 @@ def test_labels_are_hostnames_made_unique_and_kept() -> None:
     later = node_labels([{"NodeID": "00" * 28, "NodeManagerHostname": "head", "NodeManagerAddress": "10.0.0.3"},
                          *nodes], known=labels)
     assert {k: later[k] for k in labels} == labels and later["00" * 28] == "head@10.0.0.3"
+
+
+def test_a_node_whose_sampler_keeps_dying_is_retried_later_and_later(caplog: pytest.LogCaptureFixture) -> None:
+    from tuiflow.monitor import ray_nodes
+
+    telemetry = NodeTelemetry(interval=1.0, rescan_s=10.0)
+    for delay in (5, 10, 20, 40, 80, 160, 300, 300, 300):  # half the rescan interval, doubling, at most 5 min
+        # A sampler that is not an actor at all: killing it fails the way killing one gone with its node does.
+        telemetry._actors["n1"] = ray_nodes._Actor(handle=object(), label="gpu-box")
+        before = time.monotonic()
+        telemetry._lost("n1", "gpu-box", RuntimeError("The actor died unexpectedly\nmore lines"))
+        after = time.monotonic()
+        assert before + delay <= telemetry._retry_at["n1"] <= after + delay
+        assert telemetry.nodes == {}
+    warning = caplog.records[-1].getMessage()
+    assert warning == "telemetry: the sampler on node gpu-box is gone (The actor died unexpectedly); another in 300 s"
