@@ -11,12 +11,19 @@ runner process's, not the recipe's).
   percentage of one core. Target: < 1 %.
 - drain: `--runs` runs queued at once, then the daemon started; wall time until all have ended,
   throughput, and whether every run is done exactly once (none lost, none run twice).
+
+`--executor ray [--address HOST:PORT]`: latency and a drain of `--runs` (default 200) runs through the
+local executor and through a Ray cluster side by side (no idle phase). Without `--address` it starts a
+head of its own (`ray start --head --num-cpus N` with this machine's N cores, in a temporary folder)
+and kills it at the end. A Ray run's `started_at` is when its runner started on its node (Ray placed
+its actor), a local run's when the daemon claimed it, a moment before it spawns the runner.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import statistics
 import sys
@@ -73,9 +80,10 @@ class Bench:
         self.store = Store.open(home)
         self.recipe = lab.recipe_catalog().get("sleep")
         self.daemon_pid: int | None = None
+        self.executor_args: list[str] = []  # `python -m tuiflow.scheduler` options: the executor
 
     def start(self) -> int:
-        info, _ = lab.start_daemon(self.store)
+        info, _ = lab.start_daemon(self.store, wait_s=120, extra_args=self.executor_args)
         self.daemon_pid = info.pid
         return info.pid
 
@@ -136,14 +144,87 @@ def measure_drain(bench: Bench, runs: int) -> dict:
             "ok": done == runs and twice == 0}
 
 
+def start_ray_head(folder: str) -> tuple[str, int]:
+    """``ray start --head`` in ``folder`` on free ports: its address and process group."""
+    import socket
+    import subprocess
+
+    sockets = [socket.socket() for _ in range(3)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    gcs, client, agent = (sock.getsockname()[1] for sock in sockets)
+    for sock in sockets:
+        sock.close()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TUIFLOW_")}
+    process = subprocess.Popen(
+        ["ray", "start", "--head", f"--num-cpus={os.cpu_count()}", "--num-gpus=0", f"--temp-dir={folder}",
+         "--disable-usage-stats", "--include-dashboard=false", f"--port={gcs}", f"--ray-client-server-port={client}",
+         f"--dashboard-agent-listen-port={agent}", "--node-ip-address=127.0.0.1"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
+    output, _ = process.communicate(timeout=180)
+    if process.returncode != 0:
+        raise SystemExit(f"bench_scheduler: ray start failed:\n{output[-2000:]}")
+    return f"127.0.0.1:{gcs}", process.pid
+
+
+def _stop_ray_head(group: int, folder: str) -> None:
+    """Kill the head's process group, then its workers (groups of their own, named by its folder)."""
+    import psutil
+
+    os.killpg(group, signal.SIGKILL)
+    for process in psutil.process_iter(["cmdline"]):
+        try:
+            if any(folder in part for part in process.info["cmdline"] or []):
+                process.kill()
+        except psutil.Error:
+            continue
+
+
+def compare_with_ray(args: argparse.Namespace) -> None:
+    """Latency and drain, local executor then Ray, side by side."""
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="tuiflow-bench-scheduler-") as scratch:
+        group, folder = None, ""
+        address = args.address
+        if address is None:
+            folder = tempfile.mkdtemp(prefix="tfbray", dir="/tmp")
+            address, group = start_ray_head(folder)
+            log(f"ray head at {address}")
+        try:
+            for name, extra in (("local", []), ("ray", ["--executor", "ray", "--address", address])):
+                for phase in ("latency", "drain"):
+                    bench = Bench(Path(scratch) / f"{name}-{phase}")
+                    bench.executor_args = extra
+                    try:
+                        if phase == "latency":
+                            results.setdefault(name, {})["latency"] = measure_latency(bench, args.samples)
+                        else:
+                            results[name]["drain"] = measure_drain(bench, args.runs)
+                    finally:
+                        bench.close()
+        finally:
+            if group is not None:
+                _stop_ray_head(group, folder)
+                shutil.rmtree(folder, ignore_errors=True)
+    emit("scheduler_ray", {"address_given": args.address is not None, **results})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=30, help="latency samples")
     parser.add_argument("--idle", type=float, default=20.0, help="seconds of idle CPU measurement")
-    parser.add_argument("--runs", type=int, default=1000, help="runs in the drained queue")
+    parser.add_argument("--runs", type=int, default=None, help="runs in the drained queue (1000; 200 with Ray)")
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help="ray: the local executor and a Ray cluster side by side")
+    parser.add_argument("--address", default=None, help="with --executor ray: a running cluster's HOST:PORT")
     args = parser.parse_args()
     os.environ.pop("TUIFLOW_FAKE_GPUS", None)  # CPU-only runs: the CPU slots are the limit
     os.environ.pop("TUIFLOW_CPU_SLOTS", None)
+    if args.executor == "ray":
+        args.runs = args.runs or 200
+        compare_with_ray(args)
+        return
+    args.runs = args.runs or 1000
     with tempfile.TemporaryDirectory(prefix="tuiflow-bench-scheduler-") as scratch:
         first = Bench(Path(scratch) / "latency")
         try:
