@@ -36,6 +36,11 @@ def ray_cluster() -> Iterator[RayCluster]:
 def ray_home(ray_cluster: RayCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     home = Lab(tmp_path_factory.mktemp("ray") / "home")
     home.ray_address = ray_cluster.address  # type: ignore[attr-defined]
+    # The first daemon as a user starts it; later ones (after a test killed one) as the helper does.
+    started = home.cli("daemon", "start", "--executor", "ray", "--address", ray_cluster.address, "--num-cpus", "0.5")
+    assert "daemon started" in started.stdout
+    status = json.loads(home.cli("daemon", "status", "--json").stdout)
+    assert status["running_daemon"] and status["executor"] == "ray"
     yield home
     home.cleanup()
 
@@ -135,7 +140,9 @@ def test_ray_daemon_killed_and_restarted_adopts_the_runs_ray_still_runs(home: La
     runners = [runner_of(home, run.id) for run in runs]
     [short] = home.submit("sleep", sets=["seconds=1", "steps=2"])
     runner_of(home, short.id)
-    home.kill_daemon()  # SIGKILL: no goodbye
+    daemon = psutil.Process(home.daemon_pid())
+    daemon.kill()  # SIGKILL: no goodbye
+    daemon.wait(10)
     assert all(runner.is_running() for runner in runners)
     # A run that ends while no daemon runs is recorded, and gives its resources back to Ray.
     assert home.wait_status(short.id, FINAL, 30).status == "done"
