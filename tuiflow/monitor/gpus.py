@@ -130,6 +130,12 @@ def gpus_simulated() -> bool:
     return bool(os.environ.get(FAKE_GPUS_ENV, "").strip())
 
 
+def cuda_usable() -> bool:
+    """Whether a framework in this process can compute on a GPU: this machine has an NVIDIA driver and
+    its GPUs are not simulated (a Ray node's GPUs may be only logical ones, as in a test cluster)."""
+    return not gpus_simulated() and os.path.exists("/dev/nvidiactl")
+
+
 def keep_gpu_state_in(folder: str | os.PathLike[str]) -> None:
     """Where the GPU layer may keep what every process of one tuiflow home must share: simulated GPUs
     keep there the registry of the run processes on them, so `tuiflow gpus` sees the daemon's runs.

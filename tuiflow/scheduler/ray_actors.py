@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tuiflow.monitor.gpus import cuda_usable
 from tuiflow.runner.remote import ANSWERED, REMOTE_FD_ENV, SENT, receive_message, send_message
 from tuiflow.store import StoreError
 
@@ -259,6 +260,6 @@ class RunActor:
 def _device(gpus: list[int]) -> str:
     """What the run computes on: its first GPU when this node has real ones (an NVIDIA driver);
     the CPU when Ray's GPUs here are only logical (a test cluster) or simulated."""
-    if gpus and os.path.exists("/dev/nvidiactl") and not os.environ.get("TUIFLOW_FAKE_GPUS", "").strip():
+    if gpus and cuda_usable():
         return "cuda:0"
     return "cpu"
