@@ -146,6 +146,11 @@ folder = tempfile.mkdtemp()
 two.save(folder)
 again = Model.load(folder)  # a second model on the same two CPUs, and one on one CPU
 alone = Model.load(folder, device="cpu")
+try:  # TF has started with two logical CPUs: three cannot be made any more
+    TFModel({**config, "device": ["cpu"] * 3})
+    late = None
+except ValueError as error:
+    late = str(error)
 print(json.dumps({
     "logical": [device.name for device in tf.config.list_logical_devices("CPU")],
     "strategy": type(strategy).__name__, "replicas": strategy.num_replicas_in_sync,
@@ -157,6 +162,7 @@ print(json.dumps({
     "odd": two.train(inputs[:1], targets[:1]),
     "loaded_gap": float(np.abs(again.predict(inputs[:50]) - alone.predict(inputs[:50])).max()),
     "loaded_devices": [list(again.devices), list(alone.devices)],
+    "late": late,
 }))
 """
 
@@ -177,3 +183,5 @@ def test_tf_on_two_cpus_mirrors_over_logical_cpus_and_trains_like_one_device():
     assert report["predict_gap"] < 1e-4
     assert np.isfinite(report["odd"])  # one item over two replicas: one of them gets none
     assert report["loaded_devices"] == [["cpu", "cpu"], ["cpu"]] and report["loaded_gap"] < 1e-5
+    assert report["late"] == ("model config key 'device': 3 CPU entries need 3 logical CPUs, and TensorFlow "
+                              "started with 2: build this model before any other TensorFlow work in the process")
