@@ -3,7 +3,9 @@ curve, and the last lines of its log."""
 
 from __future__ import annotations
 
-from rich.cells import chop_cells
+import textwrap
+
+from rich.cells import cell_len, chop_cells
 from rich.console import Group
 from rich.text import Text
 from textual.widget import Widget
@@ -81,7 +83,7 @@ class RunTail(Widget):
         # shows the last `room` rows of the wrapped log.
         rows: list[str] = []
         for line in detail.log_lines[-room:] if room else []:
-            rows.extend(chop_cells(line.expandtabs(4), max(1, width)) or [""])
+            rows.extend(wrap_log_line(line, max(1, width)))
         log = [Text(row, no_wrap=True) for row in rows[-room:]] if room else []
         if not detail.log_lines and room:
             log = [Text("(queued: its log starts when it does)" if detail.status == "queued" else "(the log is empty)",
@@ -89,6 +91,17 @@ class RunTail(Widget):
             for line in log:
                 line.truncate(width, overflow=glyphs.overflow)
         return Group(*lines, *log)
+
+
+def wrap_log_line(line: str, width: int) -> list[str]:
+    """A log line as rows of at most ``width`` cells, broken between words where it can be (a word
+    longer than a row is cut), so that a path or a name is not split at an arbitrary letter."""
+    line = line.expandtabs(4).rstrip()
+    if cell_len(line) <= width:
+        return [line]
+    if cell_len(line) != len(line):  # wide characters: textwrap counts characters, not cells
+        return chop_cells(line, width)
+    return textwrap.wrap(line, width, break_on_hyphens=False) or [""]
 
 
 def _profile_of(detail: RunDetail | None) -> tuple[object, ...] | None:
