@@ -13,7 +13,10 @@ times (the best counts: the machine is shared, and others' work only ever adds):
   idle dashboard at `--refresh` s, in percent of one core (target: under 5 %).
 
 With tmux installed it also times the real command, `python -m tuiflow` in a tmux pane of 80x24, to
-the same two moments as read from the pane (`terminal_*`: the command line's own imports included).
+the same two moments as read from the pane (`terminal_*`: the command line's own imports included),
+and then, `--floor-rounds` times each, taking turns, that command and the floor app
+(`benchmarks/_floor_app.py`: a header, a line, a 20-row table and a footer) to their first paints:
+`ratio_to_floor` is the ratio of the medians (target: at most 1.3).
 The daemon's own CPU is not counted (it samples whether a view is open or not). The package's bytecode
 is written first, as installing it does: where PYTHONDONTWRITEBYTECODE is set (this project's shared
 machines set it), every start would otherwise compile each of tuiflow's modules from source, about
@@ -26,19 +29,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _common import REPO_ROOT, log, machine_info
+from _common import BENCH_DIR, REPO_ROOT, log, machine_info
 
 FIRST_PAINT_TARGET_S = 1.0
 IDLE_CPU_TARGET_PERCENT = 5.0
+_SESSIONS = itertools.count()
+RATIO_TARGET = 1.3  # the first painted dashboard in tmux, to the floor app's first paint
 SETTLE_S = 8.0
 
 
@@ -107,30 +114,57 @@ def child(home: Path, seconds: float, refresh: float, spawned: float) -> None:
     print(json.dumps(asyncio.run(measure(home, seconds, refresh, started))))
 
 
-def in_terminal(timeout_s: float = 20.0) -> dict[str, float | None]:
-    """`python -m tuiflow` in a tmux pane of 80x24: seconds to its first frame (the footer drawn) and to
-    its dashboard with data (GPU0 and a running run), read from the pane every 25 ms (each read is a tmux
-    client process: every 10 ms they took a fifth of a core from the app being measured; a figure is at
-    most 25 ms late)."""
-    session = f"bench-tui-{os.getpid()}"
+def in_terminal(timeout_s: float = 20.0, command: str | None = None) -> dict[str, float | None]:
+    """A command in a tmux pane of 80x24 (default `python -m tuiflow`): seconds to its first frame (the
+    footer drawn) and to its screen with data (for tuiflow: GPU0 and a running run; for the floor app:
+    its header, text, table and footer), read from the pane every 25 ms (each read is a tmux client
+    process: every 10 ms they took a fifth of a core from the app being measured; a figure is at most
+    25 ms late)."""
+    session = f"bench-tui-{os.getpid()}-{next(_SESSIONS)}"  # a fresh server each time: none is reused
+    floor = command is not None
     started = time.perf_counter()
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", "-c", str(REPO_ROOT),
-                    f"{sys.executable} -m tuiflow"], check=True)
+    # A tmux server of its own: a server already running (a test's, a user's) would give the pane its own
+    # environment, not this one's TUIFLOW_HOME.
+    tmux = ["tmux", "-L", session]
+    subprocess.run([*tmux, "new-session", "-d", "-s", session, "-x", "80", "-y", "24", "-c", str(REPO_ROOT),
+                    command or f"{sys.executable} -m tuiflow"], check=True)
     frame = paint = None
     try:
         while time.perf_counter() - started < timeout_s:
-            screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,
+            screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", session], capture_output=True,
                                     text=True).stdout
             now = time.perf_counter() - started
             if frame is None and "quit" in screen:
                 frame = now
-            if "GPU0" in screen and " running " in screen and "sleep" in screen:
+            if floor and "GPU0 floor" in screen and "95%" in screen and "quit" in screen:
+                paint = now
+                break
+            if not floor and "GPU0" in screen and " running " in screen and "sleep" in screen:
                 paint = now
                 break
             time.sleep(0.025)
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
     return {"terminal_first_frame_s": frame, "terminal_first_paint_s": paint}
+
+
+def floor_side_by_side(rounds: int) -> dict[str, object]:
+    """`python -m tuiflow` and the floor app (benchmarks/_floor_app.py) in the same tmux 80x24, taking
+    turns, `rounds` each: the medians of their first paints and the ratio of those medians."""
+    floor_command = f"{sys.executable} {BENCH_DIR / '_floor_app.py'}"
+    ours: list[float] = []
+    floors: list[float] = []
+    for _ in range(rounds):
+        for command, into in ((None, ours), (floor_command, floors)):
+            paint = in_terminal(command=command)["terminal_first_paint_s"]
+            if paint is not None:
+                into.append(paint)
+    if not ours or not floors:
+        return {"floor": "a first paint was not seen within 20 s"}
+    median_ours, median_floor = statistics.median(ours), statistics.median(floors)
+    return {"terminal_paint_median_s": round(median_ours, 3), "floor_paint_median_s": round(median_floor, 3),
+            "terminal_paint_all_s": [round(v, 3) for v in ours], "floor_paint_all_s": [round(v, 3) for v in floors],
+            "ratio_to_floor": round(median_ours / median_floor, 3), "ratio_target": RATIO_TARGET}
 
 
 def main() -> None:
@@ -146,6 +180,8 @@ def main() -> None:
     parser.add_argument("--gpus", type=int, default=8)
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=3, help="fresh processes measured; the best counts")
+    parser.add_argument("--floor-rounds", type=int, default=5,
+                        help="turns of tuiflow and the floor app in tmux, each (0: none)")
     parser.add_argument("--child", metavar="HOME", help=argparse.SUPPRESS)
     parser.add_argument("--spawned", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -169,6 +205,7 @@ def main() -> None:
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
             if shutil.which("tmux"):
                 terminal.append(in_terminal())
+        floor = floor_side_by_side(args.floor_rounds) if shutil.which("tmux") and args.floor_rounds else {}
     finally:  # stopped from here, not left to the daemon: it is stopped next and would leave them asleep
         home_lab.cancel_and_wait(experiment="bench")  # type: ignore[attr-defined]
         home_lab.stop_daemon()  # type: ignore[attr-defined]
@@ -178,11 +215,12 @@ def main() -> None:
         "bench": "tui", **{k: round(v, 4) for k, v in best.items()},
         "all": {key: [round(r[key], 3) for r in results] for key in best},
         "rows": results[0]["rows"], "poll_errors": max(r["poll_errors"] for r in results),
-        **_best_terminal(terminal),
+        **_best_terminal(terminal), **floor,
         "gpus": args.gpus, "runs": args.runs, "refresh_s": args.refresh, "repeats": len(results),
         "loadavg_1m_at_each": loads,
         "first_paint_target_s": FIRST_PAINT_TARGET_S, "idle_cpu_target_percent": IDLE_CPU_TARGET_PERCENT,
-        "ok": best["first_paint_s"] < FIRST_PAINT_TARGET_S and best["idle_cpu_percent"] < IDLE_CPU_TARGET_PERCENT,
+        "ok": (best["first_paint_s"] < FIRST_PAINT_TARGET_S and best["idle_cpu_percent"] < IDLE_CPU_TARGET_PERCENT
+               and float(floor.get("ratio_to_floor", 0.0)) <= RATIO_TARGET),  # type: ignore[arg-type]
         "since_start_s": round(time.perf_counter() - started, 2), "machine": machine_info(),
     }
     print(json.dumps(line))
