@@ -114,24 +114,27 @@ def test_pages_forward_and_back_and_sorting(home: Path, size: tuple[int, int]) -
                            what="page 2 by moving up")
             assert table.cursor_row == size_of_page - 1 and len(screen.pages) == 2
 
-            # s: the next column shown; S: the other way; a header clicked twice: its other way
+            # s: the next column shown, highest first (as `tuiflow results --sort`); S: the other way; a
+            # header clicked twice: highest first, then the other way
             await pilot.press("s")
-            await wait_for(pilot, lambda: screen.sort == table.shown[1].key and not screen.busy, what="sort by s")
+            await wait_for(pilot, lambda: screen.sort == f"-{table.shown[1].key}" and not screen.busy,
+                           what="sort by s")
             assert ids(table) == expected(home, screen.sort)[:size_of_page] and len(screen.pages) == 1
             await pilot.press("S")
-            await wait_for(pilot, lambda: screen.sort == f"-{table.shown[1].key}" and not screen.busy,
+            await wait_for(pilot, lambda: screen.sort == table.shown[1].key and not screen.busy,
                            what="the sort reversed")
             assert ids(table) == expected(home, screen.sort)[:size_of_page]
             left, _ = table.offsets["metrics.accuracy"]
             x = 2 + 3 * table.cell_padding + left + 1  # the mark column, the paddings, into the column
             assert table.column_at(x) == "metrics.accuracy"
             await pilot.click(ResultsTable, offset=(x, 0))
-            await wait_for(pilot, lambda: screen.sort == "metrics.accuracy" and not screen.busy, what="a click")
-            await pilot.click(ResultsTable, offset=(x, 0))
-            await wait_for(pilot, lambda: screen.sort == "-metrics.accuracy" and not screen.busy,
-                           what="a second click")
+            await wait_for(pilot, lambda: screen.sort == "-metrics.accuracy" and not screen.busy, what="a click")
             assert ids(table) == expected(home, "-metrics.accuracy")[:size_of_page]
             assert "accuracy ▼" in table.ordered_columns[1].label.plain
+            await pilot.click(ResultsTable, offset=(x, 0))
+            await wait_for(pilot, lambda: screen.sort == "metrics.accuracy" and not screen.busy,
+                           what="a second click")
+            assert ids(table) == expected(home, "metrics.accuracy")[:size_of_page]
             await pilot.press("escape")  # back to the experiments
             await wait_for(pilot, lambda: screen.mode == "experiments", what="the experiments again")
 
@@ -271,8 +274,8 @@ def test_a_parameter_and_a_metric_of_one_name_are_told_apart_by_their_keys() -> 
 
 
 def test_retry_priority_and_cancel_from_history(home: Path) -> None:
-    """The dashboard's run keys in History: r queues a finished run again, + raises its priority, c then
-    y cancels it (queued); c on a run that has ended says so and asks nothing."""
+    """The dashboard's run keys in History: r then y queues a finished run again, + raises its priority,
+    c then y cancels it (queued); c on a run that has ended says so and asks nothing."""
     async def scenario() -> None:
         app, toasts = app_for(home)
         async with app.run_test(size=(80, 24)) as pilot:
@@ -284,6 +287,8 @@ def test_retry_priority_and_cancel_from_history(home: Path) -> None:
             await wait_for(pilot, lambda: any("has already ended" in t for t in toasts), what="the refusal")
             assert not isinstance(app.screen, ConfirmScreen)
             await pilot.press("r")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the retry's question")
+            await pilot.press("y")
             await wait_for(pilot, lambda: f"run {run_id} queued again" in toasts, what="the retry")
             await pilot.press("plus")
             await wait_for(pilot, lambda: f"run {run_id}: priority 1" in toasts, what="the priority")

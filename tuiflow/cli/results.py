@@ -202,9 +202,9 @@ def results_command(
         fail("choose one of --json and --csv")
     if every and limit is not None:
         fail("choose one of --limit and --all")
-    if sort and sort.startswith("-"):
-        sort, asc = sort[1:], True
-    order = None if not sort else (sort if asc else f"-{sort}")
+    from tuiflow.lab.pages import best_first
+
+    order = None if not sort else best_first(sort, ascending=asc or sort.startswith("-"))
     count = None if every else (limit or DEFAULT_LIMIT)
     statuses = _statuses(status)
     with open_lab(home) as home_lab:
@@ -288,9 +288,8 @@ def _show(details: dict[str, Any]) -> None:
             steps = f"{s['first_step']}..{s['last_step']}"
             series.add_row(Text(key), str(s["count"]), steps, _fmt(s["last_value"]), _fmt(s["min"]), _fmt(s["max"]))
         console.print(series)
-    for pipeline in dict.fromkeys(row["pipeline"] for row in d["profile"]):
-        rows = [row for row in d["profile"] if row["pipeline"] == pipeline]
-        console.print(render_profile(rows, title=f"pipeline {pipeline}: profile"))
+    if d["profile"]:  # one table, slowest first, each action named as every view names it ("1/load")
+        console.print(render_profile(d["profile"], title="profile: where the time goes"))
     if d["error"] or d["traceback"]:
         body = Text(d["error"] or "", style="bold")
         if d["traceback"]:
@@ -402,4 +401,5 @@ def export_command(
                                status=_statuses(status), series=series)
     if done.files:
         where = " and ".join(str(path) for path in done.files)
-        _note(f"exported {done.runs} runs" + (f" and {done.values} metric values" if series else "") + f" to {where}")
+        values = f" and {done.values:,} metric value{'s' * (done.values != 1)}" if series else ""
+        _note(f"exported {_runs(done.runs)}{values} to {where}")

@@ -2,9 +2,10 @@
 
 Terms are separated by spaces (all must hold); each is NAME OP VALUE with OP one of ``= != < <= > >=``.
 ``status`` takes one status or several (``status=done,failed``); ``experiment`` a name, an id or
-``exp:ID``; any other name is a run column (``recipe``, ``priority``, ``duration_s``), a final metric
-or a parameter (``config.X`` and ``metrics.X`` say which; otherwise a final metric that some run has
-wins over a parameter). Values are numbers when they read as numbers; quote a value to keep it text
+``exp:ID``; any other name is a final metric, a parameter or a run column (``recipe``, ``priority``,
+``duration_s``), resolved as a sort resolves it (`tuiflow.lab.pages.resolve_field`): a final metric
+that some run has, else a parameter that some run has, else the run's column; ``config.X``,
+``metrics.X`` and ``run.X`` say which. Values are numbers when they read as numbers; quote a value to keep it text
 (``name="1e3"``), and ``=none`` tests for a missing value.
 """
 
@@ -15,7 +16,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from tuiflow.lab.pages import FIELDS, Condition, ResultsError, find_experiment
+from tuiflow.lab.pages import FIELDS, RUN_PREFIX, Condition, ResultsError, find_experiment, resolve_field
 from tuiflow.store import RUN_STATUSES, Store
 
 _TERM = re.compile(r"^(?P<name>[A-Za-z_][\w./-]*?)\s*(?P<op>!=|<=|>=|=|<|>)\s*(?P<value>.*)$", re.DOTALL)
@@ -82,10 +83,17 @@ def parse_filter(text: str, known: Store | None) -> Filter:
 
 
 def _field(store: Store | None, name: str) -> str:
-    if name.startswith(("config.", "metrics.")) or name in FIELDS or store is None:
-        return name
-    for kind in ("metrics", "config"):
-        if store.has_field(f"{kind}.{name}", ()):
-            return f"{kind}.{name}"
+    """The field a filter's name means: as a sort resolves it (`resolve_field`: a final metric, else a
+    parameter, else a run column; `run.X` the run's column)."""
+    columns = ", ".join(f for f in FIELDS if not f.endswith("_time"))
+    if store is None:
+        if name.startswith(RUN_PREFIX) and name.removeprefix(RUN_PREFIX) not in FIELDS:
+            raise ResultsError(f"filter: no run column {name.removeprefix(RUN_PREFIX)!r} ({columns})")
+        return name.removeprefix(RUN_PREFIX)
+    field = resolve_field(store, name)
+    if field is not None:
+        return field
+    if name.startswith(RUN_PREFIX):
+        raise ResultsError(f"filter: no run column {name.removeprefix(RUN_PREFIX)!r} ({columns})")
     raise ResultsError(f"filter: no run has a final metric or parameter {name!r}, and it is not a run column "
-                       f"({', '.join(f for f in FIELDS if not f.endswith('_time'))})")
+                       f"({columns})")

@@ -103,18 +103,49 @@ def _some(names: Sequence[str], most: int = 8) -> str:
     return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
-def sort_field(store: Store, name: str, where: Sequence[Condition] = ()) -> str:
-    """The store field a sort name means for the runs `where` selects: `config.X` and `metrics.X` as
-    they are; another name is a final metric if a selected run has it, else a parameter if one has it,
-    else a run column (`duration_s`). ResultsError for a name none of them is, while runs have final
-    metrics (with none at all, any name sorts them in submission order)."""
+def best_first(name: str, ascending: bool = False) -> str:
+    """The sort a client asks for when the user names a column to sort by (`tuiflow results --sort NAME`,
+    History's `s` and a click on a header): highest first (``-NAME``), lowest first with `ascending`."""
+    name = name.removeprefix("-")
+    return name if ascending else f"-{name}"
+
+
+def reverse_sort(sort: str) -> str:
+    """The same sort the other way: ``-lr`` -> ``lr``, ``lr`` -> ``-lr``."""
+    return sort[1:] if sort.startswith("-") else f"-{sort}"
+
+
+RUN_PREFIX = "run."
+"""Names a run's own column in a filter or a sort (``run.exit_code``), where a bare name would be a
+parameter or a final metric of that name."""
+
+
+def resolve_field(store: Store, name: str, where: Sequence[Condition] = ()) -> str | None:
+    """The store field a name means, in a filter and in a sort alike (README: "Which column a name
+    means"): `config.X` and `metrics.X` as they are; `run.X` the run's column X; another name is a
+    final metric if a run `where` selects has it, else a parameter if one has it, else a run column
+    (`duration_s`, `exit_code`). None: it is none of them (or `run.X` names no run column)."""
     if name.startswith(("config.", "metrics.")):
         return name
+    if name.startswith(RUN_PREFIX):
+        column = name.removeprefix(RUN_PREFIX)
+        return column if column in FIELDS else None
     for kind in ("metrics", "config"):
         if store.has_field(f"{kind}.{name}", where):
             return f"{kind}.{name}"
-    if name in FIELDS:
-        return name
+    return name if name in FIELDS else None
+
+
+def sort_field(store: Store, name: str, where: Sequence[Condition] = ()) -> str:
+    """The store field a sort name means for the runs `where` selects (see `resolve_field`).
+    ResultsError for a name none of them is, while runs have final metrics (with none at all, any name
+    sorts them in submission order)."""
+    field = resolve_field(store, name, where)
+    if field is not None:
+        return field
+    if name.startswith(RUN_PREFIX):
+        raise ResultsError(f"sort {name!r}: no run column {name.removeprefix(RUN_PREFIX)!r}; "
+                           f"run columns are {', '.join(FIELDS)}")
     known = store.run_keys("metrics", where)
     if known:
         raise ResultsError(f"no run selected has a final metric {name!r}: sort by one of {_some(known)}")

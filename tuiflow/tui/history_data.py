@@ -85,6 +85,14 @@ class RunsQuery:
     sort: str | None = None  # a column key, "-key" for highest first; None: by id
     after: Any = None
     limit: int = 20
+    offset: int = 0  # rows skipped first (End: the last page, whose `after` key is not known)
+
+
+@dataclass(frozen=True)
+class Offset:
+    """A page known by how many rows come before it, not by the key of the row before (End's pages)."""
+
+    rows: int
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,11 @@ class DeleteCheck:
     experiment: str
     runs: int
     active: int
+
+
+def runs_text(count: int) -> str:
+    """``1 run``, ``2 runs``, ``1,204 runs``."""
+    return f"{count:,} run{'s' * (count != 1)}"
 
 
 def filtered_names(text: str) -> set[str]:
@@ -222,7 +235,7 @@ class HistoryData:
             known = self._totals.get(key)
             total, scope_total = known[1:] if known is not None and known[0] == version else (None, None)
             page = home.results(query.filter, query.sort, query.after, query.limit, experiment=query.experiment,
-                                total=total)
+                                total=total, offset=query.offset)
             if fresh_columns or key not in self._columns:
                 keys = home.result_columns(query.filter, experiment=query.experiment) if home.exists else []
                 self._columns[key] = _columns(keys, scoped=query.experiment is not None)

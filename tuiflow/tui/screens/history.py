@@ -21,8 +21,18 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
+from tuiflow.lab.pages import best_first, reverse_sort
 from tuiflow.tui.data import ActionError
-from tuiflow.tui.history_data import DeleteCheck, ExperimentLine, HistoryData, RunsPage, RunsQuery, filtered_names
+from tuiflow.tui.history_data import (
+    DeleteCheck,
+    ExperimentLine,
+    HistoryData,
+    Offset,
+    RunsPage,
+    RunsQuery,
+    filtered_names,
+    runs_text,
+)
 from tuiflow.tui.render import home_path
 from tuiflow.tui.screens.run_actions import RunActions
 from tuiflow.tui.widgets.experiments_table import ExperimentsTable
@@ -173,32 +183,38 @@ class HistoryScreen(RunActions, Screen[None]):
         lines = self.experiments or []
         header = self.query_one(HistoryHeader)
         header.place, header.filter, header.extra = "experiments", "", ""
-        header.count = f"{len(lines):,} experiment{'s' * (len(lines) != 1)}  {sum(e.runs for e in lines):,} runs"
+        header.count = f"{len(lines):,} experiment{'s' * (len(lines) != 1)}  {runs_text(sum(e.runs for e in lines))}"
         self._show_empty(not lines and self.experiments is not None)
 
     def _query(self, after: Any = None, *, filter: str | None = None, sort: str | bool | None = False) -> RunsQuery:
         table = self.query_one(ResultsTable)
         rows = table.size.height - 1 if table.display and table.size.height > 1 else self.size.height - 3
+        offset = after.rows if isinstance(after, Offset) else 0
         return RunsQuery(experiment=self.scope, filter=self.filter if filter is None else filter,
                          sort=self.sort if sort is False else sort,  # type: ignore[arg-type]
-                         after=after, limit=max(5, rows))
+                         after=None if isinstance(after, Offset) else after, limit=max(5, rows), offset=offset)
 
-    def load_page(self, query: RunsQuery, cursor: int = 0, *, turn: int = 0, fresh: bool = False) -> None:
-        """Read a page of runs (in a worker); `turn` says which way the pages stack moves once it is read."""
+    def load_page(self, query: RunsQuery, cursor: int = 0, *, turn: int = 0, fresh: bool = False,
+                  applied: bool = False, follow: int | None = None, stack: list[Any] | None = None) -> None:
+        """Read a page of runs (in a worker); `turn` says which way the pages stack moves once it is read
+        (`stack`: what it is then, for a jump); `applied`: the page of a filter the user applied (its bar
+        closes once it is read); `follow`: a run id the cursor stays on, wherever its row is now."""
         self._loading = True
-        self._read_page(query, cursor, turn, fresh)
+        self._read_page(query, cursor, turn, fresh, applied, follow, stack)
 
     @work(thread=True, exclusive=True, group="page", exit_on_error=False)
-    def _read_page(self, query: RunsQuery, cursor: int, turn: int, fresh: bool) -> None:
+    def _read_page(self, query: RunsQuery, cursor: int, turn: int, fresh: bool, applied: bool,
+                   follow: int | None, stack: list[Any] | None) -> None:
         worker = get_current_worker()
         try:
             result: RunsPage | BaseException = self.history.page(query, fresh_columns=fresh)
         except Exception as exc:
             result = exc
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._show_page, query, result, cursor, turn)
+            self.app.call_from_thread(self._show_page, query, result, cursor, turn, applied, follow, stack)
 
-    def _show_page(self, query: RunsQuery, result: RunsPage | BaseException, cursor: int, turn: int) -> None:
+    def _show_page(self, query: RunsQuery, result: RunsPage | BaseException, cursor: int, turn: int,
+                   applied: bool = False, follow: int | None = None, stack: list[Any] | None = None) -> None:
         self._loading = False
         bar = self.query_one(FilterBar)
         if isinstance(result, BaseException):
@@ -212,20 +228,23 @@ class HistoryScreen(RunActions, Screen[None]):
         if query.filter != self.filter or query.sort != self.sort or query.experiment != self.scope:
             self.pages = [None]
         self.filter, self.sort = query.filter, query.sort
-        if turn > 0:
-            self.pages.append(query.after)
+        if stack is not None:
+            self.pages = stack
+        elif turn > 0:
+            self.pages.append(Offset(query.offset) if query.offset else query.after)
         elif turn < 0 and len(self.pages) > 1:
             self.pages.pop()
-        bar.show_error(None)
-        if bar.display and self.focused is bar.query_one("#filter-input"):
-            bar.display = False
-            self.query_one(ResultsTable).focus()
+        if applied:  # only the filter's own page closes its bar: a poll's reload leaves what is typed alone
+            bar.show_error(None)
+            if bar.display and self.focused is bar.query_one("#filter-input"):
+                bar.display = False
+                self.query_one(ResultsTable).focus()
         self.page = result
         self._version = result.version
         table = self.query_one(ResultsTable)
         table.filtered = filtered_names(self.filter)
         if self.mode == "runs":
-            table.show(result, self.sort, self._marked, cursor)
+            table.show(result, self.sort, self._marked, cursor, follow=follow)
             self._draw_runs_header()
             self._show_empty(not result.lines)
         self._schedule()
@@ -238,7 +257,7 @@ class HistoryScreen(RunActions, Screen[None]):
         if page is None:
             header.count, header.extra = "reading...", ""
             return
-        runs = f"{page.total:,} of {page.scope_total:,} runs" if self.filter else f"{page.total:,} runs"
+        runs = f"{page.total:,} of {runs_text(page.scope_total)}" if self.filter else runs_text(page.total)
         header.count = runs
         pages = -(-page.total // max(1, page.query.limit))
         extra = [f"page {len(self.pages)}/{max(pages, len(self.pages))}"] if page.total > len(page.lines) else []
@@ -297,7 +316,7 @@ class HistoryScreen(RunActions, Screen[None]):
         self.load_experiments()
         if self.mode == "runs":
             table = self.query_one(ResultsTable)
-            self.load_page(self._query(self.pages[-1]), table.cursor_row, fresh=True)
+            self.load_page(self._query(self.pages[-1]), table.cursor_row, fresh=True, follow=table.selected_id)
 
     # --- moving around -------------------------------------------------------------------------------
     def open_runs(self, experiment: str | None) -> None:
@@ -368,11 +387,33 @@ class HistoryScreen(RunActions, Screen[None]):
             table = self.query_one(ResultsTable)
             table.move_cursor(row=0 if event.step < 0 else max(0, table.row_count - 1))
 
+    @on(ResultsTable.Jump)
+    def _jump(self, event: ResultsTable.Jump) -> None:
+        """Home: the listing's first run; End: its last (the last page read by how many rows come before)."""
+        page = self.page
+        if page is None or self._loading:
+            return
+        table = self.query_one(ResultsTable)
+        limit = max(1, page.query.limit)
+        if event.step < 0:
+            if len(self.pages) == 1:
+                table.move_cursor(row=0)
+            else:
+                self.load_page(self._query(None), 0, stack=[None])
+            return
+        last = max(0, (page.total - 1) // limit)
+        if last == len(self.pages) - 1:
+            table.move_cursor(row=max(0, table.row_count - 1))
+        else:
+            self.load_page(self._query(Offset(last * limit)), -1,
+                           stack=[None, *(Offset(number * limit) for number in range(1, last + 1))])
+
     def on_resize(self) -> None:
         if self.mode == "runs" and self.page is not None and not self._loading:
             wanted = self._query(self.pages[-1]).limit
             if wanted != self.page.query.limit:
-                self.load_page(self._query(self.pages[-1]), self.query_one(ResultsTable).cursor_row)
+                table = self.query_one(ResultsTable)
+                self.load_page(self._query(self.pages[-1]), table.cursor_row, follow=table.selected_id)
 
     # --- filter and sort -----------------------------------------------------------------------------
     def action_filter(self) -> None:
@@ -384,7 +425,7 @@ class HistoryScreen(RunActions, Screen[None]):
     def _filter_applied(self, event: FilterBar.Applied) -> None:
         if self.mode != "runs":
             self.open_runs(None)
-        self.load_page(self._query(filter=event.text))
+        self.load_page(self._query(filter=event.text), applied=True)
 
     @on(FilterBar.Closed)
     def _filter_closed(self) -> None:
@@ -402,11 +443,10 @@ class HistoryScreen(RunActions, Screen[None]):
             return
         current = (self.sort or "id").removeprefix("-")
         following = keys[(keys.index(current) + 1) % len(keys)] if current in keys else keys[0]
-        self.sort_by(following)
+        self.sort_by(best_first(following))
 
     def action_reverse(self) -> None:
-        current = self.sort or "id"
-        self.sort_by(current.removeprefix("-") if current.startswith("-") else f"-{current}")
+        self.sort_by(reverse_sort(self.sort or "id"))
 
     @on(DataTable.HeaderSelected)
     def _header_selected(self, event: DataTable.HeaderSelected) -> None:
@@ -414,8 +454,8 @@ class HistoryScreen(RunActions, Screen[None]):
 
     @on(ResultsTable.SortBy)
     def _header_clicked(self, event: ResultsTable.SortBy) -> None:
-        current = self.sort or "id"
-        self.sort_by(f"-{event.key}" if current == event.key else event.key)
+        first = best_first(event.key)  # as `tuiflow results --sort`; a second click the other way
+        self.sort_by(reverse_sort(first) if self.sort == first else first)
 
     # --- marks and acts ------------------------------------------------------------------------------
     def _selected_run(self) -> int | None:
@@ -491,7 +531,7 @@ class HistoryScreen(RunActions, Screen[None]):
     def _export(self, fmt: str, query: RunsQuery) -> None:
         try:
             path, runs = self.history.export(fmt, Path.cwd(), query, self.tui.options.clock())
-            message, severity = f"exported {runs:,} run{'s' * (runs != 1)} to {path}", "information"
+            message, severity = f"exported {runs_text(runs)} to {path}", "information"
         except ActionError as exc:
             message, severity = str(exc), "error"
         self.app.call_from_thread(self.notify, message, severity=severity, timeout=8)
@@ -526,8 +566,9 @@ class HistoryScreen(RunActions, Screen[None]):
             self.notify(str(check), severity="error")
             return
         if check.active:
-            self.notify(f"Experiment {check.experiment} has {check.active:,} run{'s' * (check.active != 1)} queued "
-                        "or running: cancel them first", severity="error")
+            them = "it" if check.active == 1 else "them"
+            self.notify(f"Experiment {check.experiment} has {runs_text(check.active)} queued or running: cancel "
+                        f"{them} first", severity="error")
             return
         from tuiflow.tui.screens.confirm import ConfirmScreen
 
@@ -535,16 +576,18 @@ class HistoryScreen(RunActions, Screen[None]):
             if yes:
                 self._delete(check.experiment)
 
-        runs = f"{check.runs:,} run{'s' * (check.runs != 1)}"
+        if check.runs == 1:
+            detail = "Its 1 run goes, with its metrics, profile and log."
+        else:
+            detail = f"Its {runs_text(check.runs)} go, with their metrics, profiles and logs."
         self.app.push_screen(ConfirmScreen(f"Delete experiment {check.experiment}?",
-                                           f"Its {runs} go, with their metrics, profiles and logs. "
-                                           "This cannot be undone."), answered)
+                                           f"{detail} This cannot be undone."), answered)
 
     @work(thread=True, exclusive=True, group="delete", exit_on_error=False)
     def _delete(self, name: str) -> None:
         try:
             runs = self.history.delete(name)
-            message, severity = f"deleted experiment {name}: {runs:,} run{'s' * (runs != 1)}", "information"
+            message, severity = f"deleted experiment {name}: {runs_text(runs)}", "information"
         except ActionError as exc:
             message, severity = str(exc), "error"
         self.app.call_from_thread(self._deleted, name, message, severity)

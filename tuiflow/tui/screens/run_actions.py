@@ -1,4 +1,4 @@
-"""Cancel (asks y/n), retry and priority of the selected run: the same keys, checks and words on the
+"""Cancel and retry (each asks y/n) and priority of the selected run: the same keys, checks and words on the
 dashboard and in History. The store is written off the event loop; the screen redraws after."""
 
 from __future__ import annotations
@@ -44,8 +44,23 @@ class RunActions:
                                            "Queued, it never starts; running, it is stopped."), answered)
 
     def action_retry_run(self) -> None:
-        if (run_id := self._selected_run()) is not None:
-            self._act(f"run {run_id} queued again", lambda: self.app.data.retry(run_id))  # type: ignore[attr-defined]
+        if (run_id := self._selected_run()) is None:
+            return
+        status = self._shown_status(run_id)
+        if status in ACTIVE:
+            self.notify(f"Run {run_id} is {status}: nothing to retry", severity="warning")  # type: ignore[attr-defined]
+            return
+        from tuiflow.tui.screens.confirm import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._act(f"run {run_id} queued again", lambda: self.app.data.retry(run_id))  # type: ignore[attr-defined]
+
+        # A retry starts the run clean: its metric series and profile go (the attempt's record stays).
+        ended = f" ({status})" if status else ""
+        self.app.push_screen(ConfirmScreen(f"Retry run {run_id}{ended}?",  # type: ignore[attr-defined]
+                                           "It is queued again with the same config and seed; its metric "
+                                           "series and profile start anew."), answered)
 
     def action_priority(self, step: int) -> None:
         if (run_id := self._selected_run()) is not None:

@@ -42,10 +42,21 @@ class ResultsTable(DataTable):
                 tooltip="The next page of runs"),
         Binding("pageup", "page_up", "previous page", show=False, id="history.previous_page",
                 tooltip="The page of runs before"),
+        Binding("home,ctrl+home", "first_run", "first run", show=False, id="history.first_run",
+                tooltip="The first run of the listing"),
+        Binding("end,ctrl+end", "last_run", "last run", show=False, id="history.last_run",
+                tooltip="The last run of the listing"),
     ]
 
     class Turn(Message):
         """The user moved past the page's end (`step` 1) or its start (-1)."""
+
+        def __init__(self, step: int) -> None:
+            super().__init__()
+            self.step = step
+
+    class Jump(Message):
+        """The user asked for the listing's first run (`step` -1) or its last (1)."""
 
         def __init__(self, step: int) -> None:
             super().__init__()
@@ -90,6 +101,12 @@ class ResultsTable(DataTable):
     def action_page_up(self) -> None:
         self.post_message(self.Turn(-1))
 
+    def action_first_run(self) -> None:
+        self.post_message(self.Jump(-1))
+
+    def action_last_run(self) -> None:
+        self.post_message(self.Jump(1))
+
     def action_cursor_down(self) -> None:
         if self.row_count and self.cursor_row >= self.row_count - 1:
             self.post_message(self.Turn(1))
@@ -103,10 +120,15 @@ class ResultsTable(DataTable):
         super().action_cursor_up()
 
     # --- drawing -------------------------------------------------------------------------------------
-    def show(self, page: RunsPage, sort: str | None, marked: Collection[int], cursor: int = 0) -> None:
-        """Draw a page: the columns that fit, its rows, the cursor on row `cursor` (-1: the last)."""
+    def show(self, page: RunsPage, sort: str | None, marked: Collection[int], cursor: int = 0,
+             follow: int | None = None) -> None:
+        """Draw a page: the columns that fit, its rows, the cursor on the run `follow` where the page holds
+        it (rows reorder as runs end), else on row `cursor` (-1: the last)."""
         self.page, self.sort, self.marked = page, sort, marked
-        self._rebuild(cursor if cursor >= 0 else len(page.lines) - 1)
+        row = next((index for index, line in enumerate(page.lines) if line.id == follow), None)
+        if row is None:
+            row = cursor if cursor >= 0 else len(page.lines) - 1
+        self._rebuild(row)
 
     def on_resize(self) -> None:
         if self.page is not None:
