@@ -1,9 +1,11 @@
 """tuiflow in a real terminal: tmux at 80x24 with TERM=screen-256color, keys sent with send-keys, the
-screen read with capture-pane. Killing the tmux session ends the app within seconds; the run goes on."""
+screen read with capture-pane. Killing the tmux session ends the app within seconds; the run goes on.
+Keys sent in one send-keys are one write, read by the app at once (a burst, as over SSH): typed as sent."""
 
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -52,15 +54,25 @@ class Terminal:
             self.tmux("send-keys", "-t", "app", key)
             time.sleep(0.3)
 
+    def burst(self, *keys: str) -> None:
+        """Every key in one write to the terminal: the app reads them together."""
+        self.tmux("send-keys", "-t", "app", *keys)
+
+
+def open_app(home: Lab, terminal_name: str) -> Terminal:
+    """`python -m tuiflow` on this home in a tmux session "app" of its own, 80x24."""
+    env = {**home.env, "TERM": "screen-256color", "PATH": os.environ.get("PATH", "")}
+    variables = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items() if k.startswith(("TUIFLOW_", "PYTHON")))
+    command = f"env TERM=screen-256color {variables} {shlex.quote(sys.executable)} -m tuiflow"
+    terminal = Terminal(f"{terminal_name}-{os.getpid()}", env)
+    terminal.tmux("new-session", "-d", "-s", "app", "-x", "80", "-y", "24", "-c", str(REPO), command)
+    return terminal
+
 
 def test_tuiflow_in_tmux_shows_the_gpus_and_a_running_run_and_ends_with_its_terminal(home: Lab) -> None:
     [run] = home.submit("sleep", sets=["seconds=120", "steps=120"], gpus=1)
     home.wait_status(run.id, "running")
-    env = {**home.env, "TERM": "screen-256color", "PATH": os.environ.get("PATH", "")}
-    variables = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items() if k.startswith(("TUIFLOW_", "PYTHON")))
-    command = f"env TERM=screen-256color {variables} {shlex.quote(sys.executable)} -m tuiflow"
-    terminal = Terminal(f"tuiflow-test-{os.getpid()}", env)
-    terminal.tmux("new-session", "-d", "-s", "app", "-x", "80", "-y", "24", "-c", str(REPO), command)
+    terminal = open_app(home, "tuiflow-test")
     try:
         app_pid = int(terminal.tmux("display-message", "-p", "-t", "app", "#{pane_pid}").strip())
         screen = terminal.wait_screen("GPU0", "GPU1", "running", f"#{run.id}", "sleep", "daemon up", "q quit")
@@ -84,3 +96,45 @@ def test_tuiflow_in_tmux_shows_the_gpus_and_a_running_run_and_ends_with_its_term
         assert psutil.pid_exists(home.run(run.id).pid)
     finally:
         terminal.tmux("kill-server", check=False)
+
+
+def field_text(screen: str, name: str) -> str:
+    """What the Launch form's field `name` holds, as drawn (the first word after its name)."""
+    for line in screen.splitlines():
+        match = re.search(rf"\b{re.escape(name)}\s+(\S+)", line)
+        if match:
+            return match.group(1)
+    raise AssertionError(f"no field {name} on the screen:\n{screen}")
+
+
+def test_keys_sent_in_one_write_are_typed_as_sent_and_launched_as_typed(home: Lab) -> None:
+    """Issue 20's bursts, each in one write: "⌫⌫⌫⌫30,60" gave `seconds 3`, "Tab ⌫⌫ 30" gave 330, and
+    "25", then "⌫30" gave 253. Each burst ends where the run count changes, so the screen is read once
+    the form has checked what the burst left (not while it is typed)."""
+    terminal = open_app(home, "tuiflow-keys-f")
+    try:
+        terminal.wait_screen("q quit")
+        terminal.burst("l")
+        terminal.wait_screen("Launch", "sleep")
+        terminal.burst("End", "Up")  # the recipe list has the focus: sleep is next to last (tiny-pipeline)
+        screen = terminal.wait_screen("seconds", "steps", "1 run")
+        assert field_text(screen, "seconds") == "1.0"
+        terminal.burst("Tab", *["BSpace"] * 4, "30,60")  # Tab: seconds, its value selected
+        screen = terminal.wait_screen("2 runs")
+        assert field_text(screen, "seconds") == "30,60"
+        terminal.burst("BTab", "Tab", "BSpace", "BSpace", "30")  # back to the recipes, and into seconds again
+        screen = terminal.wait_screen("1 run")
+        assert field_text(screen, "seconds") == "30"
+        terminal.burst("BSpace", "BSpace", "25")
+        deadline = time.monotonic() + 30
+        while field_text(terminal.screen(), "seconds") != "25":
+            assert time.monotonic() < deadline, terminal.screen()
+            time.sleep(0.1)
+        terminal.burst("BSpace", "30,1")
+        screen = terminal.wait_screen("2 runs")
+        assert field_text(screen, "seconds") == "230,1"
+        terminal.burst("F5")
+        home.wait_until(lambda: len(home.runs()) == 2, 30, "the two runs launched")
+    finally:
+        terminal.tmux("kill-server", check=False)
+    assert sorted(run.config["seconds"] for run in home.runs()) == [1.0, 230.0]

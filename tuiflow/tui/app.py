@@ -18,6 +18,7 @@ from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from tuiflow.lab.gauges import Glyphs
 from tuiflow.tui.data import ActionError, HomeError, LabData
+from tuiflow.tui.key_order import KeysInOrder
 from tuiflow.tui.keymap import KeymapError, load_keymap
 from tuiflow.tui.options import Options
 from tuiflow.tui.themes import THEMES
@@ -25,7 +26,7 @@ from tuiflow.tui.themes import THEMES
 HANGUP_GRACE_S = 3.0  # after the terminal went away, the app is gone within this, cleanly or not
 
 
-class TuiflowApp(App[None]):
+class TuiflowApp(KeysInOrder, App[None]):
     """Dashboard, Launch, History and Help over one home."""
 
     # The dashboard's styles are read with the app's: a screen with a stylesheet of its own makes Textual
