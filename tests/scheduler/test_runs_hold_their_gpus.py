@@ -50,7 +50,7 @@ def test_a_foreground_run_waits_for_the_gpus_the_daemons_runs_hold(home):
     out, err = client.communicate(timeout=60)
     assert client.returncode == 0, err
     [mine] = json.loads(out)
-    assert "waits for 1 free GPU" in err and f"GPU 0 (run {daemon_runs[0].id})" in err
+    assert f"run {mine['id']} waits for 1 GPU (GPU0: #{daemon_runs[0].id}, GPU1: #{daemon_runs[1].id})" in err
     assert overlapping(home, [r.id for r in daemon_runs] + [mine["id"]]) == []
     # It started only once a daemon run had ended and let its GPU go.
     first_end = min(home.run(r.id).ended_at or time.time() for r in daemon_runs)

@@ -102,8 +102,8 @@ def queue_command(
                               help="At most this many runs (default 50)."),
     every: bool = typer.Option(False, "--all", help="Every running and queued run, however many."),
 ) -> None:
-    """Running runs, then queued ones in the order they will start: the first 50 unless --limit or
-    --all says otherwise."""
+    """Running runs, then queued ones in the order they will start, each with what it waits for: the
+    first 50 unless --limit or --all says otherwise."""
     if every and limit is not None:
         fail("choose one of --limit and --all")
     page = open_lab(home).queue(None if every else (limit or QUEUE_LIMIT))
@@ -122,8 +122,12 @@ def queue_command(
     if page.paused:
         console.print("the queue is paused: `tuiflow resume` starts new runs again", highlight=False, markup=False)
     table = Table(title=f"{page.running:,} running, {page.queued:,} queued", title_justify="left")
+    waits = any(row["waiting_for"] for row in page.rows)
     for column in ("id", "experiment", "status", "prio", "gpus", "progress", "eta"):
-        table.add_column(column)
+        # What a run waits for wraps, not its status or numbers
+        table.add_column(column, no_wrap=column not in ("experiment", "progress"))
+    if waits:
+        table.add_column("waiting for", overflow="fold")
     for row in page.rows:
         gpus = ",".join(map(str, row["gpus"])) if row["gpus"] else (
             f"wants {row['gpus_requested']}" if row["status"] == "queued" else "cpu")
@@ -133,7 +137,8 @@ def queue_command(
         # A live foreground command's runs (the daemon runs the queued ones of a dead one)
         mine = row["executor"] == "foreground" and (row["status"] == "running" or row["position"] is None)
         status = row["status"] + (" (foreground)" if mine else "")
-        table.add_row(str(row["id"]), str(row["experiment"]), status, str(row["priority"]), gpus, progress, eta)
+        cells = [str(row["id"]), str(row["experiment"]), status, str(row["priority"]), gpus, progress, eta]
+        table.add_row(*cells, *((row["waiting_for"] or "",) if waits else ()))
     console.print(table)
     if more:
         console.print(more, highlight=False, markup=False)

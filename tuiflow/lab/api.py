@@ -330,6 +330,23 @@ class Lab(LaunchMixin, ReadingMixin, HistoryMixin, CompareMixin):
         (`tuiflow queue --json`), with how many are running and queued and whether the queue is paused."""
         return _scheduler.queue_page(self.store, limit=limit)
 
+    def waiting(self) -> dict[int, Any]:
+        """Run id -> what each queued run waits for (a `tuiflow.scheduler.waiting.Waiting`: ``kind``,
+        ``text`` as `queue` says it, ``short`` for a narrow cell), by the daemon's own rule."""
+        if not self.exists:
+            return {}
+        return _scheduler.waiting(self.store)
+
+    def gpu_use(self, gpus: Sequence[Any] | None = None, our_pids: Iterable[int] = ()) -> dict[int, Any]:
+        """GPU index -> whose this machine's GPU is (a `GpuUse`: ``runs``, ``foreign_mb``, ``busy`` and
+        ``words``, "#15 running", "busy: other users (58.6G)" or "free"), by the rule the daemon places
+        runs with; ``gpus`` are readings (None: read now), ``our_pids`` more processes of our runs."""
+        if not self.exists:
+            from tuiflow.scheduler.waiting import gpu_uses
+
+            return gpu_uses([g for g in (gpus or ()) if getattr(g, "node", None) is None], [], set(our_pids))
+        return _scheduler.gpu_use(self.store, gpus, our_pids)
+
     # --- the daemon -----------------------------------------------------------------------------------
     def start_daemon(self, *, sample_interval: float | None = None, min_free_memory: float | None = None,
                      tick: float | None = None, executor: str = "local", address: str | None = None,

@@ -150,7 +150,8 @@ def _claim_when_free(store: Store, run: Run, on_wait: WaitCallback | None) -> Ru
     meanwhile, or can never get them (it is then failed, saying why)."""
     from tuiflow.monitor import read_gpus
     from tuiflow.scheduler.allocator import UnsatisfiableRequest
-    from tuiflow.scheduler.reserve import gpu_chooser, holders
+    from tuiflow.scheduler.reserve import gpu_chooser
+    from tuiflow.scheduler.waiting import waiting_for
 
     said = None
     while True:
@@ -165,13 +166,11 @@ def _claim_when_free(store: Store, run: Run, on_wait: WaitCallback | None) -> Ru
         if store.get_run(run.id).status != "queued":
             return None
         if on_wait is not None:
-            held = holders(store.gpu_holds())
-            allowed = run.gpus_allowed if run.gpus_allowed is not None else sorted(held)
-            busy = ", ".join(f"GPU {gpu} (run{'s' if len(held[gpu]) > 1 else ''} "
-                             f"{', '.join(map(str, held[gpu]))})" for gpu in allowed if gpu in held)
-            line = (f"run {run.id} waits for {run.gpus_requested} free GPU{'s' if run.gpus_requested != 1 else ''}"
-                    + (f": busy are {busy}" if busy else ": the GPUs are busy with other users' processes"))
-            if line != said:
+            # In the words `tuiflow queue` says it: "run 5 waits for 1 GPU (GPU0: #3, GPU1: #4)".
+            why = waiting_for([], foreground=[run], gpus=read_gpus().gpus, holds=store.gpu_holds(), daemon=None,
+                              paused=False, cpu_slots=1).get(run.id)
+            line = f"run {run.id} {why.text}" if why is not None and why.kind != "starting" else said
+            if line != said and line is not None:
                 on_wait(run, line)
                 said = line
         time.sleep(WAIT_POLL_S)

@@ -17,6 +17,7 @@ from tuiflow.scheduler.executor import python_command, stop_group
 from tuiflow.scheduler.identity import LOG_NAME, DaemonInfo, is_running, read_info
 from tuiflow.scheduler.orphans import settle_orphans
 from tuiflow.scheduler.reserve import holders
+from tuiflow.scheduler.waiting import ALLOCATOR_SETTING, GpuUse, Waiting, gpu_uses, waiting_for
 from tuiflow.store import ACTIVE_STATUSES, NotFoundError, Run, Store, StoreError, process_alive
 
 CANCEL_GRACE_S = 10.0
@@ -226,7 +227,8 @@ class QueuePage:
         return self.running + self.queued
 
 
-def _queue_row(run: Run, experiment: str | None, position: int | None) -> dict[str, Any]:
+def _queue_row(run: Run, experiment: str | None, position: int | None,
+               waiting: Waiting | None = None) -> dict[str, Any]:
     return {
         "id": run.id, "experiment": experiment, "experiment_id": run.experiment_id,
         "recipe": run.recipe, "status": run.status, "executor": run.executor,
@@ -237,6 +239,8 @@ def _queue_row(run: Run, experiment: str | None, position: int | None) -> dict[s
         "attempt": run.attempt, "retries": run.retries, "started_at": run.started_at,
         "progress_done": run.progress_done, "progress_total": run.progress_total, "eta_s": run.eta_s,
         "config": run.config,
+        # what a queued run waits for, in the words every view shows (None: it is not queued)
+        "waiting_for": waiting.text if waiting else None, "waiting": waiting.kind if waiting else None,
     }  # fmt: skip
 
 
@@ -259,11 +263,73 @@ def queue_page(store: Store, limit: int | None = QUEUE_LIMIT) -> QueuePage:
             names[experiment_id] = store.get_experiment(experiment_id).name
         except NotFoundError:
             names[experiment_id] = None
+    waits = waiting(store, daemon_queue, foreground)
     rows = [_queue_row(run, names[run.experiment_id], None) for run in running]
-    rows += [_queue_row(run, names[run.experiment_id], place) for place, run in enumerate(daemon_queue, 1)]
-    rows += [_queue_row(run, names[run.experiment_id], None) for run in foreground]
+    rows += [_queue_row(run, names[run.experiment_id], place, waits.get(run.id))
+             for place, run in enumerate(daemon_queue, 1)]
+    rows += [_queue_row(run, names[run.experiment_id], None, waits.get(run.id)) for run in foreground]
     counts = store.run_counts()
     return QueuePage(rows, counts.get("running", 0), counts.get("queued", 0), bool(store.get_setting("paused", False)))
+
+
+WAITING_LIMIT = 200
+"""Queued runs `waiting` explains unless given the runs: as many as the dashboard lists."""
+
+
+def allocator_options(store: Store) -> dict[str, Any]:
+    """The options the home's daemon places runs with (kept by it in the store; none: the defaults)."""
+    options = store.get_setting(ALLOCATOR_SETTING) or {}
+    known = ("foreign_memory_mb", "foreign_memory_fraction", "min_free_memory_mb", "per_gpu")
+    return {key: value for key, value in options.items() if key in known} if isinstance(options, dict) else {}
+
+
+def waiting(store: Store, queue: Sequence[Run] | None = None, foreground: Sequence[Run] | None = None,
+            limit: int = WAITING_LIMIT) -> dict[int, Waiting]:
+    """Run id -> what it waits for, for the queued runs of ``queue`` (the daemon's part of the queue,
+    from its start, in order; None: its first ``limit``) and ``foreground`` (runs their own command
+    starts; None: the first ``limit``): the daemon's rule over the GPUs now, the home's holds, its
+    CPU slots, the paused flag and whether a daemon runs."""
+    if queue is None:
+        queue = store.queued_runs(executor="daemon", limit=limit)
+    if foreground is None:
+        foreground = store.queued_runs(executor="foreground", limit=limit)
+    if not queue and not foreground:
+        return {}
+    info = daemon_info(store)
+    paused = bool(store.get_setting("paused", False))
+    daemon = None if info is None else info.executor
+    gpus: Sequence[Any] = ()
+    holds: list[Any] = []
+    running: list[Run] = []
+    if foreground or (daemon == "local" and not paused):  # otherwise the GPUs do not matter
+        keep_gpu_state_in(store.home)
+        gpus = _read_gpus().gpus
+        holds = store.gpu_holds()
+        running = store.list_runs(status="running")
+    cpu_running = sum(1 for run in running if not run.gpus and run.executor == "daemon")
+    return waiting_for(queue, foreground=foreground, gpus=gpus, holds=holds, daemon=daemon, paused=paused,
+                       cpu_slots=_cpu_slots(), cpu_running=cpu_running,
+                       our_pids={run.pid for run in running if run.pid}, allocator_options=allocator_options(store))
+
+
+def gpu_use(store: Store, gpus: Sequence[Any] | None = None, our_pids: Iterable[int] = ()) -> dict[int, GpuUse]:
+    """GPU index -> whose it is (`GpuUse`: our runs on it, other users' memory, busy), by the rule the
+    daemon places runs with; ``gpus`` are readings of this machine's GPUs (None: read them now),
+    ``our_pids`` processes of our runs besides those holding GPUs."""
+    if gpus is None:
+        keep_gpu_state_in(store.home)
+        gpus = _read_gpus().gpus
+    return gpu_uses([gpu for gpu in gpus if getattr(gpu, "node", None) is None], store.gpu_holds(), set(our_pids),
+                    allocator_options(store))
+
+
+def _cpu_slots() -> int:
+    from tuiflow.scheduler.daemon import cpu_slots
+
+    try:
+        return cpu_slots()
+    except ValueError:  # a malformed TUIFLOW_CPU_SLOTS: the daemon says so where it starts
+        return os.cpu_count() or 1
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from tuiflow.scheduler.executor import LocalExecutor, kill_leftovers
 from tuiflow.scheduler.identity import DaemonInfo, clear_info, read_info, try_lock, write_info
 from tuiflow.scheduler.interface import GONE, PENDING, UNSTARTED, Executor, Tracked
 from tuiflow.scheduler.reserve import gpu_chooser, held_pids
+from tuiflow.scheduler.waiting import ALLOCATOR_SETTING
 from tuiflow.store import Sample, Store, process_alive, process_start_time
 
 TICK_S = 0.1
@@ -52,6 +53,8 @@ class Daemon:
         self.tick_s = tick_s
         self.cancel_grace_s = cancel_grace_s
         self.allocator_options = {} if foreign_memory_mb is None else {"foreign_memory_mb": foreign_memory_mb}
+        # The views judge "busy" and explain the queue with the options this daemon places runs with.
+        store.set_setting(ALLOCATOR_SETTING, self.allocator_options)
         self.tracked: dict[int, Tracked] = {}
         self.host = socket.gethostname()
         self.stop_event = threading.Event()

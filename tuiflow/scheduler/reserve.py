@@ -3,7 +3,7 @@ and for foreground commands alike: the allocator's rules, fed with every live ho
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from tuiflow.scheduler.allocator import Allocator, GpuReading
@@ -25,20 +25,27 @@ def held_pids(holds: Iterable[GpuHold]) -> set[int]:
     return pids
 
 
+def allocator_for(holds: Iterable[GpuHold], allocator_options: Mapping[str, Any] | None = None) -> Allocator:
+    """An allocator whose reservation table is the home's live GPU holds: the daemon's view of who has
+    which GPU (`gpu_chooser` places runs with it; `tuiflow.scheduler.waiting` explains with it)."""
+    allocator = Allocator(**(allocator_options or {}))
+    taken: dict[int, tuple[int, list[int]]] = {}
+    for hold in holds:
+        taken.setdefault(hold.run_id, (hold.per_gpu, []))[1].append(hold.gpu)
+    for run_id, (per_gpu, indices) in taken.items():
+        allocator.reserve(run_id, indices, per_gpu=per_gpu)
+    return allocator
+
+
 def gpu_chooser(run: Run, gpus: Sequence[GpuReading], *, our_pids: Collection[int] = (),
                 allocator_options: dict[str, Any] | None = None) -> Any:
     """The `choose_gpus` of `Store.claim_run` for ``run``: its GPUs among ``gpus`` given what the
     live holds take, or None while it must wait. Raises UnsatisfiableRequest when waiting cannot help."""
 
     def choose(holds: list[GpuHold]) -> list[int] | None:
-        allocator = Allocator(**(allocator_options or {}))
-        taken: dict[int, tuple[int, list[int]]] = {}
-        for hold in holds:
-            taken.setdefault(hold.run_id, (hold.per_gpu, []))[1].append(hold.gpu)
-        for run_id, (per_gpu, indices) in taken.items():
-            allocator.reserve(run_id, indices, per_gpu=per_gpu)
+        allocator = allocator_for(holds, allocator_options)
         ours = set(our_pids) | held_pids(holds)
-        if run.id in taken:  # claimed before (a daemon that died between claim and start): start afresh
+        if run.id in allocator.reservations():  # claimed before (its daemon died before the start): afresh
             allocator.release(run.id)
         return allocator.allocate(run.id, run.gpus_requested, run.gpus_allowed, gpus, ours, per_gpu=run.per_gpu)
 
