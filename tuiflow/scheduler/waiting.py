@@ -62,8 +62,8 @@ class GpuUse:
 
     @property
     def busy_short(self) -> str:
-        """The same where room is short: "busy: others (58.6G)"."""
-        return f"busy: others ({memory_text(self.foreign_mb)})" if self.busy else ""
+        """The same where room is short: "busy: others 58.6G"."""
+        return f"busy: others {memory_text(self.foreign_mb)}" if self.busy else ""
 
     @property
     def words(self) -> str:

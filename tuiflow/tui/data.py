@@ -146,6 +146,7 @@ class LabData:
             holders.update({gpu["index"] if gpu.get("node") is None else (gpu["node"], gpu["index"]): gpu["runs"]
                             for gpu in self.lab.gpus()["gpus"]})
         ours = {reading.pid for reading in snapshot.runs.values() if reading.pid}
+        uses = self.lab.gpu_use(snapshot.gpus_of(None), ours)  # "busy" as the daemon judges it
         problems: list[str] = []
         gpus = []
         for gpu in snapshot.gpus:
@@ -156,7 +157,9 @@ class LabData:
                 index=gpu.index, name=gpu.name, utilization=gpu.utilization, memory_used_mb=gpu.memory_used_mb,
                 memory_total_mb=gpu.memory_total_mb, temperature=gpu.temperature, power_w=gpu.power_w,
                 history=tuple(history), runs=held, node=gpu.node,
-                foreign=sum(1 for p in processes if p.pid not in ours) if not held else 0))
+                foreign=sum(1 for p in processes if p.pid not in ours) if not held else 0,
+                busy=_busy_words(uses, gpu.index) if gpu.node is None else "",
+                busy_short=_busy_words(uses, gpu.index, short=True) if gpu.node is None else ""))
         nodes = tuple(_node_view(node, snapshot.host_of(node)) for node in snapshot.nodes) \
             if snapshot.multi_node else ()
         host = None
@@ -201,7 +204,12 @@ class LabData:
         version = self.version()
         if not self.lab.exists:
             return RunsView(version=version, rows=(), exists=False)
-        return RunsView(version=version, rows=tuple(_run_line(row) for row in self.lab.dashboard_runs(finished)))
+        rows = tuple(_run_line(row) for row in self.lab.dashboard_runs(finished))
+        if any(row.status == "queued" for row in rows):  # what each waits for, in the words `tuiflow queue` says
+            waits = self.lab.waiting()
+            rows = tuple(dataclasses.replace(row, waiting=waits[row.id].text, waiting_short=waits[row.id].short)
+                         if row.status == "queued" and row.id in waits else row for row in rows)
+        return RunsView(version=version, rows=rows)
 
     def detail(self, run_id: int, tail: LogTail, points: int, lines: int, metric: str | None = None) -> RunDetail:
         """The run's profile, current action, one metric's curve (`metric`, or its first) and log tail."""
@@ -288,6 +296,7 @@ class LabData:
         snapshot = self.lab.snapshot()
         holders = self.lab.gpu_holders()
         ours = {reading.pid for reading in snapshot.runs.values() if reading.pid}
+        uses = self.lab.gpu_use(snapshot.gpus_of(None), ours)
         choices = []
         for gpu in snapshot.gpus_of(None):  # a cluster node's GPUs are Ray's to pick, not the form's
             held = tuple(holders.get(gpu.index, ()))
@@ -295,7 +304,9 @@ class LabData:
                 max(0.0, gpu.memory_total_mb - gpu.memory_used_mb)
             choices.append(GpuChoice(index=gpu.index, name=gpu.name, memory_free_mb=free,
                                      memory_total_mb=gpu.memory_total_mb, utilization=gpu.utilization, runs=held,
-                                     foreign=0 if held else sum(1 for p in gpu.processes or [] if p.pid not in ours)))
+                                     foreign=0 if held else sum(1 for p in gpu.processes or [] if p.pid not in ours),
+                                     busy=_busy_words(uses, gpu.index),
+                                     busy_short=_busy_words(uses, gpu.index, short=True)))
         return choices
 
     def export_runs(self, fmt: str, folder: Path, run_ids: Iterable[int], now: float) -> tuple[Path, int]:
@@ -391,6 +402,15 @@ def _node_view(node: str | None, host: Any) -> NodeView:
 def _one_line(exc: Any) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _busy_words(uses: dict[int, Any], index: int, short: bool = False) -> str:
+    """"busy: other users (58.6G)" (`short`: "busy: others 58.6G") for a GPU other users hold by the
+    daemon's rule; "" otherwise."""
+    use = uses.get(index)
+    if use is None:
+        return ""
+    return use.busy_short if short else use.busy_words
 
 
 def _run_line(row: Any) -> RunLine:

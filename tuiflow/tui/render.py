@@ -158,11 +158,12 @@ def gpu_line(card: GpuCard, runs: Mapping[int, RunLine], width: int, glyphs: Gly
 
 
 def gpu_holder(card: GpuCard, runs: Mapping[int, RunLine], width: int, glyphs: Glyphs, now: float) -> Text:
-    """Who holds a GPU: "#42 train_model eta 3m05s", "free", or another user's processes."""
+    """Who holds a GPU: "#42 train_model eta 3m05s", "free", or "busy: other users (58.6G)" when other
+    users' processes hold so much of it that the daemon puts no run there (`GpuCard.busy`, its words)."""
     if not card.runs:
-        if card.foreign:
-            return Text(fit(f"busy: {card.foreign} other process{'es' if card.foreign > 1 else ''}", width, glyphs),
-                        style="yellow")
+        if card.busy:
+            words = card.busy if len(card.busy) <= width or not card.busy_short else card.busy_short
+            return Text(fit(words, width, glyphs), style="yellow")
         return Text("free", style="dim")
     first = runs.get(card.runs[0])
     more = f" +{len(card.runs) - 1}" if len(card.runs) > 1 else ""
@@ -240,9 +241,10 @@ def status_cell(status: str) -> Text:
 
 
 def progress_cell(run: RunLine, width: int, glyphs: Glyphs) -> Text:
-    """A progress bar and its percentage; blank for a run not started, "-" when it reports no total."""
+    """A progress bar and its percentage; for a queued run what it waits for, in a word or two ("GPU
+    held", "paused": the run's pane says it whole); "-" when it reports no total."""
     if run.status == "queued":
-        return Text("")
+        return Text(fit(run.waiting_short or "", width, glyphs), style="yellow")
     fraction = run.progress
     if fraction is None:
         fraction = 1.0 if run.status == "done" else None

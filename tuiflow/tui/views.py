@@ -38,6 +38,8 @@ class GpuCard:
     runs: tuple[int, ...] = ()  # our runs holding it
     foreign: int = 0  # processes on it that are none of our runs' (another user's)
     node: str | None = None  # the cluster node it is on; None: the daemon's machine
+    busy: str = ""  # "busy: other users (58.6G)" when other users hold it by the daemon's rule ("": not busy)
+    busy_short: str = ""  # the same where room is short: "busy: others 58.6G"
 
     @property
     def memory_free_mb(self) -> float | None:
@@ -108,6 +110,8 @@ class RunLine:
     log_path: str | None
     error: str | None
     config: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    waiting: str | None = None  # a queued run: what it waits for ("waits for 1 GPU (GPU0: #15, GPU1: #16)")
+    waiting_short: str | None = None  # the same in a word or two, for a narrow cell ("GPU held")
 
     @property
     def progress(self) -> float | None:
@@ -198,6 +202,8 @@ class GpuChoice:
     utilization: float | None
     runs: tuple[int, ...]
     foreign: int
+    busy: str = ""  # "busy: other users (58.6G)" when other users hold it by the daemon's rule ("": not busy)
+    busy_short: str = ""  # the same where room is short: "busy: others 58.6G"
 
 
 @dataclass(frozen=True)

@@ -304,7 +304,11 @@ class DashboardScreen(RunActions, Screen[None]):
         if titles != self._titles:  # a title set, even to the same text, redraws its widget
             self._titles = titles
             profile.border_title, self.query_one("#tail").border_title = titles
-        profile.show(result, "no runs yet" if run_id is None else "reading...")
+        line = self.query_one(RunsTable).lines.get(run_id) if run_id is not None else None
+        if line is not None and line.status == "queued" and line.waiting:
+            profile.show(None, f"queued: {line.waiting}")  # no profile yet: what it waits for, whole
+        else:
+            profile.show(result, "no runs yet" if run_id is None else "reading...")
         self.query_one(RunTail).show(result)
 
     @on(RunsTable.RowHighlighted)

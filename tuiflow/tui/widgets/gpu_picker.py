@@ -1,5 +1,6 @@
-"""The launch screen's GPU picker: each GPU with its free memory, load and the run on it; space or
-enter ticks it. No GPU ticked means any free GPU."""
+"""The launch screen's GPU picker: each GPU with its free memory, load, the runs of ours on it ("#15
+running") and, when other users' processes hold it, "busy: other users (58.6G)"; space or enter ticks
+it. No GPU ticked means any free GPU."""
 
 from __future__ import annotations
 
@@ -37,15 +38,25 @@ class GpuPicker(OptionList):
         if self.gpus:
             self.highlighted = min(highlighted or 0, len(self.gpus) - 1)
 
+    def _gpu_label(self, gpu: GpuChoice) -> str:
+        return f"{gpu.index} {fit(short_gpu_name(gpu.name), 10, glyphs_of(self))}"
+
     def _prompt(self, gpu: GpuChoice) -> Text:
         text = Text.assemble(("[x] " if gpu.index in self.ticked else "[ ] ", "bold"))
-        text.append(f"{gpu.index} {fit(short_gpu_name(gpu.name), 10, glyphs_of(self))}".ljust(13))
-        text.append(f"{mib(gpu.memory_free_mb):>6} free {percent(gpu.utilization)}")
+        text.append(self._gpu_label(gpu).ljust(max(len(self._gpu_label(g)) for g in self.gpus) if self.gpus else 13))
+        text.append(f" {mib(gpu.memory_free_mb):>6} free {percent(gpu.utilization)}")
+        # Our runs are running there; "busy" is other users' processes, as the daemon judges them.
         if gpu.runs:
-            text.append("  busy: " + " ".join(f"#{r}" for r in gpu.runs), style="yellow")
-        elif gpu.foreign:
-            text.append(f"  {gpu.foreign} other process{'es' if gpu.foreign > 1 else ''}", style="yellow")
+            text.append("  " + " ".join(f"#{r}" for r in gpu.runs) + " running", style="cyan")
+        if gpu.busy:
+            width = self.scrollable_content_region.width - 1  # an option's padding
+            fits = width <= 0 or text.cell_len + len(gpu.busy) + 2 <= width
+            text.append("  " + (gpu.busy if fits else (gpu.busy_short or gpu.busy)), style="yellow")
         return text
+
+    def on_resize(self) -> None:
+        if self.gpus:  # the words for a busy GPU follow the width
+            self.show(self.gpus)
 
     def action_toggle(self) -> None:
         index = self.highlighted
