@@ -15,6 +15,7 @@ reads are empty, and the first `launch` creates the store (looking never does).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -22,11 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from tuiflow.errors import LabError
+from tuiflow.lab import dashboard as _dashboard
 from tuiflow.lab import pages as _pages
 from tuiflow.lab import scheduler as _scheduler
 from tuiflow.lab import steering as _steering
 from tuiflow.lab import telemetry as _telemetry
 from tuiflow.lab.compare import CompareMixin
+from tuiflow.lab.dashboard import EndedGroup
 from tuiflow.lab.history import HistoryMixin
 from tuiflow.lab.launching import LaunchMixin
 from tuiflow.lab.reading import ReadingMixin
@@ -152,9 +155,11 @@ class Lab(LaunchMixin, ReadingMixin, HistoryMixin, CompareMixin):
         found = _pages.find_experiment(self.store, experiment)
         return self.store.list_runs(experiment=found.id)
 
-    def dashboard_runs(self, finished: int = 20) -> list[RunRow]:
+    def dashboard_runs(self, finished: int = 20) -> list[RunRow | EndedGroup]:
         """Running runs first, then queued ones in the order they will start, then the last ``finished``
-        ended ones: each with its experiment's name and the newest value of each of its metrics."""
+        rows of ended runs, newest first, where a mass of runs that ended one after another in one
+        status is one `EndedGroup` ("900 cancelled"); each run with its experiment's name and the
+        newest value of each of its metrics. Bounded reads, however many runs the store holds."""
         if not self.exists:
             return []
         store = self.store
@@ -162,11 +167,25 @@ class Lab(LaunchMixin, ReadingMixin, HistoryMixin, CompareMixin):
         if _settle(store, running):
             running = store.list_runs(status="running")
         queued = store.queued_runs(limit=200)
-        ended = store.recent_runs(limit=finished)
-        names = store.experiment_names({r.experiment_id for r in [*running, *queued, *ended]})
+        ended = _dashboard.ended_rows(store, finished)
+        runs = [*running, *queued, *(row for row in ended if isinstance(row, Run))]
+        groups = [row for row in ended if isinstance(row, EndedGroup)]
+        names = store.experiment_names({r.experiment_id for r in runs} | {i for g in groups for i in g.experiment_ids})
         latest = store.latest_metrics([r.id for r in running])
-        return [RunRow(run, names.get(run.experiment_id), latest.get(run.id, run.metrics or {}))
-                for run in [*running, *queued, *ended]]
+        rows: list[RunRow | EndedGroup] = [
+            RunRow(run, names.get(run.experiment_id), latest.get(run.id, run.metrics or {}))
+            for run in [*running, *queued]]
+        rows += [RunRow(row, names.get(row.experiment_id), row.metrics or {}) if isinstance(row, Run) else
+                 dataclasses.replace(row, experiments=tuple(names[i] for i in row.experiment_ids if i in names))
+                 for row in ended]
+        return rows
+
+    def varying_params(self, experiment_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
+        """Experiment id -> the parameters that tell its runs apart (differing first), as `tuiflow
+        results --experiment` orders them; "rep" when only the repetition does."""
+        if not self.exists:
+            return {}
+        return _dashboard.varying_params(self.store, experiment_ids)
 
     # --- live views of one run -------------------------------------------------------------------------
     def metric_keys(self, run_id: int) -> list[str]:

@@ -18,13 +18,14 @@ import dataclasses
 import math
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from tuiflow.monitor.gpus import GpuInfo, GpuProcess, gpus_simulated
-from tuiflow.monitor.host import HostSample
+from tuiflow.monitor.host import HostSample, HostSampler
 from tuiflow.monitor.retention import merge_values
 from tuiflow.store import NotFoundError, Run, Sample, Store
 
@@ -437,14 +438,29 @@ def _host_brief(host: HostSample | None) -> dict[str, Any] | None:
             "memory_used_mb": host.memory_used_mb, "memory_total_mb": host.memory_total_mb, "load_1": host.load_1}
 
 
+_local_host: HostSampler | None = None
+_local_host_lock = threading.Lock()
+
+
+def local_host_sample() -> HostSample:
+    """The host read now by this process, for a view whose daemon is not sampling. CPU percentages are
+    over the time since this process's previous call (None on the first: they need two readings)."""
+    global _local_host
+    with _local_host_lock:
+        if _local_host is None:
+            _local_host = HostSampler()
+        return _local_host.sample()
+
+
 def live_snapshot() -> Snapshot:
-    """The GPUs read now, for a home whose daemon is not sampling (no host reading: that needs two
-    samples over time, which the daemon takes)."""
+    """The GPUs and the host read now, for a home whose daemon is not sampling (the host's CPU from
+    this process's second call on: a percentage is a difference of two readings)."""
     from tuiflow.monitor import read_gpus
 
     now = time.time()
+    host = local_host_sample()
     try:
         report = read_gpus()
     except ValueError:  # a malformed TUIFLOW_FAKE_GPUS: the launch says so, a view shows no GPUs
-        return Snapshot(now=now, time=None)
-    return Snapshot(now=now, time=None, gpus=tuple(report.gpus))
+        return Snapshot(now=now, time=None, host=host)
+    return Snapshot(now=now, time=None, host=host, gpus=tuple(report.gpus))

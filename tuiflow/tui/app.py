@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from tuiflow.lab.gauges import Glyphs
+from tuiflow.tui.commands import DaemonCommands
 from tuiflow.tui.data import ActionError, HomeError, LabData
 from tuiflow.tui.key_order import KeysInOrder
 from tuiflow.tui.keymap import KeymapError, load_keymap
@@ -36,6 +37,7 @@ class TuiflowApp(KeysInOrder, App[None]):
     TITLE = "tuiflow"
     DEFAULT_MODE = "dashboard"
     ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {DaemonCommands}  # starting and stopping the daemon, on every screen
     BINDINGS = [
         Binding("d", "show_dashboard", "dash", id="dashboard", tooltip="The dashboard: GPUs, host and runs"),
         Binding("l", "launch", "launch", id="launch", tooltip="Launch a recipe: parameters, grid, GPUs"),

@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from tuiflow import lab
+from tuiflow.tui.render import param_text
 from tuiflow.tui.views import (
     DaemonView,
+    EndedLine,
     GpuCard,
     GpuChoice,
     HostView,
@@ -94,6 +96,7 @@ class LabData:
         self._lab: Any = None
         self._opening = threading.Lock()
         self._history: dict[tuple[str, str], deque[tuple[float, float | None]]] = {}
+        self._varying: dict[int, tuple[str, ...]] = {}  # experiment id -> the parameters that vary in it
 
     @property
     def lab(self) -> Any:
@@ -204,12 +207,26 @@ class LabData:
         version = self.version()
         if not self.lab.exists:
             return RunsView(version=version, rows=(), exists=False)
-        rows = tuple(_run_line(row) for row in self.lab.dashboard_runs(finished))
+        found = self.lab.dashboard_runs(finished)
+        runs = [row for row in found if hasattr(row, "run")]
+        missing = {row.run.experiment_id for row in runs} - self._varying.keys()
+        if missing:  # an experiment's runs keep their parameters: what varies in it is read once
+            self._varying.update(self.lab.varying_params(missing))
+        lines: list[RunLine] = []
+        ended: list[EndedLine] = []
+        for row in found:
+            if hasattr(row, "run"):
+                lines.append(_run_line(row, self._varying.get(row.run.experiment_id, ())))
+            else:
+                ended.append(EndedLine(status=str(row.status), count=row.count, first_ended_at=row.first_ended_at,
+                                       last_ended_at=row.last_ended_at, newest=row.newest,
+                                       experiments=tuple(row.experiments), at=len(lines)))
+        rows = tuple(lines)
         if any(row.status == "queued" for row in rows):  # what each waits for, in the words `tuiflow queue` says
             waits = self.lab.waiting()
             rows = tuple(dataclasses.replace(row, waiting=waits[row.id].text, waiting_short=waits[row.id].short)
                          if row.status == "queued" and row.id in waits else row for row in rows)
-        return RunsView(version=version, rows=rows)
+        return RunsView(version=version, rows=rows, ended=tuple(ended))
 
     def detail(self, run_id: int, tail: LogTail, points: int, lines: int, metric: str | None = None) -> RunDetail:
         """The run's profile, current action, one metric's curve (`metric`, or its first) and log tail."""
@@ -274,6 +291,21 @@ class LabData:
             self.lab.pause()
             return True
         return _acting(toggle)
+
+    # --- the daemon ----------------------------------------------------------------------------------
+    def start_daemon(self) -> str:
+        """Start the home's daemon unless one runs (creating the store); what happened, in words."""
+        started = _acting(lambda: self.lab.start_daemon())
+        if not started.started:
+            return f"the daemon was already up (pid {started.pid})"
+        return f"daemon started (pid {started.pid}): queued runs start as GPUs free up"
+
+    def stop_daemon(self) -> str:
+        """Stop the home's daemon (its running runs go on); what happened, in words."""
+        pid = _acting(lambda: self.lab.stop_daemon())
+        if pid is None:
+            return "no daemon was running"
+        return f"daemon stopped (pid {pid}): running runs go on, queued ones wait for a daemon"
 
     # --- launching -----------------------------------------------------------------------------------
     def recipes(self) -> tuple[list[RecipeCard], list[str]]:
@@ -413,8 +445,22 @@ def _busy_words(uses: dict[int, Any], index: int, short: bool = False) -> str:
     return use.busy_short if short else use.busy_words
 
 
-def _run_line(row: Any) -> RunLine:
-    return _line(row.run, experiment=row.experiment or "", latest=row.latest or {})
+def _run_line(row: Any, varying: Iterable[str] = ()) -> RunLine:
+    line = _line(row.run, experiment=row.experiment or "", latest=row.latest or {})
+    run = row.run
+    params = tuple((key, param_text(run.rep if key == "rep" else (run.config or {}).get(key)))
+                   for key in varying if key == "rep" or key in (run.config or {}))
+    return dataclasses.replace(line, params=params, rep=run.rep,
+                               metric=lab_dashboard().headline_metric(k for k, _ in line.latest))
+
+
+def lab_dashboard() -> Any:
+    """`tuiflow.lab.dashboard`, imported when the Lab is open (it brings the store)."""
+    from tuiflow.lab import dashboard
+
+    return dashboard
+
+
 
 
 def _line(run: Any, experiment: str, latest: dict[str, float | None]) -> RunLine:

@@ -10,6 +10,7 @@ import math
 import os
 import time
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from rich.text import Text
 
@@ -74,6 +75,17 @@ def fit(text: str, width: int, glyphs: Glyphs) -> str:
     return text[: width - 1] + ("~" if glyphs.ascii else "…")
 
 
+def param_text(value: Any) -> str:
+    """A parameter's value as a cell shows it: 0.001, 64, VGG, yes/no, [3, 5]."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if value is None:
+        return "-"
+    return str(value)
+
+
 def home_path(path: object) -> str:
     """A path as a user reads it: under their home folder, as ~/..."""
     text = str(path)
@@ -90,25 +102,29 @@ def clock_text(now: float) -> str:
 
 # --- the status bar ---------------------------------------------------------------------------------
 def status_line(hostname: str, daemon: DaemonView | None, now: float, width: int, glyphs: Glyphs,
-                exists: bool = True, simulated: bool = False) -> Text:
+                exists: bool = True, simulated: bool = False, daemon_key: str = "D") -> Text:
     """tuiflow, the host, the daemon, the queue, whether the GPUs are simulated (where it fits), and the
-    clock at the right edge. Hints go first when the line is short of room, then the host name."""
+    clock at the right edge. Without a daemon it says what that means and the key that starts one
+    (`daemon_key`). What is left out when the line is short of room: hints, the host name, the counts."""
     clock = clock_text(now)
     room = max(0, width - len(clock) - 2)
-    for hint, host in ((True, True), (False, True), (False, False)):
+    for hint, host, counts in ((True, True, True), (True, False, True), (True, False, False),
+                               (False, False, True), (False, False, False)):
         text = Text.assemble((" tuiflow ", "bold"))  # a style on the word, not the line
         if host:
             text.append(f" {hostname} ", style="dim")
         if daemon is None:
             text.append("  reading...", style="dim")
-        else:
-            if daemon.running:
-                text.append("  daemon up", style="green")
-            else:
-                text.append("  no daemon" + (" (launch starts it)" if hint and not exists else ""), style="yellow")
-            text.append(f"  {daemon.running_runs} running  {daemon.queued} queued")
-            text.append("  queue PAUSED" if daemon.paused else "  queue on",
+        elif daemon.running:
+            text.append("  daemon up", style="green")
+            if counts:
+                text.append(f"  {daemon.running_runs} running  {daemon.queued} queued")
+            text.append("  queue paused" if daemon.paused else "  queue running",
                         style="bold yellow" if daemon.paused else "")
+        else:
+            text.append_text(_no_daemon(daemon, exists, hint, daemon_key, glyphs))
+            if counts and (exists or daemon.queued or daemon.running_runs):
+                text.append(f"  {daemon.running_runs} running  {daemon.queued} queued")
         if text.cell_len <= room:
             break
     if simulated and text.cell_len + 16 <= room:
@@ -117,6 +133,17 @@ def status_line(hostname: str, daemon: DaemonView | None, now: float, width: int
     text.append(" " * max(1, width - text.cell_len - len(clock) - 1))
     text.append(clock + " ", style="dim")
     return text
+
+
+def _no_daemon(daemon: DaemonView, exists: bool, hint: bool, key: str, glyphs: Glyphs) -> Text:
+    """What the status line says when no daemon serves the home: queued runs wait for one."""
+    if not exists:
+        return Text("  no daemon" + (" (launch starts it)" if hint else ""), style="yellow")
+    if daemon.queued:
+        words = f"  no daemon: queued runs will not start {glyphs.dash} press {key} to start it" if hint else \
+            f"  no daemon ({key} starts it)"
+        return Text(words, style="bold yellow")
+    return Text(f"  no daemon ({key} starts it)" if hint else "  no daemon", style="yellow")
 
 
 # --- GPUs and host ----------------------------------------------------------------------------------
@@ -129,28 +156,47 @@ def short_gpu_name(name: str | None) -> str:
     return name.strip() or "GPU"
 
 
-def gpu_line(card: GpuCard, runs: Mapping[int, RunLine], width: int, glyphs: Glyphs, now: float) -> Text:
-    """One GPU on one line: name, utilisation and memory bars, temperature, power, a minute of
-    utilisation, and the run holding it with the action it is in and its ETA."""
-    wide = width >= 110
-    name_w, ubar_w, mbar_w, spark_w = (14, 10, 8, 24) if wide else (8, 5, 4, 6)
-    text = Text.assemble((f"GPU{card.index:<2d}", "bold"))
-    name = short_gpu_name(card.name)
-    if len(name) > name_w:
-        name = name.split("-")[0]  # "A100-SXM4-80GB" -> "A100"
-    text.append(" " + fit(name, name_w, glyphs).ljust(name_w) + " ")
+# The GPU line's parts at a terminal's width: (from width, name, util bar, memory bar, util history).
+# Below 100 columns the model's name is shown only where the GPUs are not all alike (a cluster's nodes),
+# in a word ("A100"), and the memory bar is shorter: the run on the GPU needs the room more.
+GPU_LAYOUTS = ((140, 14, 10, 8, 24), (100, 8, 6, 5, 12), (0, 0, 4, 3, 6))
+SHORT_NAME = 4
+
+
+def gpu_model(name: str | None) -> str:
+    """A GPU's model in a word: "NVIDIA A100-SXM4-80GB" -> "A100", "GeForce RTX 4090" -> "4090"."""
+    words = short_gpu_name(name).replace("-", " ").split()
+    return next((word for word in words if any(ch.isdigit() for ch in word)), words[0] if words else "GPU")
+
+
+def gpu_line(card: GpuCard, runs: Mapping[int, RunLine], width: int, glyphs: Glyphs, now: float,
+             named: bool = False) -> Text:
+    """One GPU on one line, each gauge named: "GPU0 util ████ 81% ▁▃▅▇▇▆ mem ▍░░ 41.2/80.0G 64°C 301W",
+    the utilisation's last minute beside it, then who holds it (`gpu_holder`) right of a bar. `named`:
+    the model too where the width leaves it out (the GPUs are not all alike)."""
+    name_w, ubar_w, mbar_w, spark_w = next(layout[1:] for layout in GPU_LAYOUTS if width >= layout[0])
+    text = Text.assemble((f"GPU{card.index:<2d}" if name_w else f"GPU{card.index}", "bold"))
+    if name_w:
+        name = short_gpu_name(card.name)
+        if len(name) > name_w:
+            name = name.split("-")[0]  # "A100-SXM4-80GB" -> "A100"
+        text.append(" " + fit(name, name_w, glyphs).ljust(name_w))
+    elif named:
+        text.append(" " + fit(gpu_model(card.name), SHORT_NAME, glyphs).ljust(SHORT_NAME))
+        mbar_w -= 1
     util = None if card.utilization is None else card.utilization / 100
+    text.append(" util ", style="dim")
     text.append_text(bar(util, ubar_w, glyphs))
-    text.append(percent(card.utilization, 5), style=level_style(card.utilization))
-    total, used = card.memory_total_mb, card.memory_used_mb
+    text.append(" " + percent(card.utilization, 4), style=level_style(card.utilization))
     text.append(" ")
+    text.append_text(spark(card.history, spark_w, glyphs))
+    total, used = card.memory_total_mb, card.memory_used_mb
+    text.append(" mem ", style="dim")
     text.append_text(bar(None if not total or used is None else used / total, mbar_w, glyphs))
     text.append(" " + used_of(used, total).rjust(10))
     degree = f"{glyphs.degree}C"
     text.append(" " + ("-" if card.temperature is None else f"{card.temperature:.0f}{degree}").rjust(3 + len(degree)))
     text.append(" " + ("-" if card.power_w is None else f"{card.power_w:.0f}W").rjust(4))
-    text.append(" ")
-    text.append_text(spark(card.history, spark_w, glyphs))
     text.append(" | " if glyphs.ascii else " │ ", style="dim")
     text.append_text(gpu_holder(card, runs, max(8, width - text.cell_len), glyphs, now))
     text.truncate(width, overflow=glyphs.overflow)
@@ -195,13 +241,17 @@ def cores_text(per_core: Sequence[float], width: int, glyphs: Glyphs) -> Text:
 
 
 def host_line(host: HostView | None, width: int, glyphs: Glyphs) -> Text:
-    """CPU per core, its total, RAM, swap and load on one line."""
+    """The host on one line: "CPU 38% (16 cores) ▂▃▅▇...   RAM 41.0/251.0G   swap 0   load 6.2", a level
+    glyph per core (cores averaged in groups where they are many), and a minute of total CPU where
+    the line is wide."""
     if host is None:
-        return Text(" host: no sample yet (the daemon records one every second or so)", style="dim")
+        return Text(" host: reading...", style="dim")
     cores = len(host.per_core)
+    text = Text.assemble((" CPU ", "bold"))
+    text.append(percent(host.cpu_percent, 4).strip(), style=level_style(host.cpu_percent))
+    if cores:
+        text.append(f" ({cores} core{'s' if cores != 1 else ''})", style="dim")
     tail = Text()
-    tail.append(percent(host.cpu_percent, 5), style=level_style(host.cpu_percent))
-    tail.append(f" of {cores}" if cores else "")
     tail.append("   RAM ", style="bold")
     tail.append(used_of(host.memory_used_mb, host.memory_total_mb))
     tail.append("   swap ", style="bold")
@@ -209,14 +259,16 @@ def host_line(host: HostView | None, width: int, glyphs: Glyphs) -> Text:
     tail.append("0" if swap < 1 else used_of(swap, host.swap_total_mb))
     tail.append("   load ", style="bold")
     tail.append("-" if host.load_1 is None else f"{host.load_1:.1f}")
-    text = Text.assemble((" CPU ", "bold"))
-    room = width - text.cell_len - tail.cell_len - 1
-    core_w = max(4, min(cores or 4, room - (26 if width >= 110 and room > 40 else 0)))
-    text.append_text(cores_text(host.per_core, core_w, glyphs) if cores else spark(host.history, core_w, glyphs))
+    room = width - text.cell_len - tail.cell_len - 2
+    history = width >= 110 and bool(host.history) and room > 40
+    core_w = min(cores, room - (27 if history else 0))
+    if cores > 1 and core_w >= 2:  # one core's glyph would only repeat its percentage
+        text.append(" ")
+        text.append_text(cores_text(host.per_core, core_w, glyphs))
     text.append_text(tail)
-    if width >= 110 and host.history and width - text.cell_len > 28:
-        text.append("   ")
-        text.append_text(spark(host.history, 24, glyphs))
+    if history:
+        text.append("   1 min ", style="dim")
+        text.append_text(spark(host.history, 18, glyphs))
     text.truncate(width, overflow=glyphs.overflow)
     return text
 
@@ -240,9 +292,10 @@ def status_cell(status: str) -> Text:
     return Text(status, style=STATUS_STYLE.get(status, ""))
 
 
-def progress_cell(run: RunLine, width: int, glyphs: Glyphs) -> Text:
+def progress_cell(run: RunLine, width: int, glyphs: Glyphs, plain: bool = False) -> Text:
     """A progress bar and its percentage; for a queued run what it waits for, in a word or two ("GPU
-    held", "paused": the run's pane says it whole); "-" when it reports no total."""
+    held", "paused": the run's pane says it whole); "-" when it reports no total. `plain`: the bar
+    without colours of its own (on the highlighted row, whose colours it then takes)."""
     if run.status == "queued":
         return Text(fit(run.waiting_short or "", width, glyphs), style="yellow")
     fraction = run.progress
@@ -252,7 +305,7 @@ def progress_cell(run: RunLine, width: int, glyphs: Glyphs) -> Text:
         return Text("-".rjust(width), style="dim")
     text = bar(fraction, max(1, width - 5), glyphs, style="green" if run.status == "done" else "cyan")
     text.append(f"{fraction * 100:.0f}%".rjust(5))
-    return text
+    return Text(text.plain) if plain else text
 
 
 def latest_cell(run: RunLine, width: int, glyphs: Glyphs) -> Text:

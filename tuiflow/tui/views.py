@@ -112,6 +112,9 @@ class RunLine:
     config: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     waiting: str | None = None  # a queued run: what it waits for ("waits for 1 GPU (GPU0: #15, GPU1: #16)")
     waiting_short: str | None = None  # the same in a word or two, for a narrow cell ("GPU held")
+    params: tuple[tuple[str, str], ...] = ()  # the parameters that tell its experiment's runs apart, as text
+    metric: str | None = None  # the metric one cell shows of it (`lab`'s headline metric)
+    rep: int | None = None  # which repetition of its config it is
 
     @property
     def progress(self) -> float | None:
@@ -133,11 +136,32 @@ class RunLine:
 
 
 @dataclass(frozen=True)
+class EndedLine:
+    """Runs that ended one after another in one status, too many to list: one row, "900 cancelled".
+    `at` is where it goes among the rows of its `RunsView` (the index of the run row it comes before)."""
+
+    status: str
+    count: int
+    first_ended_at: float | None
+    last_ended_at: float | None
+    newest: int
+    experiments: tuple[str, ...] = ()
+    at: int = 0
+
+    @property
+    def key(self) -> str:
+        """The table's row key (a run's is its id)."""
+        return f"ended-{self.status}-{self.newest}"
+
+
+@dataclass(frozen=True)
 class RunsView:
-    """One runs poll: the rows in dashboard order, and the store version they were read at."""
+    """One runs poll: the rows in dashboard order, and the store version they were read at; `ended`
+    holds the masses of ended runs said in one row each, and where they go among the rows."""
 
     version: int
     rows: tuple[RunLine, ...]
+    ended: tuple[EndedLine, ...] = ()
     exists: bool = True  # False: the home has no store yet (nothing was ever launched)
     error: str | None = None
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -31,7 +32,7 @@ from tuiflow.tui.screens.run_actions import RunActions
 from tuiflow.tui.views import RunDetail, RunsView, Telemetry
 from tuiflow.tui.widgets.footer import KeysFooter
 from tuiflow.tui.widgets.gpu_panel import GpuPanel, HostLine
-from tuiflow.tui.widgets.run_panel import ProfileView, RunTail
+from tuiflow.tui.widgets.run_panel import ProfileView, RunTail, ended_note, run_params
 from tuiflow.tui.widgets.runs_table import RunsTable
 from tuiflow.tui.widgets.status_bar import StatusBar
 
@@ -58,6 +59,8 @@ class DashboardScreen(RunActions, Screen[None]):
         Binding("minus", "priority(-1)", "prio-", id="priority_down", key_display="-", group=PRIORITY,
                 tooltip="Lower the selected run's priority by one"),
         Binding("p", "toggle_pause", "pause", id="pause", tooltip="Pause the queue, or resume it"),
+        Binding("D", "daemon", "daemon", id="daemon", show=False,
+                tooltip="Start the daemon, or stop the one running (asks y/n)"),
         Binding("o", "open_log", "log", id="open_log", tooltip="Open the selected run's log full screen"),
         Binding("space", "mark", "mark", id="mark", show=False,
                 tooltip="Mark the selected run for Compare (again: unmark)"),
@@ -210,7 +213,9 @@ class DashboardScreen(RunActions, Screen[None]):
         gpus_before = len(self.telemetry.gpus) if self.telemetry else -1
         self.telemetry = result
         status = self.query_one(StatusBar)
+        status.daemon_key = self._daemon_key()
         status.daemon, status.now, status.simulated = result.daemon, result.now, result.simulated and bool(result.gpus)
+        self._say_pause(result.daemon.paused)
         self.query_one(GpuPanel).show(result)
         self.query_one(HostLine).show(result)
         if len(result.gpus) != gpus_before:
@@ -220,16 +225,21 @@ class DashboardScreen(RunActions, Screen[None]):
         self._fit_detail()
 
     def _fit_detail(self) -> None:
-        """The selected run's panel: 9 lines (14 from 36 lines of terminal), less when many GPUs leave the
-        runs table fewer than RUNS_MIN lines, never under DETAIL_MIN; so the screen never scrolls."""
+        """The runs box takes the lines its rows need (RUNS_MIN at least; at most what leaves the selected
+        run 9 lines, 14 from 36 lines of terminal), and the selected run the rest, never under
+        DETAIL_MIN lines; so the screen never scrolls and an empty runs box leaves its room to the log."""
         height = self.size.height
         gpus = self.query_one(GpuPanel).get_content_height(None, None, self.size.width)
         free = height - 3 - gpus  # the status line, the host line and the footer
-        wanted = 14 if height >= 36 else 9
-        lines = max(DETAIL_MIN, min(wanted, free - RUNS_MIN))
-        detail = self.query_one("#detail")
-        if detail.styles.height is None or detail.styles.height.value != lines:
-            detail.styles.height = lines
+        detail_wanted = 14 if height >= 36 else 9
+        table = self.query_one(RunsTable)
+        # The box's title line and the table's header, then a line per row (the empty note: 7 lines).
+        wanted = table.row_count + 2 if table.display else 7
+        runs = max(RUNS_MIN, min(wanted, free - detail_wanted))
+        lines = max(DETAIL_MIN, free - runs)
+        for widget, size in ((self.query_one("#runs-box"), runs), (self.query_one("#detail"), lines)):
+            if widget.styles.height is None or widget.styles.height.value != size:
+                widget.styles.height = size
 
     def _apply_runs(self, result: RunsView | BaseException | None) -> None:
         if isinstance(result, BaseException):
@@ -240,10 +250,11 @@ class DashboardScreen(RunActions, Screen[None]):
         if self.runs_view is None:
             return
         table = self.query_one(RunsTable)
-        table.update_rows(self.runs_view.rows, self.tui.options.clock())
+        table.update_rows(self.runs_view.rows, self.tui.options.clock(), self.runs_view.ended)
         self.query_one(GpuPanel).show(runs=table.lines)
         self._choose(table)
-        self._show_empty(not self.runs_view.rows)
+        self._show_empty(not self.runs_view.rows and not self.runs_view.ended)
+        self._fit_detail()
 
     def _choose(self, table: RunsTable) -> None:
         """Put the cursor on a just-launched run, or at the start on the newest running one."""
@@ -304,18 +315,27 @@ class DashboardScreen(RunActions, Screen[None]):
         if titles != self._titles:  # a title set, even to the same text, redraws its widget
             self._titles = titles
             profile.border_title, self.query_one("#tail").border_title = titles
-        line = self.query_one(RunsTable).lines.get(run_id) if run_id is not None else None
+        table = self.query_one(RunsTable)
+        line = table.lines.get(run_id) if run_id is not None else None
         if line is not None and line.status == "queued" and line.waiting:
             profile.show(None, f"queued: {line.waiting}")  # no profile yet: what it waits for, whole
         else:
             profile.show(result, "no runs yet" if run_id is None else "reading...")
-        self.query_one(RunTail).show(result)
+        # A run without a pipeline (a script, `sleep`) has no profile to show: its log takes the width.
+        # A queued run keeps the pane (it says what the run waits for); so does a run not read yet.
+        no_pipeline = (result is not None and not result.profile and result.status != "queued") or \
+            table.selected_ended is not None
+        profile.display = not no_pipeline
+        self.query_one(RunTail).show(result, run_params(line), ended_note(table.selected_ended))
 
     @on(RunsTable.RowHighlighted)
     def _selected(self) -> None:
-        run_id = self.query_one(RunsTable).selected_id
+        table = self.query_one(RunsTable)
+        run_id = table.selected_id
         if run_id is not None and (self.detail is None or self.detail.run_id != run_id):
             self.poll_detail(run_id)
+        elif run_id is None and table.selected_ended is not None:
+            self._apply_detail(None, None)
 
     # --- acting on the selected run -----------------------------------------------------------------
     def _selected_run(self) -> int | None:
@@ -335,6 +355,34 @@ class DashboardScreen(RunActions, Screen[None]):
         if (run_id := self._selected_run()) is not None:
             self.pending_select = run_id  # the run moves to the queued ones: the cursor follows it
         super().action_retry_run()
+
+    def _daemon_key(self) -> str:
+        """The key that starts the daemon here, as the user has it (their keymap applied)."""
+        binding = next(b for b in self.BINDINGS if isinstance(b, Binding) and b.id == "daemon")
+        return self.tui.keys_of(binding).split(" ")[0]
+
+    def _say_pause(self, paused: bool) -> None:
+        """The footer says what `p` does now: "pause" while the queue runs, "resume" while it is paused."""
+        word = "resume" if paused else "pause"
+        keys = self._bindings.key_to_bindings  # its lists are the class's: replaced, never changed in place
+        changed = False
+        for key, bindings in list(keys.items()):
+            if any(b.id == "pause" and b.description != word for b in bindings):
+                keys[key] = [replace(b, description=word) if b.id == "pause" else b for b in bindings]
+                changed = True
+        if changed:
+            self.refresh_bindings()
+
+    def action_daemon(self) -> None:
+        """Start the daemon; when one runs, ask whether to stop it."""
+        from tuiflow.tui.commands import start_daemon, stop_daemon
+
+        daemon = self.telemetry.daemon if self.telemetry is not None else None
+        if daemon is not None and daemon.running:
+            stop_daemon(self.tui)
+        else:
+            self.notify("starting the daemon...")
+            start_daemon(self.tui)
 
     def action_toggle_pause(self) -> None:
         self._act(None, lambda: "queue paused: running runs go on" if self.tui.data.toggle_pause()
@@ -396,7 +444,5 @@ class DashboardScreen(RunActions, Screen[None]):
 def _with_log(detail: RunDetail | None, lines: tuple[str, ...]) -> RunDetail | None:
     if detail is None or detail.log_lines == lines:
         return detail
-    from dataclasses import replace
-
     return replace(detail, log_lines=lines)
 

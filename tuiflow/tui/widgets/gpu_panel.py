@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from tuiflow.lab.gauges import Glyphs, level_style, percent, used_of
-from tuiflow.tui.render import cpu_only_line, gpu_line, host_line
+from tuiflow.tui.render import cpu_only_line, gpu_line, gpu_model, host_line
 from tuiflow.tui.views import NodeView, RunLine, Telemetry
 from tuiflow.tui.widgets.glyphs import glyphs_of
 
@@ -96,7 +96,8 @@ class GpuPanel(LinesWidget):
             return [cpu_only_line(self.telemetry, self.runs, width, glyphs)]
         rows = self._rows()
         shown = gpus if len(gpus) <= rows else gpus[: rows - 1]
-        lines = [gpu_line(card, self.runs, width, glyphs, self.telemetry.now) for card in shown]
+        named = len({gpu_model(card.name) for card in gpus}) > 1
+        lines = [gpu_line(card, self.runs, width, glyphs, self.telemetry.now, named) for card in shown]
         if len(shown) < len(gpus):
             lines.append(Text(f" +{len(gpus) - len(shown)} more GPUs: a taller terminal shows more, "
                               "`tuiflow gpus` lists them all", style="dim", no_wrap=True, overflow=glyphs.overflow))
@@ -106,10 +107,11 @@ class GpuPanel(LinesWidget):
         """Each node's title, then its GPUs; what does not fit is counted on the last line."""
         assert self.telemetry is not None
         wanted: list[Text] = []
+        named = len({gpu_model(card.name) for card in self.telemetry.gpus}) > 1
         for node in self.telemetry.nodes:
             cards = [card for card in self.telemetry.gpus if card.node == node.node]
             wanted.append(node_title_line(node, len(cards), width, glyphs))
-            wanted += [gpu_line(card, self.runs, width, glyphs, self.telemetry.now) for card in cards]
+            wanted += [gpu_line(card, self.runs, width, glyphs, self.telemetry.now, named) for card in cards]
         rows = self._rows()
         if len(wanted) <= rows:
             return wanted

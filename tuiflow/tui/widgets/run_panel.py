@@ -4,14 +4,15 @@ curve, and the last lines of its log."""
 from __future__ import annotations
 
 import textwrap
+import time
 
 from rich.cells import cell_len, chop_cells
 from rich.console import Group
 from rich.text import Text
 from textual.widget import Widget
 
-from tuiflow.tui.render import number, profile_lines, spark
-from tuiflow.tui.views import RunDetail
+from tuiflow.tui.render import number, param_text, profile_lines, spark
+from tuiflow.tui.views import EndedLine, RunDetail, RunLine
 from tuiflow.tui.widgets.glyphs import glyphs_of
 
 
@@ -54,20 +55,32 @@ class RunTail(Widget):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.detail: RunDetail | None = None
+        self.params: Text | None = None
+        self.note: Text | None = None
 
-    def show(self, detail: RunDetail | None) -> None:
-        """Draw a run's curve and log tail."""
-        if detail == self.detail:
+    def show(self, detail: RunDetail | None, params: Text | None = None, note: Text | None = None) -> None:
+        """Draw a run's parameters (every one, those that tell it apart first), its curve and log tail;
+        `note` instead of a run (a row of many ended runs)."""
+        if (detail, params, note) == (self.detail, self.params, self.note):
             return
-        self.detail = detail
+        self.detail, self.params, self.note = detail, params, note
         self.refresh()
 
     def render(self) -> Group | Text:
         detail, width, height = self.detail, self.size.width, self.size.height
+        if self.note is not None:
+            return self.note
         if detail is None:
             return Text("")
         glyphs = glyphs_of(self)
         lines: list[Text] = []
+        if self.params is not None and self.params.plain:
+            wrapped = self.params.wrap(self.app.console, max(1, width), overflow="fold")
+            shown = list(wrapped)[: 2 if height >= 6 else 1]
+            if len(wrapped) > len(shown):
+                shown[-1].truncate(max(1, width - 1))
+                shown[-1].append("~" if glyphs.ascii else "…", style="dim")
+            lines.extend(shown)
         if detail.metric is not None:
             head = Text.assemble((detail.metric + " ", "bold"))
             value = " " + number(detail.last_value)
@@ -91,6 +104,35 @@ class RunTail(Widget):
             for line in log:
                 line.truncate(width, overflow=glyphs.overflow)
         return Group(*lines, *log)
+
+
+def run_params(line: RunLine | None) -> Text | None:
+    """A run's parameters on a line: those that tell it apart from its experiment's other runs first,
+    in bold ("lr=0.01 hidden=64"), then the rest, dim ("batch_size=64 epochs=30")."""
+    if line is None:
+        return None
+    varying = [key for key, _ in line.params]
+    text = Text()
+    for key, value in line.params:
+        text.append(("" if not text else " ") + f"{key}={value}", style="bold")
+    for key in sorted(line.config):
+        if key not in varying:
+            text.append(("" if not text else " ") + f"{key}={param_text(line.config[key])}", style="dim")
+    return text
+
+
+def ended_note(group: EndedLine | None) -> Text | None:
+    """What the pane says of a row of many ended runs: how many, how, when, and where to see them."""
+    if group is None:
+        return None
+    when = ""
+    if group.last_ended_at is not None:
+        first = group.first_ended_at if group.first_ended_at is not None else group.last_ended_at
+        start, end = (time.strftime("%H:%M:%S", time.localtime(t)) for t in (first, group.last_ended_at))
+        when = f" at {end}" if start == end else f" from {start} to {end}"
+    names = f" of {', '.join(group.experiments)}" if group.experiments else ""
+    return Text(f"{group.count:,} runs{names} ended {group.status}{when}, one after another. "
+                "History (h) lists them, one row each.", style="dim")
 
 
 def wrap_log_line(line: str, width: int) -> list[str]:

@@ -22,6 +22,7 @@ class StatusBar(Widget):
     now: reactive[float] = reactive(0.0, layout=False)
     exists: reactive[bool] = reactive(True, layout=False)
     simulated: reactive[bool] = reactive(False, layout=False)
+    daemon_key: reactive[str] = reactive("D", layout=False)  # the key that starts the daemon, as the line says
 
     def __init__(self, hostname: str, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -29,4 +30,4 @@ class StatusBar(Widget):
 
     def render(self) -> Text:
         return status_line(self.hostname, self.daemon, self.now, self.size.width, glyphs_of(self), self.exists,
-                           self.simulated)
+                           self.simulated, self.daemon_key)
