@@ -35,8 +35,9 @@ def test_json_holds_the_record_the_series_summary_and_the_profile(populated):
         "val/loss": {"count": 1, "first_step": 4, "last_step": 4, "last_value": 0.25, "min": 0.25, "max": 0.25},
     }
     assert [row["action"] for row in run["profile"]] == ["train", "load"]  # slowest first
-    assert run["profile"][0] == {"pipeline": 0, "action": "train", "calls": 5, "total_s": 2.0, "mean_s": 0.4,
-                                 "max_s": 0.5, "cpu_s": 1.9}  # fmt: skip
+    assert run["profile"][0] == {"pipeline": 0, "action": "train", "name": "train", "calls": 5, "total_s": 2.0,
+                                 "first_s": None, "mean_s": 0.4, "max_s": 0.5, "cpu_s": 1.9, "steady_calls": 5,
+                                 "steady_s": 2.0, "share": 0.8}  # fmt: skip
 
 
 def test_json_of_a_failed_run_has_its_error_and_traceback(populated):
@@ -52,7 +53,7 @@ def test_panels_show_record_config_metrics_series_profile_and_error(populated):
     text = out.stdout
     assert f"run {populated.runs['best']} · experiment alpha · recipe digits-mlp" in text
     for expected in ("gpu-box", "4242", "[0, 1] (asked 1)", "10 / 10", "config", "final metrics",
-                     "val/loss", "metric series", "0..4", "pipeline 0: profile", "train", "load"):  # fmt: skip
+                     "val/loss", "metric series", "0..4", "profile: where the time goes", "train", "load"):  # fmt: skip
         assert expected in text, expected
     # The log's path is folded over lines where it is longer than the panel (a deep temporary folder).
     assert str(populated.log) in re.sub(r"\s*│\s*|\n", "", text)

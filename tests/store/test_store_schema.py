@@ -27,7 +27,7 @@ def columns(path: Path) -> dict[str, dict[str, str]]:
 
 
 def test_fresh_store_has_every_table_at_the_current_version(store: Store) -> None:
-    assert SCHEMA_VERSION == 7 == len(MIGRATIONS) + 1
+    assert SCHEMA_VERSION == 8 == len(MIGRATIONS) + 1
     assert set(store.db.table_names()) == TABLES
     assert dict(store.db.execute("SELECT key, value FROM meta").fetchall()) == {
         "app": "tuiflow",
@@ -178,7 +178,7 @@ def test_a_version_5_file_drops_status_from_its_side_tables(home: Path) -> None:
     conn.execute("COMMIT")
     conn.close()
     with Store.open(home) as store:
-        assert store.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "7"
+        assert store.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "8"
         for table in ("run_params", "final_metrics"):
             assert "status" not in {row[1] for row in store.db.execute(f"PRAGMA table_info({table})")}
         assert store.find_experiment("old").source_run is None
@@ -192,3 +192,33 @@ def test_a_version_5_file_drops_status_from_its_side_tables(home: Path) -> None:
         nodes = store.db.execute("SELECT node FROM runs UNION ALL SELECT node FROM attempts "
                                  "UNION ALL SELECT node FROM samples").fetchall()
         assert nodes == [(None,)] * 3
+
+
+def test_a_version_7_file_keeps_its_profiles_with_the_first_call_unknown(home: Path) -> None:
+    """Version 8: a profile row keeps its action's first call (set-up) apart. A version-7 file's rows
+    read back as they were, first call unknown (None), still ranked by their time; new rows keep it."""
+    home.mkdir()
+    conn = sqlite3.connect(home / "tuiflow.db", isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    assert schema.upgrade(conn, None, target=7) == 7
+    assert "first_s" not in {row[1] for row in conn.execute("PRAGMA table_info(profile)")}
+    conn.execute("INSERT INTO experiments (name, recipe, created_at) VALUES ('old', 'digits-mlp', 0)")
+    conn.execute("INSERT INTO runs (experiment_id, recipe, config, status, created_at) "
+                 "VALUES (1, 'digits-mlp', '{}', 'done', 0)")
+    for action, calls, total in [("init_model #1", 3450, 7.9), ("train_model #1", 3450, 3.1)]:
+        conn.execute("INSERT INTO profile (run_id, pipeline, action, calls, total_s, mean_s, max_s, cpu_s) "
+                     "VALUES (1, 1, ?, ?, ?, ?, ?, 0)", (action, calls, total, total / calls, total))
+    conn.execute("COMMIT")
+    conn.close()
+    with Store.open(home) as store:
+        assert store.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "8"
+        old = store.profile(1)
+        assert [(row.action, row.calls, row.first_s) for row in old] == [
+            ("init_model #1", 3450, None), ("train_model #1", 3450, None)]
+        assert old[0].steady_calls == 3450 and old[0].steady_s == pytest.approx(7.9)  # unknown: all calls
+        # A row written now keeps its first call, and the ranking goes by the time after it.
+        store.write_profile(1, 1, [{"action": "init_model #1", "calls": 3450, "total_s": 7.9, "first_s": 7.8,
+                                    "mean_s": 0.1 / 3449, "max_s": 0.001, "cpu_s": 7.0}])
+        new = store.profile(1)
+        assert [row.action for row in new] == ["train_model #1", "init_model #1"]
+        assert new[1].first_s == 7.8 and new[1].steady_calls == 3449 and new[1].steady_s == pytest.approx(0.1)

@@ -41,6 +41,7 @@ class PipelineState:
         self.variables = Variables()
         self.models: dict[str, Any] = {}
         self.profiler: Profiler | None = None
+        self.length_given = False  # its latest run was told its length (n_epochs, n_iters), not one epoch by default
         self.stream: tuple[Any, Iterator[Batch]] | None = None
         self.lock = threading.RLock()
 
@@ -179,6 +180,7 @@ class Pipeline:
         profile = profile or any(getattr(o, "wants_profile", False) for o in observe.observers())
         profiler = Profiler([s.label for s in steps]) if profile else None
         state.profiler = profiler
+        state.length_given = n_epochs is not None or n_iters is not None
         ctx = Context(state.variables, self.config, dataset, seed, plan.total, state)
         ctx.borrow = drained
 

@@ -19,6 +19,12 @@ picks the cheapest that keeps its cost small:
 ``cpu_s`` is exact where every call was read, else the step's sampled CPU/wall ratio times its
 total. Stamps are buffered and folded into totals every few thousand batches, so memory stays
 constant however long the run.
+
+Each step's first call is kept apart (``first_s``): it is where set-up lands (a framework's import,
+a model built on first use, caches filled), and one call of seconds beside thousands of a millisecond
+would make a bottleneck of a step that has none. ``calls`` and ``total_s`` count every call, the
+first included; ``mean_s`` and ``max_s`` are those of the calls after the first (of the first alone
+while there is no other).
 """
 
 from __future__ import annotations
@@ -48,7 +54,8 @@ class Profiler:
         self.stamps = array("d")
         self.calls = [0] * n  # calls timed step by step
         self.total = [0.0] * n
-        self.max = [0.0] * n
+        self.max = [0.0] * n  # of the calls after the first
+        self.first: list[float | None] = [None] * n  # each step's first call (set-up lands there)
         self.cpu = [0.0] * n  # CPU time of the calls where it was read
         self.cpu_wall = [0.0] * n  # wall time of those same calls
         self.whole_batches = 0  # complete batches timed as a whole
@@ -64,7 +71,10 @@ class Profiler:
         if number + 1 < WARMUP_BATCHES:
             return 0
         done = self.calls[0] if self.calls else 0
-        mean_batch = sum(self.total) / done if done else 0.0
+        if done > 1 and None not in self.first:  # the set-up in the first batch says nothing of the pace
+            mean_batch = (sum(self.total) - sum(f for f in self.first if f is not None)) / (done - 1)
+        else:
+            mean_batch = sum(self.total) / done if done else 0.0
         self.stamp_gap = 0 if mean_batch >= _STAMP_EVERY_BATCH_S else STAMP_EVERY - 1
         if mean_batch <= 0:
             return SAMPLE_EVERY - 1
@@ -77,7 +87,9 @@ class Profiler:
             for i, (wall, cpu) in enumerate(zip(walls, cpus), offset):
                 self.calls[i] += 1
                 self.total[i] += wall
-                if wall > self.max[i]:
+                if self.first[i] is None:  # the run's first batch is always timed step by step
+                    self.first[i] = wall
+                elif wall > self.max[i]:
                     self.max[i] = wall
                 self.cpu[i] += cpu
                 self.cpu_wall[i] += wall
@@ -99,10 +111,11 @@ class Profiler:
 
     # --- what readers call (from any thread, while the run goes on) -----------------------------
     def info(self) -> list[dict[str, Any]]:
-        """One dict per step: ``action``, ``calls``, ``total_s``, ``mean_s``, ``max_s``, ``cpu_s``."""
+        """One dict per step: ``action``, ``calls``, ``total_s``, ``first_s`` (its first call; None
+        before it), ``mean_s`` and ``max_s`` (of the calls after the first), ``cpu_s``."""
         with self._lock:
             pending = np.array(self.stamps, dtype=np.float64)  # a copy: the producer may be appending
-            calls, total, peak = list(self.calls), list(self.total), list(self.max)
+            calls, total, peak, first = list(self.calls), list(self.total), list(self.max), list(self.first)
             cpu, cpu_wall = list(self.cpu), list(self.cpu_wall)
             whole_calls, whole_wall = [c + self.whole_batches for c in self.whole_calls], self.whole_wall
         _fold_into(pending, self.width, calls, total, peak, partial=False)
@@ -118,9 +131,22 @@ class Profiler:
                 cpu_s = cpu[i]
             else:
                 cpu_s = t * cpu[i] / cpu_wall[i]
-            rows.append({"action": label, "calls": n, "total_s": t, "mean_s": t / n if n else 0.0,
-                         "max_s": peak[i], "cpu_s": cpu_s})
+            rows.append(profile_row(label, n, t, first[i], peak[i], cpu_s))
         return rows
+
+
+def profile_row(action: str, calls: int, total_s: float, first_s: float | None, max_s: float,
+                cpu_s: float) -> dict[str, Any]:
+    """A profile row, its ``mean_s`` that of the calls after the first (``max_s`` likewise: the largest
+    of those), or the first call's time while it is the only one."""
+    if first_s is not None and calls > 1:
+        mean_s = max(0.0, total_s - first_s) / (calls - 1)
+    elif first_s is not None:
+        mean_s = max_s = first_s
+    else:
+        mean_s = total_s / calls if calls else 0.0
+    return {"action": action, "calls": calls, "total_s": total_s, "first_s": first_s, "mean_s": mean_s,
+            "max_s": max_s, "cpu_s": cpu_s}
 
 
 def _fold_into(stamps: np.ndarray, width: int, calls: list[int], total: list[float], peak: list[float],
@@ -142,17 +168,31 @@ def _fold_into(stamps: np.ndarray, width: int, calls: list[int], total: list[flo
 
 
 def render_profile(rows: list[dict[str, Any]], title: str = "Pipeline profile") -> Any:
-    """A rich Table of profile rows (rich is imported only here, when a table is wanted)."""
+    """A rich Table of profile rows (rich is imported only here, when a table is wanted): each action's
+    first call (where set-up lands) apart from the calls after it, whose mean, max, total and share
+    follow. A row's ``name``, where it has one, is what it is called (else its ``action``)."""
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
-    table.add_column("action", style="bold")
-    for name in ("calls", "total, s", "mean, ms", "max, ms", "cpu, s", "share"):
+    table = Table(title=title, title_justify="left", caption="first: the first call (set-up); mean and max: the "
+                  "calls after it", caption_justify="left")
+    table.add_column("action", style="bold", no_wrap=True)
+    for name in ("calls", "first, s", "mean, ms", "max, ms", "total, s", "cpu, s", "share"):
         table.add_column(name, justify="right")
-    grand = sum(row["total_s"] for row in rows) or 1.0
-    for row in rows:
+    steady = [_steady(row) for row in rows]
+    grand = sum(seconds for _, seconds in steady) or 1.0
+    for row, (calls, seconds) in zip(rows, steady):
+        first = row.get("first_s")
         table.add_row(
-            row["action"], str(row["calls"]), f"{row['total_s']:.3f}", f"{row['mean_s'] * 1e3:.3f}",
-            f"{row['max_s'] * 1e3:.3f}", f"{row['cpu_s']:.3f}", f"{100 * row['total_s'] / grand:.1f}%",
+            str(row.get("name") or row["action"]), str(row["calls"]), "-" if first is None else f"{first:.3f}",
+            f"{row['mean_s'] * 1e3:.3f}" if calls else "-", f"{row['max_s'] * 1e3:.3f}" if calls else "-",
+            f"{row['total_s']:.3f}", f"{row['cpu_s']:.3f}", f"{100 * seconds / grand:.1f}%",
         )
     return table
+
+
+def _steady(row: dict[str, Any]) -> tuple[int, float]:
+    """The calls after the first and their time (all of them where the first is unknown)."""
+    first = row.get("first_s")
+    if first is None or not row["calls"]:
+        return row["calls"], row["total_s"]
+    return row["calls"] - 1, max(0.0, row["total_s"] - first)

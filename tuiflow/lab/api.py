@@ -198,13 +198,13 @@ class Lab(LaunchMixin, ReadingMixin, HistoryMixin, CompareMixin):
         return self.store.metric_points(run_id, key, max_points=max_points)
 
     def profile(self, run_id: int) -> list[dict[str, Any]]:
-        """The run's per-action profile, slowest first: pipeline, action, calls, total_s, mean_s, max_s,
-        cpu_s, and share (of the run's profiled time, 0-1)."""
-        rows = [{k: v for k, v in vars(row).items() if k != "run_id"} for row in self.store.profile(run_id)]
-        total = sum(row["total_s"] for row in rows) or 0.0
-        for row in rows:
-            row["share"] = row["total_s"] / total if total else 0.0
-        return rows
+        """The run's per-action profile, slowest (by the time after each action's first call) first:
+        pipeline, action, name (as every view names it), calls, total_s, first_s (the first call, where
+        set-up lands; None: unknown), mean_s and max_s (of the calls after it), cpu_s, steady_calls,
+        steady_s, and share (of the run's steady time, 0-1); see `tuiflow.lab.profiles`."""
+        from tuiflow.lab.profiles import profile_rows
+
+        return profile_rows(self.store.profile(run_id))
 
     def current_action(self, run_id: int) -> str | None:
         """The pipeline action a running run is in now, as its runner last reported it."""

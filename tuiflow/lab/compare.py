@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tuiflow.errors import LabError
+from tuiflow.lab.profiles import action_names
 
 RUN_TELEMETRY_KEYS = ("cpu_percent", "rss_mb", "gpu_memory_mb")
 """What the daemon samples of a run's process tree, over time (see `tuiflow.lab.telemetry.RunTelemetry`)."""
@@ -48,11 +49,12 @@ class ActionTimes:
     pipeline: str
     totals: tuple[float | None, ...]
     ratios: tuple[float | None, ...]
+    name: str = ""  # as every view names it (`tuiflow.lab.profiles.action_names`): "load", "1/load"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict."""
-        return {"action": self.action, "pipeline": self.pipeline, "total_s": list(self.totals),
-                "ratio": list(self.ratios)}
+        return {"action": self.action, "pipeline": self.pipeline, "name": self.name or self.action,
+                "total_s": list(self.totals), "ratio": list(self.ratios)}
 
 
 @dataclass(frozen=True)
@@ -187,9 +189,11 @@ def _profile_rows(profiles: list[list[Any]]) -> tuple[tuple[ActionTimes, ...], t
     first = {key: values[0] for key, values in times.items()}
     order = sorted(times, key=lambda key: (first[key] is None, -(first[key] or 0.0),
                                            -max((v for v in times[key] if v is not None), default=0.0)))
+    names = action_names(order)
     rows = tuple(ActionTimes(action=action if len(pipelines) <= 1 else f"{pipeline}/{action}", pipeline=pipeline,
                              totals=tuple(times[(pipeline, action)]),
-                             ratios=tuple(ratio(v, times[(pipeline, action)][0]) for v in times[(pipeline, action)]))
-                 for pipeline, action in order)
+                             ratios=tuple(ratio(v, times[(pipeline, action)][0]) for v in times[(pipeline, action)]),
+                             name=name)
+                 for (pipeline, action), name in zip(order, names))
     totals = tuple(math.fsum(float(row.total_s or 0.0) for row in rows_) if rows_ else None for rows_ in profiles)
     return rows, totals

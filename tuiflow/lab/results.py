@@ -29,6 +29,7 @@ from tuiflow.lab.pages import (  # noqa: F401 - the listing lived here: exports 
     results_page,
     sort_field,
 )
+from tuiflow.lab.profiles import profile_rows
 from tuiflow.scheduler.orphans import settle_orphans
 from tuiflow.store import NotFoundError, Run, Store, spell_non_finite
 from tuiflow.store.pages import Condition
@@ -125,7 +126,7 @@ def run_details(store: Store, run_id: int, attempt: int | None = None) -> dict[s
     """Everything about a run: its record, experiment, metric series summary and profile.
 
     `summary` maps each metric key to count, first_step, last_step, last_value, min, max; `profile`
-    lists the per-action timings (pipeline, action, calls, total_s, mean_s, max_s, cpu_s), slowest first.
+    lists the per-action timings as `tuiflow.lab.profiles.profile_rows` reads them, slowest first.
     `attempts` lists the earlier attempts (a retry starts clean); `attempt` N shows one of those as
     it ended: status, error, final metrics and times (its metric series and profile are not kept).
     """
@@ -148,9 +149,7 @@ def run_details(store: Store, run_id: int, attempt: int | None = None) -> dict[s
         key: {name: value for name, value in asdict(item).items() if name != "key"}
         for key, item in store.metrics_summary(run.id).items()
     }
-    details["profile"] = [
-        {name: value for name, value in asdict(row).items() if name != "run_id"} for row in store.profile(run.id)
-    ]
+    details["profile"] = profile_rows(store.profile(run.id))
     details["attempts"] = [{k: v for k, v in asdict(a).items() if k != "run_id"} for a in earlier]
     return details
 

@@ -311,8 +311,20 @@ class ProfileRow:
     mean_s: float
     max_s: float
     cpu_s: float
+    first_s: float | None = None  # the first call (set-up); None: unknown (a store before version 8)
 
-    FIELDS = ("action", "calls", "total_s", "mean_s", "max_s", "cpu_s")
+    FIELDS = ("action", "calls", "total_s", "mean_s", "max_s", "cpu_s")  # what a written row must have
+    """With ``first_s`` known, ``mean_s`` and ``max_s`` are those of the calls after the first; else of all."""
+
+    @property
+    def steady_calls(self) -> int:
+        """The calls after the first (all of them when the first is unknown)."""
+        return self.calls - 1 if self.first_s is not None and self.calls > 0 else self.calls
+
+    @property
+    def steady_s(self) -> float:
+        """The time of the calls after the first (all of it when the first is unknown)."""
+        return max(0.0, self.total_s - self.first_s) if self.first_s is not None else self.total_s
 
 
 @dataclass(frozen=True)

@@ -70,35 +70,37 @@ class ResultsStore(StoreBase):
     def write_profile(self, run_id: int, pipeline: int | str, rows: Iterable[Mapping[str, Any]]) -> int:
         """Upsert a pipeline's per-action timings for a run: one row per (run, pipeline, action).
 
-        Each row is a mapping with keys action, calls, total_s, mean_s, max_s, cpu_s; a row for an
-        action already stored replaces it, since the profiler reports running totals.
+        Each row is a mapping with keys action, calls, total_s, mean_s, max_s, cpu_s, and optionally
+        first_s (the first call's time, kept apart: see `ProfileRow`); a row for an action already
+        stored replaces it, since the profiler reports running totals.
         """
         params = []
         for row in rows:
             try:
-                params.append((run_id, pipeline, *(row[f] for f in ProfileRow.FIELDS)))
+                params.append((run_id, pipeline, *(row[f] for f in ProfileRow.FIELDS), row.get("first_s")))
             except KeyError as exc:
                 raise StoreError(f"profile row for run {run_id} lacks {exc.args[0]!r}: {dict(row)}") from None
         with self._write() as conn:
             self._require_run(conn, run_id)
             conn.executemany(
-                """INSERT INTO profile (run_id, pipeline, action, calls, total_s, mean_s, max_s, cpu_s)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """INSERT INTO profile (run_id, pipeline, action, calls, total_s, mean_s, max_s, cpu_s, first_s)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (run_id, pipeline, action) DO UPDATE SET
                    calls = excluded.calls, total_s = excluded.total_s, mean_s = excluded.mean_s,
-                   max_s = excluded.max_s, cpu_s = excluded.cpu_s""",
+                   max_s = excluded.max_s, cpu_s = excluded.cpu_s, first_s = excluded.first_s""",
                 params,
             )
         return len(params)
 
     def profile(self, run_id: int, pipeline: int | str | None = None) -> list[ProfileRow]:
-        """A run's profile rows, slowest action (by total time) first."""
-        sql = "SELECT run_id, pipeline, action, calls, total_s, mean_s, max_s, cpu_s FROM profile WHERE run_id = ?"
+        """A run's profile rows, slowest action (by its time after the first call) first."""
+        sql = ("SELECT run_id, pipeline, action, calls, total_s, mean_s, max_s, cpu_s, first_s FROM profile "
+               "WHERE run_id = ?")
         params: list[Any] = [run_id]
         if pipeline is not None:
             sql += " AND pipeline = ?"
             params.append(pipeline)
-        sql += " ORDER BY total_s DESC, action"
+        sql += " ORDER BY max(0, total_s - coalesce(first_s, 0)) DESC, total_s DESC, action"
         return [ProfileRow(*r) for r in self._read(sql, params)]
 
     def add_samples(self, samples: Iterable[Sample]) -> int:

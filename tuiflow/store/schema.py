@@ -15,7 +15,7 @@ from typing import Any
 from .errors import StoreError
 from .records import metrics_to_json, samples_to_json
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 APP_NAME = "tuiflow"
 
 # Version 1 is frozen: it is what the first release wrote to users' disks. Change the schema by
@@ -259,6 +259,13 @@ def _migrate_6_to_7(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE samples ADD COLUMN node TEXT")
 
 
+def _migrate_7_to_8(conn: sqlite3.Connection) -> None:
+    """A profile row keeps its action's first call apart (``first_s``), where set-up lands (a framework's
+    import, a model built on first use); its ``mean_s`` and ``max_s`` are then those of the calls after
+    it. NULL: unknown, as in every row a version-7 store holds (there the mean is of all calls)."""
+    conn.execute("ALTER TABLE profile ADD COLUMN first_s REAL")
+
+
 # A run's config or metrics as a JSON object for json_each, '{}' when it is not one (damaged JSON,
 # which older versions may have left, is left alone rather than failing the write).
 def _object(column: str) -> str:
@@ -388,6 +395,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _migrate_4_to_5,
     _migrate_5_to_6,
     _migrate_6_to_7,
+    _migrate_7_to_8,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION - 1
 

@@ -231,10 +231,7 @@ class LabData:
     def detail(self, run_id: int, tail: LogTail, points: int, lines: int, metric: str | None = None) -> RunDetail:
         """The run's profile, current action, one metric's curve (`metric`, or its first) and log tail."""
         run = self.lab.get_run(run_id)
-        profile = tuple(ProfileLine(action=str(p["action"]), pipeline=str(p.get("pipeline", "")),
-                                    calls=int(p.get("calls") or 0), total_s=float(p.get("total_s") or 0.0),
-                                    mean_s=p.get("mean_s"), max_s=p.get("max_s"))
-                        for p in self.lab.profile(run_id))
+        profile = tuple(ProfileLine.from_dict(p) for p in self.lab.profile(run_id))
         action = self.lab.current_action(run_id) if str(run.status) == "running" else None
         keys = [k for k in self.lab.metric_keys(run_id) if k != "progress"] or self.lab.metric_keys(run_id)
         key = metric if metric in keys else (keys[0] if keys else None)

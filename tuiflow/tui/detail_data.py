@@ -119,11 +119,8 @@ def curve(data: LabData, run_id: int, key: str, points: int = CURVE_POINTS) -> C
 
 
 def profile(data: LabData, run_id: int) -> tuple[ProfileLine, ...]:
-    """The run's per-action profile, slowest first."""
-    return tuple(ProfileLine(action=str(p["action"]), pipeline=str(p.get("pipeline", "")),
-                             calls=int(p.get("calls") or 0), total_s=float(p.get("total_s") or 0.0),
-                             mean_s=p.get("mean_s"), max_s=p.get("max_s"))
-                 for p in data.lab.profile(run_id))
+    """The run's per-action profile, slowest (by steady time) first, named as every view names it."""
+    return tuple(ProfileLine.from_dict(p) for p in data.lab.profile(run_id))
 
 
 def read_detail(data: LabData, run_id: int, metric: str | None, tail: LogTail, *, telemetry: bool = True,

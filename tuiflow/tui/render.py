@@ -15,6 +15,7 @@ from typing import Any
 from rich.text import Text
 
 from tuiflow.lab.gauges import Glyphs, bar, duration, level_style, percent, sparkline, styled_runs, used_of
+from tuiflow.lab.profiles import slowest
 from tuiflow.tui.views import DaemonView, GpuCard, HostView, ProfileLine, RunLine, Telemetry
 
 STATUS_STYLE = {"running": "bold green", "queued": "yellow", "done": "cyan", "failed": "bold red",
@@ -324,38 +325,61 @@ def slowest_mark(width: int, glyphs: Glyphs) -> str:
     return f" {arrow} slowest" if width >= 56 else f" {arrow}"
 
 
+def call_time(value: float | None, glyphs: Glyphs) -> str:
+    """One call's time, short and never 0 for a call that took time: 7.9s, 12ms, 2.3ms, 85µs."""
+    if value is None or not math.isfinite(value):
+        return "-"
+    if value >= 1e-2 or value <= 0:
+        return seconds(value)
+    if value >= 1e-3:
+        return f"{value * 1e3:.1f}ms"
+    return f"{value * 1e6:.0f}{'us' if glyphs.ascii else 'µs'}"
+
+
 def profile_lines(profile: Sequence[ProfileLine], width: int, glyphs: Glyphs, current: str | None = None) -> list[Text]:
-    """A run's per-action profile as a table: action, calls, total, (mean, max,) share with a bar; the
-    slowest action marked, and the one the run is in now pointed at."""
+    """A run's per-action profile as a table, slowest first: action, its first call (where set-up
+    lands) apart from the calls after it ("then": their mean, and their count; when wide their max
+    and total too), and their share (with a bar from 56 columns); the slowest by those steady calls
+    marked (none before a steady call: see `tuiflow.lab.profiles`), and the one the run is in now
+    pointed at. Actions are named as every view names them (``1/load``, ``2/load`` for two pipelines)."""
     if not profile:
         return [Text("no pipeline has run in it so far", style="dim")]
-    wide = width >= 64
-    total = sum(p.total_s for p in profile) or 1.0
-    slowest = max(profile, key=lambda p: p.total_s)
+    wide, barred = width >= 64, width >= 56
+    cell = 7 if barred else 6
+    rows = sorted(profile, key=lambda p: (-p.steady_s, -p.total_s))
+    steady_total = sum(p.steady_s for p in rows)
+    found = slowest(rows)
     mark = slowest_mark(width, glyphs)
-    fixed = 1 + 6 + 7 + (14 if wide else 0) + 5 + len(mark)
-    bar_w = max(3, min(12, (width - fixed) // 4))
-    name_w = max(6, width - fixed - bar_w - 1)
-    head = Text(" " + "action".ljust(name_w) + "calls".rjust(6) + "total".rjust(7), style="bold")
+    times = "x" if glyphs.ascii else "\u00d7"  # before a count of calls: "x3449" in ASCII
+    fixed = 1 + 3 * cell + (2 * cell if wide else 0) + 1 + 5 + len(mark)
+    bar_w = max(3, min(12, (width - fixed) // 4)) if barred else 0
+    name_w = max(6, width - fixed - bar_w)
+    head = Text(" " + "action".ljust(name_w) + "first".rjust(cell) + "then".rjust(cell) + "calls".rjust(cell),
+                style="bold")
     if wide:
-        head.append("mean".rjust(7) + "max".rjust(7))
+        head.append("max".rjust(cell) + "total".rjust(cell))
     head.append(" " + "share".ljust(bar_w + 5))
     lines = [head]
-    bases = [p.action.split(" #")[0] for p in profile]
-    for row in sorted(profile, key=lambda p: -p.total_s):
-        base = row.action.split(" #")[0]
-        name = base if bases.count(base) == 1 else row.action
-        share = row.total_s / total
+    for index, row in enumerate(rows):
         now = current is not None and row.action == current
         line = Text.assemble(((">" if glyphs.ascii else "▶") if now else " ", "bold cyan"))
-        line.append(fit(name, name_w, glyphs).ljust(name_w), style="bold cyan" if now else "")
-        line.append(str(row.calls).rjust(6) + seconds(row.total_s).rjust(7))
+        line.append(fit(row.name or row.action, name_w, glyphs).ljust(name_w), style="bold cyan" if now else "")
+        steady = row.steady_calls > 0
+        line.append(call_time(row.first_s, glyphs).rjust(cell), style="dim" if row.first_s is None else "")
+        line.append((call_time(row.mean_s, glyphs) if steady else "-").rjust(cell)
+                    + (f"{times}{row.steady_calls}" if steady else "-").rjust(cell))
         if wide:
-            line.append(seconds(row.mean_s).rjust(7) + seconds(row.max_s).rjust(7))
+            line.append((call_time(row.max_s, glyphs) if steady else "-").rjust(cell)
+                        + (call_time(row.steady_s, glyphs) if steady else "-").rjust(cell))
         line.append(" ")
-        line.append_text(bar(share, bar_w, glyphs))
-        line.append(f"{share * 100:.0f}%".rjust(5))
-        if row is slowest and len(profile) > 1:
+        if steady_total > 0:
+            share = row.steady_s / steady_total
+            if barred:
+                line.append_text(bar(share, bar_w, glyphs))
+            line.append(f"{share * 100:.0f}%".rjust(5))
+        else:
+            line.append(" " * bar_w + "-".rjust(5), style="dim")
+        if index == found:
             line.append(mark, style="bold yellow")
         line.truncate(width, overflow=glyphs.overflow)
         lines.append(line)

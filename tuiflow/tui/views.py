@@ -174,8 +174,20 @@ class ProfileLine:
     pipeline: str
     calls: int
     total_s: float
-    mean_s: float | None
+    mean_s: float | None  # of the calls after the first, where the first is known
     max_s: float | None
+    name: str = ""  # as every view names it (`tuiflow.lab.profiles`): "load", "1/load"
+    first_s: float | None = None  # the first call (set-up); None: unknown, or no call yet
+    steady_calls: int = 0  # the calls after the first (all calls where the first is unknown)
+    steady_s: float = 0.0  # their time
+
+    @classmethod
+    def from_dict(cls, p: dict[str, Any]) -> ProfileLine:
+        """From a row of `Lab.profile`."""
+        return cls(action=str(p["action"]), pipeline=str(p.get("pipeline", "")), calls=int(p.get("calls") or 0),
+                   total_s=float(p.get("total_s") or 0.0), mean_s=p.get("mean_s"), max_s=p.get("max_s"),
+                   name=str(p.get("name") or p["action"]), first_s=p.get("first_s"),
+                   steady_calls=int(p.get("steady_calls") or 0), steady_s=float(p.get("steady_s") or 0.0))
 
 
 @dataclass(frozen=True)

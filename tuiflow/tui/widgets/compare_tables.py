@@ -4,7 +4,6 @@ of a `tuiflow.lab.compare.Comparison`; every cell is a whole value (the table sc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from rich.text import Text
@@ -81,8 +80,7 @@ def profile_rows(comparison: Any) -> list[Row]:
     """Each action's time in each run with its ratio to the baseline, then the profiled total."""
     rows: list[Row] = []
     for row in comparison.profile:
-        name = row.action.split(" #")[0] if _unique_base(comparison.profile, row.action) else row.action
-        rows.append((f"action.{row.pipeline}.{row.action}", Text(name),
+        rows.append((f"action.{row.pipeline}.{row.action}", Text(row.name or row.action),
                      [ratio_text(v, r, i == 0) for i, (v, r) in enumerate(zip(row.totals, row.ratios))]))
     if comparison.profile:
         totals = comparison.profile_totals
@@ -91,7 +89,3 @@ def profile_rows(comparison: Any) -> list[Row]:
         rows.append(("action.total", Text("total", style="bold"), cells))
     return rows
 
-
-def _unique_base(profile: Sequence[Any], action: str) -> bool:
-    base = action.split(" #")[0]
-    return sum(1 for row in profile if row.action.split(" #")[0] == base) == 1

@@ -107,8 +107,9 @@ class OverviewPane(Widget):
 
 
 class ProfilePane(Widget):
-    """Where the run's time goes: each action's calls, total, mean, max and share with a bar; the
-    slowest marked, the current one pointed at."""
+    """Where the run's time goes: each action's first call (set-up) apart from the calls after it
+    (mean, count, max, total) and their share with a bar; the slowest by those marked, the current
+    one pointed at."""
 
     DEFAULT_CSS = """
     ProfilePane { height: auto; padding: 0 1 0 0; }
@@ -134,6 +135,9 @@ class ProfilePane(Widget):
         if self.rows:
             total = sum(row.total_s for row in self.rows)
             note = f" {seconds(total)} in {len(self.rows)} action{'s' if len(self.rows) != 1 else ''}"
+            firsts = sum(row.first_s for row in self.rows if row.first_s is not None)
+            if firsts > 0:
+                note += f" ({seconds(firsts)} of it first calls: set-up)"
             if self.run_s:
                 note += f", {min(100.0, total / self.run_s * 100):.0f}% of the run's {duration(self.run_s)}"
             lines.append(Text(" "))
