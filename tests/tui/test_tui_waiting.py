@@ -97,3 +97,36 @@ def test_queued_runs_say_what_they_wait_for_and_gpu1_is_busy(home: Lab, size: tu
             assert not dash.poll_errors
 
     asyncio.run(scenario())
+
+
+def test_a_paused_queue_and_a_stopped_daemon_are_what_queued_runs_wait_for(home: Lab) -> None:
+    # Only GPU1 allowed, and other users hold it: nothing runs, so nothing writes to the store but the
+    # daemon's sampler, which stops with it.
+    (run,) = home.submit(sets=["seconds=600", "steps=600"], gpus=1, gpus_allowed=[1])
+    other_users = "waits: GPU1 held by another user's process (58.6G)"
+
+    async def scenario() -> None:
+        app = TuiflowApp(Options(home=home.home, refresh_s=0.2, hostname="test-box"))
+        async with app.run_test(size=(80, 24)) as pilot:
+            dash = await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen) and app.screen)
+            table = dash.query_one(RunsTable)
+            profile = dash.query_one(ProfileView)
+
+            async def says(short: str, whole: str) -> None:
+                await wait_for(pilot, lambda: short in [c.strip() for c in _row(table, run.id)], timeout=15,
+                               what=f"the queued row saying {short!r}")
+                table.select(run.id)
+                await wait_for(pilot, lambda: profile.note == f"queued: {whole}", timeout=15,
+                               what=f"its pane saying {whole!r}")
+
+            await says("GPU1 busy", other_users)
+            await pilot.press("p")  # pause the queue
+            await says("paused", "paused queue")
+            await pilot.press("p")
+            await says("GPU1 busy", other_users)
+            home.stop_daemon()  # it writes nothing as it goes: the app sees it gone all the same
+            await says("no daemon", "no daemon")
+            assert home.run(run.id).status == "queued"
+            assert not dash.poll_errors
+
+    asyncio.run(scenario())

@@ -86,6 +86,7 @@ class DashboardScreen(RunActions, Screen[None]):
         self._tail: LogTail | None = None
         self._detail_version: tuple[int, int] | None = None
         self._reading_detail = threading.Lock()  # the tick and a new selection share the log tail
+        self._runs_daemon: bool | None = None  # whether a daemon ran when the runs were last read
         self._empty: bool | None = None
         self._hidden = False
         self._titles: tuple[str, str] | None = None
@@ -166,8 +167,11 @@ class DashboardScreen(RunActions, Screen[None]):
         runs: RunsView | BaseException | None = None
         try:
             version = data.version()
-            if version != known_version:
+            # A daemon that stops writes nothing: its queued runs' "no daemon" is read all the same.
+            daemon = telemetry.daemon.running if isinstance(telemetry, Telemetry) else self._runs_daemon
+            if version != known_version or daemon != self._runs_daemon:
                 runs = data.runs(self.tui.options.finished_rows)
+                self._runs_daemon = daemon
         except Exception as exc:
             runs, version = exc, -1
         if selected is None and isinstance(runs, RunsView):  # the run the cursor is about to go to
