@@ -3,17 +3,18 @@ GPU holds taken by claims as the daemon takes them): the daemon's own rule, in t
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from tuiflow.lab.scheduler import allocator_options, gpu_use
+from tuiflow.lab.scheduler import allocator_options, gpu_use, waiting
 from tuiflow.monitor import fake_gpus
 from tuiflow.monitor.gpus import GpuInfo
 from tuiflow.scheduler.daemon import Daemon
 from tuiflow.scheduler.reserve import gpu_chooser
 from tuiflow.scheduler.waiting import ALLOCATOR_SETTING, waiting_for
-from tuiflow.store import RunSpec, Store
+from tuiflow.store import RunSpec, Store, process_start_time
 
 TOTAL = 81920.0  # an 80 GB card
 
@@ -128,3 +129,14 @@ def test_paused_queue_no_daemon_and_cpu_slots(store):
     why = _why(store, gpus, cpu_slots=2, cpu_running=1)
     assert why[cpu_a] == "starts now: a CPU slot is free"
     assert why[cpu_b] == "waits for a CPU slot (all 2 taken)"
+
+
+def test_a_foreground_commands_later_runs_wait_for_its_turn(store):
+    me, began = os.getpid(), process_start_time(os.getpid())
+    experiment = store.create_experiment(None, "sleep", runs=[
+        RunSpec({"rep": i}, rep=i, executor="foreground", owner_pid=me, owner_start_time=began) for i in range(3)])
+    first, second, third = (run.id for run in store.list_runs(experiment=experiment.id))
+    assert store.claim_run(first, owner_pid=me) is not None  # the command runs its first run
+    why = {run_id: w.text for run_id, w in waiting(store).items()}
+    turn = f"waits for its command (pid {me}) to run the runs before it, one at a time"
+    assert why == {second: turn, third: turn}

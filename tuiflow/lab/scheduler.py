@@ -307,8 +307,9 @@ def waiting(store: Store, queue: Sequence[Run] | None = None, foreground: Sequen
         holds = store.gpu_holds()
         running = store.list_runs(status="running")
     cpu_running = sum(1 for run in running if not run.gpus and run.executor == "daemon")
+    busy_owners = {run.owner_pid for run in running if run.executor == "foreground" and run.owner_pid}
     return waiting_for(queue, foreground=foreground, gpus=gpus, holds=holds, daemon=daemon, paused=paused,
-                       cpu_slots=_cpu_slots(), cpu_running=cpu_running,
+                       cpu_slots=_cpu_slots(), cpu_running=cpu_running, busy_owners=busy_owners,
                        our_pids={run.pid for run in running if run.pid}, allocator_options=allocator_options(store))
 
 

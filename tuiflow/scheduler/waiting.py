@@ -30,7 +30,8 @@ OTHER_USERS = "other_users"  # the GPUs it may have are held by other users' pro
 CPU = "cpu"  # every CPU slot is taken
 NEVER = "never"  # it asks for more GPUs than it may ever have (the daemon fails it)
 CLUSTER = "cluster"  # a Ray cluster places it, when it has room
-KINDS = (NO_DAEMON, PAUSED, STARTING, GPUS, OTHER_USERS, CPU, NEVER, CLUSTER)
+FOREGROUND = "foreground"  # its foreground command runs its runs one at a time: another is before it
+KINDS = (NO_DAEMON, PAUSED, STARTING, GPUS, OTHER_USERS, CPU, NEVER, CLUSTER, FOREGROUND)
 
 
 def memory_text(mb: float | None) -> str:
@@ -164,14 +165,15 @@ def _gpu_wait(run: Run, allocator: Allocator, gpus: Sequence[GpuReading], ours: 
 
 def waiting_for(queue: Sequence[Run], *, gpus: Sequence[GpuReading], holds: Sequence[GpuHold],
                 daemon: str | None, paused: bool, cpu_slots: int, cpu_running: int = 0,
-                foreground: Sequence[Run] = (), our_pids: Collection[int] = (),
+                foreground: Sequence[Run] = (), busy_owners: Collection[int] = (), our_pids: Collection[int] = (),
                 allocator_options: Mapping[str, Any] | None = None) -> dict[int, Waiting]:
     """Run id -> what it waits for, for every queued run of ``queue`` (the daemon's part of the queue,
     in the order it takes them) and ``foreground`` (runs their own live command starts).
 
     ``daemon`` is the running daemon's executor ("local", "ray"; None: no daemon), ``paused`` the
     queue's flag, ``cpu_slots`` how many CPU-only runs the daemon runs at once and ``cpu_running`` how
-    many of its CPU-only runs are running. The queue is walked as the daemon's round walks it: a run
+    many of its CPU-only runs are running; ``busy_owners`` are the pids of foreground commands with a
+    run running (such a command runs its runs one at a time). The queue is walked as the daemon's round walks it: a run
     that fits takes its GPUs (or slot) before the runs after it are asked, so a run behind another
     one says it waits for that one ("GPU1: #17 next").
     """
@@ -182,6 +184,7 @@ def waiting_for(queue: Sequence[Run], *, gpus: Sequence[GpuReading], holds: Sequ
     first: dict[int, int] = {}  # run id -> the GPU count it takes in this walk (it starts next)
     free_slots = cpu_slots - cpu_running
     result: dict[int, Waiting] = {}
+    owners = set(busy_owners)
     for run, by_daemon in [*((r, True) for r in queue), *((r, False) for r in foreground)]:
         if run.status != "queued":
             continue
@@ -194,6 +197,12 @@ def waiting_for(queue: Sequence[Run], *, gpus: Sequence[GpuReading], holds: Sequ
         if by_daemon and daemon == "ray":
             result[run.id] = Waiting(CLUSTER, "waits for room on the Ray cluster", "Ray full")
             continue
+        if not by_daemon:
+            if run.owner_pid in owners:
+                result[run.id] = Waiting(FOREGROUND, f"waits for its command (pid {run.owner_pid}) to run the runs "
+                                         "before it, one at a time", "its turn")
+                continue
+            owners.add(run.owner_pid)  # type: ignore[arg-type]
         count = run.gpus_requested
         if count == 0:
             if not by_daemon:
