@@ -298,7 +298,7 @@ def progress_cell(run: RunLine, width: int, glyphs: Glyphs, plain: bool = False)
     held", "paused": the run's pane says it whole); "-" when it reports no total. `plain`: the bar
     without colours of its own (on the highlighted row, whose colours it then takes)."""
     if run.status == "queued":
-        return Text(fit(run.waiting_short or "", width, glyphs), style="yellow")
+        return Text(fit(run.waiting_short or "", width, glyphs).ljust(width), style="yellow")  # words: left
     fraction = run.progress
     if fraction is None:
         fraction = 1.0 if run.status == "done" else None
