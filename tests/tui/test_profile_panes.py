@@ -139,7 +139,7 @@ def test_lab_names_and_ranks_the_actions(ran: tuple[Path, int]) -> None:
     assert compared == set(names)
 
 
-def test_show_names_the_actions_as_the_app_does(ran: tuple[Path, int]) -> None:
+def test_show_and_compare_name_the_actions_as_the_app_does(ran: tuple[Path, int]) -> None:
     home, run_id = ran
     out = subprocess.run([sys.executable, "-m", "tuiflow", "show", str(run_id), "--home", str(home)],
                          cwd=ROOT, capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "100"})
@@ -147,6 +147,11 @@ def test_show_names_the_actions_as_the_app_does(ran: tuple[Path, int]) -> None:
     for name in ("1/load", "2/load", "1/build", "1/train_step"):
         assert f" {name} " in out.stdout, out.stdout
     assert "first" in out.stdout
+    compared = subprocess.run([sys.executable, "-m", "tuiflow", "compare", str(run_id), "--home", str(home)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "COLUMNS": "100"})
+    assert compared.returncode == 0, compared.stderr
+    assert " 1/load " in compared.stdout and " 2/load " in compared.stdout and "load #1" not in compared.stdout
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")

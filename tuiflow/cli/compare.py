@@ -63,7 +63,8 @@ def tables(comparison: Any, every: bool) -> list[Any]:
     base = comparison.runs[0].id
     profile = table(f"time per action, and its ratio to #{base}'s", "action")
     for row in comparison.profile:
-        profile.add_row(row.action, *(_timed(v, r, i == 0) for i, (v, r) in enumerate(zip(row.totals, row.ratios))))
+        cells = (_timed(v, r, i == 0) for i, (v, r) in enumerate(zip(row.totals, row.ratios)))
+        profile.add_row(row.name or row.action, *cells)  # named as every view names it (tuiflow.lab.profiles)
     if comparison.profile:
         first = comparison.profile_totals[0]
         profile.add_row("total", *(_timed(v, None if v is None or not first else v / first, i == 0)
