@@ -88,6 +88,8 @@ def test_a_gpu_another_user_holds_is_said_and_no_run_goes_there(shared_home):
     assert table[str(on_gpu1.id)][-1] == "waits: GPU1 held by another user's process (58.6G)"
     gpus = json.loads(home.cli("gpus", "--json").stdout)["gpus"]
     assert gpus[1]["memory_used_mb"] == 60000 and gpus[1]["runs"] == []
+    assert [gpu["busy"] for gpu in gpus] == ["", "busy: other users (58.6G)"]
+    assert home.cli("gpus").stdout.splitlines()[2].endswith("runs -  busy: other users (58.6G)")
 
 
 def test_a_paused_queue_says_so_for_each_queued_run(home):

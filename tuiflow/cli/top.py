@@ -319,7 +319,8 @@ def _gpu_text(gpu: dict[str, Any]) -> str:
     memory = f"{used:,.0f}/{total:,.0f} MiB" if used is not None and total is not None else "memory ?"
     util = f"{gpu['utilization']}%" if gpu.get("utilization") is not None else "?"
     runs = ", ".join(map(str, gpu["runs"])) or "-"
-    return f"  gpu{gpu['index']}  {gpu.get('name')}  {memory}  util {util}  runs {runs}"
+    busy = f"  {gpu['busy']}" if gpu.get("busy") else ""  # other users' processes, by the daemon's rule
+    return f"  gpu{gpu['index']}  {gpu.get('name')}  {memory}  util {util}  runs {runs}{busy}"
 
 
 def _make_console() -> tuple[Console, Glyphs]:

@@ -415,8 +415,10 @@ def gpus(store: Store) -> dict[str, Any]:
     keep_gpu_state_in(store.home)  # what the home's daemon put on them
     report = _read_gpus()
     held = holders(store.gpu_holds())  # every run holding one, whoever runs it, ended or not
+    uses = gpu_use(store, report.gpus)  # "busy: other users (58.6G)" by the daemon's rule
     return {"source": report.source, "status": report.status, "reason": report.reason,
-            "gpus": [{**gpu.to_dict(), "runs": held.get(gpu.index, [])} for gpu in report.gpus]}
+            "gpus": [{**gpu.to_dict(), "runs": held.get(gpu.index, []), "busy": uses[gpu.index].busy_words}
+                     for gpu in report.gpus]}
 
 
 def _same_process(pid: int, start_time: float | None) -> bool:
