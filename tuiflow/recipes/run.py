@@ -88,8 +88,10 @@ class Run:
         return [f"cuda:{index}" for index in range(len(gpus))]
 
     def progress(self, done: int, total: int | None = None) -> None:
-        """Say how far the run has got (steps done of total): shown with an ETA instead of the
-        progress of the pipeline running at the moment."""
+        """Say how far the run has got (steps done of total, epochs say): from the first call on it is
+        the run's progress and ETA for the rest of its life (``total`` left out keeps the one said
+        before). Until then the run shows no progress, unless its first pipeline was told its length
+        (``n_epochs``): call ``run.progress(0, total)`` first to show the total from the start."""
         done = _in_range(int(done), "run.progress: done")
         total = None if total is None else _in_range(int(total), "run.progress: total")
         if self._on_progress is not None:
