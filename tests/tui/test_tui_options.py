@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from fixed_home import FIXED_NOW, HOSTNAME, build, freeze
+from rich.console import Console
+from textual.screen import ModalScreen
+from textual.widgets._toast import Toast
 from tui_helpers import REPO, wait_for
 
 from tuiflow.tui import Options, TuiflowApp
+from tuiflow.tui.screens.confirm import ConfirmScreen
 from tuiflow.tui.screens.dashboard import DashboardScreen
+from tuiflow.tui.screens.export import ExportScreen
+from tuiflow.tui.screens.help import keys_table
 from tuiflow.tui.screens.launch import LaunchScreen
 from tuiflow.tui.widgets.recipe_list import RecipeList
 
@@ -126,3 +134,87 @@ def test_the_app_imports_no_framework() -> None:
             "tuiflow.tui.screens.launch; print(sorted(m for m in ('torch', 'tensorflow', 'ray') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_a_keymap_entry_with_no_such_id_or_taking_quit_or_help_is_said_and_not_applied(fixed_home: Path) -> None:
+    (fixed_home / "keymap.toml").write_text('cancel = "q"\nhistroy = "y"\nretry = ["?", "R"]\nlaunch = "f2"\n')
+
+    async def scenario() -> None:
+        app = app_on(fixed_home)
+        async with app.run_test(size=(80, 24)) as pilot:
+            dash = await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
+                                  and app.screen.runs_view is not None and app.screen)
+            await wait_for(pilot, lambda: app.keymap_refused, what="the keymap checked")
+            assert app.keymap_refused == [
+                "keymap.toml: no binding 'histroy' (? lists the ids): not applied",
+                'keymap.toml: cancel = "q" would take q from quit: not applied',
+                'keymap.toml: retry = "?,R" would take ? from help: not applied',
+            ]
+            toasts = [n.message for n in app._notifications]
+            assert all(line in toasts for line in app.keymap_refused)
+            assert all("\n" not in line and len(line) < 80 for line in app.keymap_refused)
+            active = dash.active_bindings
+            assert active["c"].binding.action == "cancel_run" and active["r"].binding.action == "retry_run"
+            await pilot.press("f2")  # the entry that is fine is applied
+            await wait_for(pilot, lambda: isinstance(app.screen, LaunchScreen), what="launch on f2")
+            await pilot.press("escape", "question_mark")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "HelpScreen", what="help on ?")
+            await pilot.press("escape", "q")
+            await wait_for(pilot, lambda: app.return_code is not None, what="q to quit")
+
+    asyncio.run(scenario())
+
+
+def test_the_help_shows_every_binding_id_whole_at_80_columns(fixed_home: Path) -> None:
+    async def scenario() -> None:
+        app = app_on(fixed_home)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await pilot.press("question_mark")
+            screen = await wait_for(pilot, lambda: type(app.screen).__name__ == "HelpScreen" and app.screen)
+            keys = screen.query_one("#keys")
+            await wait_for(pilot, lambda: keys.size.width > 0, what="the help laid out")
+            console = Console(width=keys.size.width, record=True, file=io.StringIO())
+            console.print(keys_table(app))
+            lines = console.export_text().splitlines()
+            ids = [b.id for _, bindings in app.binding_groups() for b in bindings if b.id and not b.system]
+            assert "history.priority_down" in ids and "history.open_experiment" in ids
+            missing = [i for i in ids if not any(re.search(rf"(^|\s){re.escape(i)}(\s|$)", line) for line in lines)]
+            assert missing == [], "\n".join(lines)
+
+    asyncio.run(scenario())
+
+
+# --- what every screen shares: toasts and dialogs -----------------------------------------------------
+def test_a_toast_reaches_the_right_edge(fixed_home: Path) -> None:
+    """The toast rack's scrollbar column (never drawn) let the screen under it show at a toast's right
+    edge, a stray character; a toast now ends at the last column."""
+    async def scenario() -> None:
+        app = app_on(fixed_home)
+        async with app.run_test(size=(80, 24), notifications=True) as pilot:
+            await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
+            app.notify("a toast long enough to take the whole width a toast is given at 80 columns")
+            toast = await wait_for(pilot, lambda: next((t for t in app.screen.query(Toast) if t.region.width), None),
+                                   what="the toast")
+            assert toast.region.right == 80
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("dialog", ["confirm", "export"])
+def test_a_dialog_shows_the_screen_it_asks_over(fixed_home: Path, dialog: str) -> None:
+    async def scenario() -> None:
+        app = app_on(fixed_home)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen) and app.screen.runs_view is not None)
+            await pilot.pause()
+            assert "GPU0" in app.export_screenshot()
+            screens = {"confirm": lambda: ConfirmScreen("Cancel run 1?", "It is running."),
+                       "export": lambda: ExportScreen("Export 3 runs", "to a file in ~")}
+            app.push_screen(screens[dialog]())
+            await wait_for(pilot, lambda: isinstance(app.screen, ModalScreen), what="the dialog")
+            await pilot.pause()
+            shot = app.export_screenshot()
+            assert "GPU0" in shot  # the dashboard under the dialog, dimmed
+
+    asyncio.run(scenario())

@@ -20,7 +20,7 @@ from tuiflow.lab.gauges import Glyphs
 from tuiflow.tui.commands import DaemonCommands
 from tuiflow.tui.data import ActionError, HomeError, LabData
 from tuiflow.tui.key_order import KeysInOrder
-from tuiflow.tui.keymap import KeymapError, load_keymap
+from tuiflow.tui.keymap import KeymapError, check_keymap, load_keymap
 from tuiflow.tui.options import Options
 from tuiflow.tui.themes import THEMES
 
@@ -53,6 +53,7 @@ class TuiflowApp(KeysInOrder, App[None]):
         self.data = data or LabData(self.options.home, clock=self.options.clock)
         self.glyphs = Glyphs.pick(self.options.ascii)
         self.keymap_problem: str | None = None
+        self.keymap_refused: list[str] = []  # entries of the keymap file not applied, one line each
         self.user_keymap: dict[str, str] = {}
         self.fatal: str | None = None  # why the app could not open its home (the command line says it)
         self._waiting_for_lab: list[Callable[[], None]] | None = []  # None once the Lab is open
@@ -92,6 +93,7 @@ class TuiflowApp(KeysInOrder, App[None]):
     def _open_lab(self) -> None:
         """Open the home's Lab and read its keymap, off the event loop: the first frame does not wait."""
         keymap: dict[str, str] = {}
+        refused: list[str] = []
         problem = fatal = None
         try:
             home = self.data.open()
@@ -104,18 +106,23 @@ class TuiflowApp(KeysInOrder, App[None]):
                 keymap = load_keymap(home)
             except KeymapError as exc:
                 problem = str(exc)
-        self.call_from_thread(self._lab_opened, keymap, problem, fatal)
+            if keymap:  # the screens' bindings are imported here, off the loop, and only for a keymap
+                keymap, refused = check_keymap(keymap, self.binding_keys())
+        self.call_from_thread(self._lab_opened, keymap, problem, fatal, refused)
 
-    def _lab_opened(self, keymap: dict[str, str], problem: str | None, fatal: str | None) -> None:
+    def _lab_opened(self, keymap: dict[str, str], problem: str | None, fatal: str | None,
+                    refused: list[str] | None = None) -> None:
         if fatal is not None:
             self.fatal = fatal
             self.exit(return_code=2)
             return
-        self.user_keymap, self.keymap_problem = keymap, problem
+        self.user_keymap, self.keymap_problem, self.keymap_refused = keymap, problem, list(refused or ())
         if keymap:
             self.set_keymap(keymap)
         if problem:
             self.notify(f"{problem}: the default keys are used", severity="warning", timeout=8)
+        for line in self.keymap_refused:
+            self.notify(line, severity="warning", timeout=8)
         waiting, self._waiting_for_lab = self._waiting_for_lab or [], None
         for callback in waiting:
             callback()
@@ -210,21 +217,39 @@ class TuiflowApp(KeysInOrder, App[None]):
         from tuiflow.tui.screens.compare import CompareScreen
         from tuiflow.tui.screens.confirm import ConfirmScreen
         from tuiflow.tui.screens.dashboard import DashboardScreen
+        from tuiflow.tui.screens.export import ExportScreen
+        from tuiflow.tui.screens.help import HelpScreen
         from tuiflow.tui.screens.history import HistoryScreen
         from tuiflow.tui.screens.launch import LaunchScreen
         from tuiflow.tui.screens.log import LogScreen
         from tuiflow.tui.screens.run_detail import RunDetailScreen
+        from tuiflow.tui.widgets.experiments_table import ExperimentsTable
+        from tuiflow.tui.widgets.filter_bar import FilterBar
         from tuiflow.tui.widgets.gpu_picker import GpuPicker
+        from tuiflow.tui.widgets.results_table import ResultsTable
         from tuiflow.tui.widgets.runs_table import RunsTable
 
         def own(*owners: Any) -> list[Binding]:
-            return [b for owner in owners for b in owner.BINDINGS if isinstance(b, Binding)]
+            seen: set[str] = set()  # a subclass repeats its base's bindings: each id once
+            found = []
+            for owner in owners:
+                for binding in owner.BINDINGS:
+                    if isinstance(binding, Binding) and (binding.id is None or binding.id not in seen):
+                        seen.add(binding.id or "")
+                        found.append(binding)
+            return found
 
         return [("everywhere", own(TuiflowApp)),
                 ("dashboard: the selected run", own(DashboardScreen, RunsTable)),
                 ("launch", own(LaunchScreen, GpuPicker)), ("log view", own(LogScreen)),
-                ("history", own(HistoryScreen)), ("run detail", own(RunDetailScreen)),
-                ("compare", own(CompareScreen)), ("questions", own(ConfirmScreen))]
+                ("history", own(HistoryScreen, ExperimentsTable, ResultsTable, FilterBar)),
+                ("run detail", own(RunDetailScreen)), ("compare", own(CompareScreen)),
+                ("export", own(ExportScreen)), ("questions", own(ConfirmScreen)), ("this help", own(HelpScreen))]
+
+    def binding_keys(self) -> dict[str, str]:
+        """Every binding id of the app -> its default keys (what a keymap file may remap)."""
+        return {binding.id: binding.key for _, bindings in self.binding_groups() for binding in bindings
+                if binding.id}
 
     def keys_of(self, binding: Binding) -> str:
         """A binding's keys as the user has them (the keymap file applied), for display."""

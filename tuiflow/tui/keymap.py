@@ -1,15 +1,24 @@
 """The user's keymap: ``keymap.toml`` in the home maps binding ids to keys, e.g. ``cancel = "x"``.
 
 Every `Binding` of the app has an id (the help screen lists them); Textual's `App.set_keymap` swaps
-the keys of the ids named. A ``[keymap]`` table, or top-level keys, are both read.
+the keys of the ids named. A ``[keymap]`` table, or top-level keys, are both read. `check_keymap`
+keeps out an id no binding has (a typo would do nothing, silently) and a key that would take quit's
+or help's keys (``q``, ``ctrl+q``, ``?``) from them: the way out and the way to the keys stay.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 KEYMAP_FILE = "keymap.toml"
+GUARDED = ("quit", "help")
+"""Binding ids whose keys no other binding may take."""
+ALWAYS_QUITS = ("ctrl+q",)
+"""Textual's own quit key, besides whatever `quit` is mapped to."""
+_KEY_NAMES = {"?": "question_mark", "+": "plus", "-": "minus", ",": "comma", "/": "slash", " ": "space",
+              "esc": "escape", "return": "enter"}
 
 
 class KeymapError(Exception):
@@ -69,3 +78,38 @@ def _parse_simple(text: str) -> dict:
             raise ValueError(f"line {number}: expected id = \"keys\"")
         table[match.group(1).strip('"')] = match.group(2)
     return table
+
+
+def key_names(keys: str) -> list[str]:
+    """The keys of a binding's key string (``"?,f1"``) as Textual names them (``question_mark``, ``f1``)."""
+    return [_KEY_NAMES.get(key, key) for key in (part.strip() for part in keys.split(",")) if key]
+
+
+def check_keymap(keymap: Mapping[str, str], bindings: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The entries of `keymap` to apply, and one line for each refused: an id that is not one of
+    `bindings` (binding id -> its default keys), or keys that would take a key of quit or help."""
+    problems: list[str] = []
+    known = {binding_id: keys for binding_id, keys in keymap.items() if binding_id in bindings}
+    for binding_id in keymap:
+        if binding_id not in bindings:
+            problems.append(f"{KEYMAP_FILE}: no binding {binding_id!r} (? lists the ids): not applied")
+    guarded: dict[str, str] = {key: "quit" for key in ALWAYS_QUITS}
+    for owner in GUARDED:
+        for key in key_names(known.get(owner, bindings.get(owner, ""))):
+            guarded.setdefault(key, owner)
+    applied: dict[str, str] = {}
+    for binding_id, keys in known.items():
+        taken = [(key, guarded[key]) for key in key_names(keys) if guarded.get(key, binding_id) != binding_id]
+        if taken:
+            key, owner = taken[0]
+            problems.append(f'{KEYMAP_FILE}: {binding_id} = "{keys}" would take {shown(key)} from {owner}: '
+                            "not applied")
+        else:
+            applied[binding_id] = keys
+    return applied, problems
+
+
+def shown(key: str) -> str:
+    """A key as the footer shows it (``question_mark`` -> ``?``)."""
+    return {"question_mark": "?", "plus": "+", "minus": "-", "comma": ",", "slash": "/", "escape": "esc",
+            "space": "space"}.get(key, key)

@@ -57,12 +57,15 @@ MOVES = (("tab s-tab", "Move between the parts of a screen"), ("arrows pgup", "M
 def keys_table(app: TuiflowApp) -> Group:
     """A table per screen, one row per binding: its keys (as remapped), what it does, its id."""
     tables = []
-    for group, bindings in app.binding_groups():
+    groups = app.binding_groups()
+    # Each id whole (a keymap file names it): the column is as wide as the longest, "does" wraps instead.
+    id_width = max((len(b.id) for _, bindings in groups for b in bindings if b.id and not b.system), default=8)
+    for group, bindings in groups:
         table = Table(box=None, expand=True, pad_edge=False, show_edge=False, padding=(0, 1), title=group,
                       title_justify="left", title_style="bold underline", show_header=False)
         table.add_column("key", style="bold", no_wrap=True, width=12)
         table.add_column("does", ratio=1)
-        table.add_column("id", style="dim", no_wrap=True, width=18)
+        table.add_column("id", style="dim", no_wrap=True, min_width=id_width)
         for binding in bindings:
             if not binding.system:
                 table.add_row(app.keys_of(binding), binding.tooltip or binding.description, binding.id or "")
