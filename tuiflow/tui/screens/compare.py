@@ -18,7 +18,7 @@ from textual.worker import get_current_worker
 
 from tuiflow.tui.detail_data import CompareRead, read_compare
 from tuiflow.tui.widgets.compare_tables import Row, about_rows, metric_rows, param_rows, profile_rows, run_headers
-from tuiflow.tui.widgets.plot import CurvePlot, Series
+from tuiflow.tui.widgets.plot import TAIL, CurvePlot, Series
 
 if TYPE_CHECKING:
     from tuiflow.tui.app import TuiflowApp
@@ -46,6 +46,8 @@ class CompareScreen(Screen[None]):
         Binding("4", "tab('curves')", "curves", id="compare.curves", show=False, tooltip="A metric's curves overlaid"),
         Binding("g", "toggle_log_scale", "log scale", id="compare.log_scale", show=False,
                 tooltip="Plot the curves on a log scale, or a linear one"),
+        Binding("z", "toggle_zoom", "zoom", id="compare.zoom", show=False,
+                tooltip="Show the curves' last quarter of steps, the y-axis fitted to them (again: all)"),
         Binding("e", "export", "export", id="compare.export", show=False,
                 tooltip="Export the compared runs (CSV, JSON or Parquet) into a file in the current folder"),
     ]
@@ -55,6 +57,7 @@ class CompareScreen(Screen[None]):
         self.run_ids = list(dict.fromkeys(run_ids))
         self.every = False
         self.log_y = False
+        self.zoom = False  # the curves' last TAIL of steps only
         self.metric: str | None = None
         self.result: CompareRead | None = None
         self.problem: str | None = None
@@ -235,15 +238,36 @@ class CompareScreen(Screen[None]):
             plot.show([])
             return
         series = [Series(f"#{c.run_id}", c.steps, c.values) for c in result.curves]
-        plot.show(series, log_y=self.log_y)
-        text = Text.assemble((f" {result.metric}", "bold"))
-        for c in result.curves:
-            text.append(f"  #{c.run_id} ")
-            text.append("-" if c.last is None else f"{c.last:.4g}")
-        text.append("  log" if self.log_y else "  linear", style="cyan" if self.log_y else "dim")
-        head.update(text)
+        plot.show(series, log_y=self.log_y, tail=TAIL if self.zoom else None)
+        # The legend, above the plot (not over its curves): each run in its curve's style, its last value;
+        # lines break between runs, never inside one.
+        parts = [Text.assemble((f" {result.metric}", "bold"), "  ",
+                               ("log", "cyan") if self.log_y else ("linear", "dim"), "  ",
+                               (f"last {TAIL:.0%} of steps", "cyan") if self.zoom else ("z: last steps", "dim"))]
+        for index, c in enumerate(result.curves):
+            mark, style = plot.mark(index)
+            parts.append(Text.assemble((mark, style), " ", (f"#{c.run_id}", style), " ",
+                                       "-" if c.last is None else f"{c.last:.4g}"))
+        width = head.size.width or 10_000
+        lines: list[Text] = []
+        for part in parts:
+            if lines and lines[-1].cell_len + 2 + part.cell_len <= width:
+                lines[-1].append("  ").append_text(part)
+            else:
+                lines.append(part if not lines else Text(" ").append_text(part))
+        head.update(Text("\n").join(lines))
 
     def action_toggle_log_scale(self) -> None:
         self.log_y = not self.log_y
+        self._show_curves()
+
+    def on_resize(self) -> None:
+        if self.result is not None:
+            self._show_curves()  # the legend's lines break at the new width (the plot redraws itself)
+
+    def action_toggle_zoom(self) -> None:
+        if self.active_tab != "curves":
+            self.action_tab("curves")
+        self.zoom = not self.zoom
         self._show_curves()
 

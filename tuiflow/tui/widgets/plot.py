@@ -1,5 +1,9 @@
-"""Metric curves plotted in the terminal (textual-plot): one run's curve, or several overlaid with a
-legend, on a linear or a log y scale. Under --ascii the curves are drawn with "*" marks, not Braille."""
+"""Metric curves plotted in the terminal (textual-plot): one run's curve, or several overlaid, on a
+linear or a log y scale, the whole run or its last steps (`tail`: the y-axis fitted to them, where final
+values differ). Under --ascii the curves are drawn with marks (one per curve), not Braille.
+
+The plot draws no legend of its own (it sat over the curves): the screen writes one in a line above
+the plot, each label in its curve's style and mark (`mark`)."""
 
 from __future__ import annotations
 
@@ -15,6 +19,10 @@ from tuiflow.tui.widgets.glyphs import glyphs_of
 
 SERIES_STYLES = ("cyan", "magenta", "yellow", "green", "red", "bright_blue", "white")
 """One colour per series; the legend names each (colour adds, never carries: each run's label says which)."""
+ASCII_MARKS = "*+ox#@%"
+"""Under --ascii, one mark per series (colour adds, the mark tells them apart)."""
+TAIL = 0.25
+"""What Compare's `z` shows: the last quarter of the steps, the y-axis fitted to the values there."""
 
 
 @dataclass(frozen=True)
@@ -69,9 +77,16 @@ class CurvePlot(PlotWidget, can_focus=False):
         self.margin_bottom = 2
         self.margin_left = 8
 
-    def show(self, series: Sequence[Series], log_y: bool = False, x_label: str = "step") -> None:
-        """Plot `series` (one line each, a legend when there are several); the same again draws nothing."""
-        state = (tuple(series), log_y, x_label)
+    def mark(self, index: int) -> tuple[str, str]:
+        """The legend's sample of series `index`: its mark and its style."""
+        style = SERIES_STYLES[index % len(SERIES_STYLES)]
+        return (ASCII_MARKS[index % len(ASCII_MARKS)] if glyphs_of(self).ascii else "\u2501\u2501"), style
+
+    def show(self, series: Sequence[Series], log_y: bool = False, x_label: str = "step",
+             tail: float | None = None) -> None:
+        """Plot `series` (one line each), all their steps or the last `tail` of them (a fraction, the
+        y-axis fitted to what is shown); the same again draws nothing."""
+        state = (tuple(series), log_y, x_label, tail)
         if state == self.shown:
             return
         self.shown = state
@@ -79,7 +94,8 @@ class CurvePlot(PlotWidget, can_focus=False):
         self.left_out = 0
         ascii_only = glyphs_of(self).ascii
         self.set_y_formatter(LogAxisFormatter() if log_y else NumericAxisFormatter())
-        for index, one in enumerate(series):
+        curves: list[tuple[list[float], list[float]]] = []
+        for one in series:
             xs, ys = [], []
             for x, y in zip(one.x, one.y):
                 if y is None or not math.isfinite(y):
@@ -91,11 +107,37 @@ class CurvePlot(PlotWidget, can_focus=False):
                     y = math.log10(y)
                 xs.append(float(x))
                 ys.append(y)
-            style = SERIES_STYLES[index % len(SERIES_STYLES)]
-            label = one.label if len(series) > 1 else None
+            curves.append((xs, ys))
+        start = self._tail_start([x for xs, _ in curves for x in xs], tail)
+        points: list[tuple[float, float]] = []
+        for index, (xs, ys) in enumerate(curves):
+            if start is not None:  # only what is shown: a point off the canvas's left would wrap to its right
+                kept = [(x, y) for x, y in zip(xs, ys) if x >= start]
+                xs, ys = [x for x, _ in kept], [y for _, y in kept]
+            points += zip(xs, ys)
+            mark, style = self.mark(index)
             if ascii_only or len(xs) == 1:
-                self.scatter(xs, ys, marker="*", marker_style=style, label=label)
-            else:
-                self.plot(xs, ys, line_style=style, hires_mode=HiResMode.BRAILLE, label=label)
+                self.scatter(xs, ys, marker=mark if ascii_only else "*", marker_style=style)
+            elif xs:
+                self.plot(xs, ys, line_style=style, hires_mode=HiResMode.BRAILLE)
         self.set_xlabel(x_label)
-        self.show_legend(is_visible=len(series) > 1)
+        self.show_legend(is_visible=False)
+        self._fit(points, start)
+
+    @staticmethod
+    def _tail_start(xs: list[float], tail: float | None) -> float | None:
+        """The first step of the last `tail` of the steps (None: all of them are shown)."""
+        if tail is None or len(set(xs)) < 2:
+            return None
+        return max(xs) - tail * (max(xs) - min(xs))
+
+    def _fit(self, points: list[tuple[float, float]], start: float | None) -> None:
+        """Axes that fit every point (Textual-plot's own), or the points from the step `start` on."""
+        if start is None or not points:
+            self.set_xlimits(None, None)
+            self.set_ylimits(None, None)
+            return
+        bottom, top = min(y for _, y in points), max(y for _, y in points)
+        pad = (top - bottom) * 0.05 or abs(top) * 0.01 or 1e-6
+        self.set_xlimits(start, max(x for x, _ in points))
+        self.set_ylimits(bottom - pad, top + pad)
