@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from tuiflow import B, Batch, ClassificationMetrics, Dataset, Pipeline, V, recipe
+from tuiflow import B, Batch, ClassificationMetrics, Dataset, Param, Pipeline, V, recipe
+
+# What both recipes take besides their network's own parameters.
+EPOCHS_HELP = "passes over the training split (80% of the 1,797 digits); the progress counts them"
+LR_HELP = "the Adam optimizer's learning rate"
+BATCH_HELP = "digits per training batch"
+FRAMEWORK = Param("torch", choices=("torch", "tf"),
+                  help="the library that builds and trains the network: PyTorch or TensorFlow")
+SEED_HELP = "the train/test split, the first weights and the batch order; each repetition gets its own unless set"
+NEEDS = {"framework": {"torch": "tuiflow[torch]", "tf": "tuiflow[tf]"}}
+"""Each framework's extra, which brings scikit-learn (the digits) too."""
 
 
 class DigitsBatch(Batch):
@@ -53,8 +63,10 @@ def train_and_evaluate(run, dataset: Dataset, model_config: dict, framework: str
 
 
 @recipe(name="digits-mlp", description="MLP on scikit-learn's 8x8 digits",
-        params={"lr": 3e-3, "hidden": 128, "epochs": 8, "batch_size": 64, "framework": ["torch", "tf"],
-                "seed": 0})
+        params={"lr": Param(3e-3, help=LR_HELP), "hidden": Param(128, help="units of the one hidden layer"),
+                "epochs": Param(8, help=EPOCHS_HELP), "batch_size": Param(64, help=BATCH_HELP, unit="digits"),
+                "framework": FRAMEWORK, "seed": Param(0, help=SEED_HELP)},
+        requires=NEEDS)
 def digits_mlp(run):
     """An MLP classifier of the 8x8 digits; returns its test-set accuracy."""
     config = run.config
@@ -66,8 +78,13 @@ def digits_mlp(run):
 
 
 @recipe(name="digits-cnn", description="A small VGG or ResNet on scikit-learn's 8x8 digits",
-        params={"arch": ["VGG", "ResNet"], "lr": 3e-3, "filters": 16, "epochs": 6, "batch_size": 64,
-                "framework": ["torch", "tf"], "seed": 0})
+        params={"arch": Param("VGG", choices=("VGG", "ResNet"),
+                              help="VGG: two convolution blocks and a 64-unit layer; ResNet: two residual blocks"),
+                "lr": Param(3e-3, help=LR_HELP),
+                "filters": Param(16, help="filters of the first convolution block; the second has twice as many"),
+                "epochs": Param(6, help=EPOCHS_HELP), "batch_size": Param(64, help=BATCH_HELP, unit="digits"),
+                "framework": FRAMEWORK, "seed": Param(0, help=SEED_HELP)},
+        requires=NEEDS)
 def digits_cnn(run):
     """A convolutional classifier of the 8x8 digits; returns its test-set accuracy."""
     config = run.config

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tuiflow import B, Dataset, FilesIndex, P, Pipeline, R, V, recipe
+from tuiflow import B, Dataset, FilesIndex, P, Param, Pipeline, R, V, recipe
 from tuiflow.flow.images import ImagesBatch
 
 
@@ -28,8 +28,17 @@ def write_tiles(folder: Path, count: int, size: int, seed: int) -> None:
 
 
 @recipe(name="images-augment", description="Augment a folder of real photos: a data pipeline to profile",
-        params={"folder": "", "images": 256, "size": 160, "out": 128, "batch_size": 16, "epochs": 2,
-                "prefetch": 2, "seed": 0})
+        params={
+            "folder": Param("", help="a folder of .jpg files; empty: tiles cut from scikit-learn's two sample photos"),
+            "images": Param(256, help="tiles written when folder is empty"),
+            "size": Param(160, help="the side of each tile written when folder is empty", unit="px"),
+            "out": Param(128, help="the side of the random crop each image is cut to", unit="px"),
+            "batch_size": Param(16, help="images per batch", unit="images"),
+            "epochs": Param(2, help="passes over the images; the progress counts them"),
+            "prefetch": Param(2, help="batches made ahead, in the background, while one is used"),
+            "seed": Param(0, help="the tiles, the order and the augmentations; each repetition gets its own"),
+        },
+        requires={"folder": {"": "sklearn"}})  # the sample photos come with scikit-learn
 def images_augment(run):
     """Load JPEG files through a FilesIndex, augment them (rotate, flip, crop, noise, elastic), stack
     them into arrays. ``folder`` empty: the recipe writes ``images`` tiles of the sample photos."""

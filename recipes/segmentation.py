@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tuiflow import B, Batch, Dataset, P, Pipeline, R, SegmentationMetrics, V, action, inbatch_parallel, recipe
+from tuiflow import B, Batch, Dataset, P, Param, Pipeline, R, SegmentationMetrics, V, action, inbatch_parallel, recipe
 
 
 def draw_shapes(count: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -47,8 +47,16 @@ class ShapesBatch(Batch):
 
 
 @recipe(name="segmentation-unet", description="A small UNet on synthetic shapes: IoU and Dice per epoch",
-        params={"size": 32, "items": 512, "epochs": 8, "batch_size": 16, "lr": 1e-2, "filters": 8,
-                "framework": ["torch", "tf"], "seed": 0})
+        params={"size": Param(32, help="the side of each image drawn", unit="px"),
+                "items": Param(512, help="images drawn: 80% to train on, 20% to test"),
+                "epochs": Param(8, help="passes over the training images; the progress counts them"),
+                "batch_size": Param(16, help="images per training batch", unit="images"),
+                "lr": Param(1e-2, help="the Adam optimizer's learning rate"),
+                "filters": Param(8, help="filters of the UNet's first level; the second has twice as many"),
+                "framework": Param("torch", choices=("torch", "tf"),
+                                   help="the library that builds and trains the network: PyTorch or TensorFlow"),
+                "seed": Param(0, help="the shapes, the split and the first weights; each repetition gets its own")},
+        requires={"framework": {"torch": "torch", "tf": "tensorflow"}})
 def segmentation_unet(run):
     """Train a UNet to tell rectangles from disks from background; returns test IoU and Dice."""
     config = run.config

@@ -8,12 +8,24 @@ import subprocess
 import sys
 import time
 
-from tuiflow import recipe
+from tuiflow import Param, recipe
 
 
 @recipe(name="sleep", description="Sleep in steps, log a metric each step; optionally fail or spawn children",
-        params={"seconds": 1.0, "steps": 5, "fail": ["no", "raise", "exit", "segfault", "kill"], "exit_code": 3,
-                "fail_at": 0, "children": 0, "print_bytes": False, "seed": 0})
+        params={
+            "seconds": Param(1.0, help="how long the whole run sleeps, split evenly over its steps", unit="s"),
+            "steps": Param(5, help="steps the sleep is cut into; a metric and the progress are logged after each"),
+            "fail": Param("no", choices=("no", "raise", "exit", "segfault", "kill"),
+                          help="fail on purpose at step fail_at: raise an exception, exit with exit_code, "
+                               "segfault (SIGSEGV) or kill (SIGKILL); no: end well"),
+            "exit_code": Param(3, help="the exit status of fail=exit"),
+            "fail_at": Param(0, help="the step fail ends the run at, counted from 0 (0: before any sleep; "
+                                     "steps or more: never)"),
+            "children": Param(0, help="child processes started to sleep as long as the run (to try "
+                                      "cancelling a run's process group)"),
+            "print_bytes": Param(False, help="print a line that is not UTF-8 (to try a log of odd bytes)"),
+            "seed": Param(0, help="unused; each repetition gets its own unless set"),
+        })
 def sleep(run):
     """Sleep ``seconds`` in ``steps`` steps, logging ``progress`` and ``value`` at each.
 

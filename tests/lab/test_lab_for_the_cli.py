@@ -23,7 +23,7 @@ def test_launch_checks_a_list_of_gpus_against_the_machine_before_storing_anythin
         ("0,1", None, "gpus must be a list of GPU indices"),
         ([1], 2, "each run asks for 2 GPUs but there is only 1 among the GPUs allowed (GPUs 1)"),
         (None, 3, "each run asks for 3 GPUs but there are only 2 on this machine"),
-        (None, -1, "num_gpus must be a whole number >= 0, not -1"),
+        (None, -1, "num_gpus must be a whole number from 0 to 64, not -1"),
     ):
         with pytest.raises(lab.LabError, match=re.escape(message)):
             opened.launch(plan, gpus=gpus, num_gpus=count)

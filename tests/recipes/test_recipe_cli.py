@@ -33,9 +33,14 @@ def test_recipes_json_lists_every_recipe_with_its_parameters():
     by_name = {item["name"]: item for item in listed}
     assert {"digits-mlp", "digits-cnn", "images-augment", "segmentation-unet", "sleep"} <= set(by_name)
     mlp = by_name["digits-mlp"]
-    assert set(mlp) == {"name", "description", "file", "params"}
+    assert set(mlp) == {"name", "description", "file", "params", "requires"}
     assert mlp["description"] == "MLP on scikit-learn's 8x8 digits"
-    assert mlp["params"]["framework"] == {"default": "torch", "type": "str", "choices": ["torch", "tf"]}
+    assert mlp["params"]["framework"] == {"default": "torch", "type": "str", "choices": ["torch", "tf"],
+                                          "help": "the library that builds and trains the network: PyTorch or "
+                                                  "TensorFlow"}
+    assert mlp["requires"] == [{"needs": "tuiflow[torch]", "param": "framework", "value": "torch"},
+                               {"needs": "tuiflow[tf]", "param": "framework", "value": "tf"}]
+    assert by_name["sleep"]["params"]["seconds"]["unit"] == "s" and "requires" not in by_name["sleep"]
     assert mlp["params"]["lr"]["type"] == "float" and mlp["params"]["hidden"]["type"] == "int"
     assert Path(mlp["file"]).is_file()
 
@@ -72,7 +77,7 @@ def test_run_foreground_prints_the_outcome():
     (["run", "sleep", "--grid", "steps=", "--foreground"], "expected key=v1,v2"),
     (["run", "sleep", "--grid", "steps=1,x", "--foreground"], "parameter 'steps': expected an integer, got 'x'"),
     (["run", "sleep", "--grid", "stepz=1,2", "--foreground"], "has no parameter 'stepz'"),
-    (["run", "sleep", "--reps", "0", "--foreground"], "--reps must be a whole number >= 1"),
+    (["run", "sleep", "--reps", "0", "--foreground"], "--reps must be a whole number from 1 to 100,000, not 0"),
     (["run", "sleep", "--grid", "steps=" + ",".join(map(str, range(1, 1002))), "--foreground"],
      "expands to 1,001 runs, more than 1,000; add --yes"),
     (["run", "sleep", "--set", "seconds=inf", "--foreground"], "parameter 'seconds': expected a finite number"),

@@ -175,11 +175,11 @@ def test_a_bad_parameter_is_said_beside_its_field_and_nothing_is_stored(quiet_ho
             screen = await open_recipe(pilot, app, "sleep")
             await type_into(pilot, screen, "param-seconds", "abc")
             await wait_for(pilot, lambda: "seconds" in screen.errors, what="the form's own error")
-            note = str(screen.query_one("#note-seconds").render())
+            note = await wait_for(pilot, lambda: str(screen.query_one("#error-seconds").render()), what="the error")
             assert "not a number" in note and note.startswith("!")
             await type_into(pilot, screen, "param-seconds", "inf")  # a number lab refuses
             await wait_for(pilot, lambda: "finite" in screen.errors.get("seconds", ""), what="lab's error")
-            assert "finite" in str(screen.query_one("#note-seconds").render())
+            assert "finite" in str(screen.query_one("#error-seconds").render())
             await pilot.press("f5")
             await pilot.pause(0.5)
             assert isinstance(app.screen, LaunchScreen)

@@ -11,6 +11,7 @@ import typer
 
 from tuiflow._version import __version__
 from tuiflow.cli.errors import UserError, fail
+from tuiflow.lab.limits import BOUNDS
 
 if TYPE_CHECKING:
     from tuiflow.lab import Lab
@@ -59,8 +60,8 @@ MAX_SECONDS = 86_400.0
 wait 1e300 s overflows far from where the number was typed (in a detached daemon's log)."""
 MAX_MIB = 1_048_576.0
 """The most MiB of GPU memory a command takes (1 TiB, more than any GPU holds)."""
-MAX_PRIORITY = 1_000_000_000
-"""A run's priority is from -MAX_PRIORITY to MAX_PRIORITY: room for any ordering, and within SQLite's."""
+MAX_PRIORITY = BOUNDS["priority"].high
+"""A run's priority is from -MAX_PRIORITY to MAX_PRIORITY (`tuiflow.lab.limits`, which `lab` and the app read)."""
 
 
 def whole_number(name: str, low: int | None = None, high: int | None = None) -> Callable[[int | None], int | None]:

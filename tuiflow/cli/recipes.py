@@ -53,10 +53,15 @@ def recipes_command(
 
 def _recipe_json(recipe: lab.RecipeInfo) -> dict[str, Any]:
     """A recipe as `tuiflow recipes --json` prints it: each parameter's default, type, choices (a list
-    or null), and its help when it has one."""
+    or null), and its help and unit when it has them; and what its runs need installed, when anything."""
     params = {}
     for name, param in recipe.params.items():
         params[name] = {"default": param.default, "type": param.type, "choices": param.choices}
         if param.help:
             params[name]["help"] = param.help
-    return {"name": recipe.name, "description": recipe.description, "file": recipe.file, "params": params}
+        if param.unit:
+            params[name]["unit"] = param.unit
+    listed = {"name": recipe.name, "description": recipe.description, "file": recipe.file, "params": params}
+    if recipe.requires:
+        listed["requires"] = recipe.requires
+    return listed

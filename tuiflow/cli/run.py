@@ -4,22 +4,33 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from tuiflow.cli.app import MAX_PRIORITY, HomeOption, app, fail, open_lab, whole_number
+from tuiflow.cli.app import HomeOption, app, fail, open_lab
 from tuiflow.cli.parsing import needs_gpu_indices, parse_gpus, parse_grid, parse_sets
 from tuiflow.cli.recipes import RecipesOption, warn_problems
-from tuiflow.lab.limits import DEFAULT_LIMIT, MAX_RUNS
+from tuiflow.lab.limits import BOUNDS, DEFAULT_LIMIT, MAX_RUNS
 
 if TYPE_CHECKING:
     from tuiflow.lab import Lab
 
-# Bounds that keep counts where the store (64-bit integers) and common sense can hold them.
-MAX_SHARE = 1_000
-MAX_RETRIES = 1_000
+
+def bounded(key: str, flag: str) -> Callable[[int | None], int | None]:
+    """A typer ``callback=`` that stops the command with `lab`'s one line (`tuiflow.lab.limits.BOUNDS`,
+    the table the launch form reads too) unless the option's value is in range: checked as the command
+    line is read, before any store is opened."""
+
+    def check(value: int | None) -> int | None:
+        problem = None if value is None else BOUNDS[key].problem(value, flag)
+        if problem is not None:
+            fail(problem)
+        return value
+
+    return check
 
 
 @app.command("run")
@@ -29,20 +40,22 @@ def run_command(
                                  "--set and --grid over them; the experiment records the run.", min=1),
     sets: list[str] = typer.Option(None, "--set", help="A parameter value, key=value (repeatable)."),
     grids: list[str] = typer.Option(None, "--grid", help="Values to try, key=v1,v2 (repeatable: a product)."),
-    reps: int = typer.Option(1, "--reps", help="Repetitions of each config, each with its own seed (runs in all: "
-                                               f"at most {MAX_RUNS:,})."),
+    reps: int = typer.Option(1, "--reps", callback=bounded("reps", "--reps"),
+                             help="Repetitions of each config, each with its own seed (runs in all: at most "
+                                  f"{MAX_RUNS:,})."),
     name: str = typer.Option(None, "--name", help="The experiment's name (default: the recipe and a number)."),
     seed: int = typer.Option(None, "--seed", help="The experiment's seed, 0 to 2**63 - 1; repetition k's seed "
                                                "derives from it."),
     yes: bool = typer.Option(False, "--yes", help=f"Launch a grid larger than {DEFAULT_LIMIT:,} runs (at most "
                                                   f"{MAX_RUNS:,})."),
     gpus: str = typer.Option(None, "--gpus", help="GPUs the runs may use: all, none, or indices like 0,2 or 0-3."),
-    num_gpus: int = typer.Option(None, "--num-gpus", help="GPUs per run (default 1 where GPUs exist, else 0)."),
-    per_gpu: int = typer.Option(1, "--per-gpu", callback=whole_number("--per-gpu", 1, MAX_SHARE),
+    num_gpus: int = typer.Option(None, "--num-gpus", callback=bounded("num_gpus", "--num-gpus"),
+                                 help="GPUs per run (default 1 where GPUs exist, else 0)."),
+    per_gpu: int = typer.Option(1, "--per-gpu", callback=bounded("per_gpu", "--per-gpu"),
                                 help="How many runs may share one GPU."),
-    priority: int = typer.Option(0, "--priority", callback=whole_number("--priority", -MAX_PRIORITY, MAX_PRIORITY),
+    priority: int = typer.Option(0, "--priority", callback=bounded("priority", "--priority"),
                                  help="Higher starts first."),
-    retries: int = typer.Option(0, "--retries", callback=whole_number("--retries", 0, MAX_RETRIES),
+    retries: int = typer.Option(0, "--retries", callback=bounded("retries", "--retries"),
                                 help="Run a failed or lost run again up to N times."),
     detach: bool = typer.Option(False, "--detach", help="Queue the runs and return at once (the default)."),
     wait: bool = typer.Option(False, "--wait", help="Queue the runs and watch them until they end; Ctrl-C "
@@ -72,8 +85,6 @@ def run_command(
         fail("name a recipe (see `tuiflow recipes`), or a run to run again with --from RUN")
     chosen = home_lab.recipe(recipe)
     allowed = _gpus(home_lab, gpus, num_gpus)
-    if reps < 1:
-        fail(f"--reps must be a whole number >= 1, not {reps}")
     if seed is not None and not 0 <= seed <= 2**63 - 1:
         fail(f"--seed must be a whole number from 0 to 2**63 - 1, not {seed}")
     try:
@@ -121,8 +132,6 @@ def run_command(
 def _gpus(home_lab: Lab, spec: str | None, count: int | None) -> list[int] | None:
     """The GPUs ``--gpus`` allows (None: any), checked with ``--num-gpus`` against this machine's GPUs
     in the words of the options; `Lab.launch` checks the values again."""
-    if count is not None and count < 0:
-        fail(f"--num-gpus must be >= 0, not {count}")
     if not needs_gpu_indices(spec) and not count:
         return parse_gpus(spec, [])
     if home_lab.exists and home_lab.daemon_status().executor == "ray":

@@ -13,10 +13,9 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from tuiflow.errors import LabError
 from tuiflow.lab import experiments as _experiments
 from tuiflow.lab.experiments import recipe_sha256
-from tuiflow.lab.limits import DEFAULT_LIMIT
+from tuiflow.lab.limits import BOUNDS, DEFAULT_LIMIT
 from tuiflow.lab.types import ParamError, ParamInfo, Plan, RecipeInfo, Submission
 from tuiflow.store import Run, RunSpec, process_identity
 
@@ -66,11 +65,16 @@ class LaunchMixin:
 
     def plan(self, recipe: str, overrides: Mapping[str, Any] | None = None,
              grid: Mapping[str, Sequence[Any]] | None = None, reps: int = 1, name: str | None = None,
-             seed: int = 0, max_runs: int | None = DEFAULT_LIMIT) -> Plan:
+             seed: int = 0, max_runs: int | None = DEFAULT_LIMIT, check_installed: bool = True) -> Plan:
         """Check an experiment without storing anything: ``overrides`` over the recipe's defaults, the
         product of ``grid`` (parameter -> values), ``reps`` repetitions. A bad value is a ParamError
-        naming its parameter; more than ``max_runs`` runs (None: up to the hard limit) a LabError."""
+        naming its parameter; more than ``max_runs`` runs (None: up to the hard limit) a LabError (a
+        `GridTooLarge`); a run needing what this install lacks (the recipe's ``requires=``) a ParamError
+        naming the parameter it depends on and what to install, unless not ``check_installed``."""
         chosen = self._recipe(recipe)
+        problem = BOUNDS["reps"].problem(reps)
+        if problem is not None:
+            raise ParamError(chosen.name, None, problem)
         if name is not None and (not name.strip() or name.strip().isdigit() or name.startswith("exp:")):
             raise ParamError(chosen.name, None, f"experiment name {name!r} reads as an id or is empty: "
                                                 "choose a name that is not a number")
@@ -92,7 +96,19 @@ class LaunchMixin:
             runs = expand(chosen, base, Grid(options), reps, seed, limit=max_runs)
         except _RecipeParamError as exc:
             raise ParamError(chosen.name, None, _reason(exc)) from None
-        return Plan(chosen.name, base, options, reps, seed, name, runs, chosen.file)
+        planned = Plan(chosen.name, base, options, reps, seed, name, runs, chosen.file)
+        if check_installed:
+            for missing in self.unmet(planned):
+                raise missing
+        return planned
+
+    def unmet(self, plan: Plan) -> list[ParamError]:
+        """What the plan's runs need that this install lacks (the recipe's ``requires=``), one
+        ParamError each, naming the parameter the need depends on (None: the recipe always has it) and
+        what to install; empty when everything is there."""
+        chosen = self._recipe(plan.recipe)
+        return [ParamError(chosen.name, missing.param, _reason(missing))
+                for missing in chosen.unmet(run.config for run in plan.runs)]
 
     def clone_plan(self, run_id: int, overrides: Mapping[str, Any] | None = None,
                    grid: Mapping[str, Sequence[Any]] | None = None, reps: int = 1, name: str | None = None,
@@ -128,11 +144,10 @@ class LaunchMixin:
         run, with `run_foreground`. Creates the home's store on the first launch."""
         from tuiflow.lab import scheduler as _scheduler
 
-        for label, number, low in (("per_gpu", per_gpu, 1), ("retries", retries, 0)):
-            if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= 1_000_000:
-                raise LabError(f"{label} must be a whole number from {low} to 1,000,000, not {number!r}")
-        if isinstance(priority, bool) or not isinstance(priority, int) or not -(2**63) <= priority < 2**63:
-            raise LabError(f"priority must be a whole number a 64-bit integer holds, not {priority!r}")
+        for key, number in (("per_gpu", per_gpu), ("retries", retries), ("priority", priority)):
+            BOUNDS[key].check(number)
+        if num_gpus is not None:
+            BOUNDS["num_gpus"].check(num_gpus)
         cluster = _scheduler.cluster_gpus(self.home)  # type: ignore[attr-defined]  # a Ray daemon's GPUs
         request = _scheduler.gpu_request(gpus, num_gpus, cluster=cluster)
         store = self._open_store(create=True)  # type: ignore[attr-defined]
@@ -170,5 +185,6 @@ class LaunchMixin:
 def _info(recipe: Any) -> RecipeInfo:
     return RecipeInfo(recipe.name, recipe.description, recipe.file,
                       {name: ParamInfo(name, p.default, p.type_name, list(p.choices) if p.choices is not None else None,
-                                       p.help)
-                       for name, p in recipe.params.items()})
+                                       p.help, p.unit)
+                       for name, p in recipe.params.items()},
+                      [need.to_json() for need in recipe.requires])

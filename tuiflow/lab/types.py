@@ -31,13 +31,14 @@ class ParamError(LabError, ValueError):
 
 @dataclass(frozen=True)
 class ParamInfo:
-    """One parameter of a recipe: its default, type (int, float, bool, str or any), choices and help."""
+    """One parameter of a recipe: its default, type (int, float, bool, str or any), choices, help and unit."""
 
     name: str
     default: Any
     type: str
     choices: list[Any] | None = None
     help: str = ""
+    unit: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict."""
@@ -52,11 +53,15 @@ class RecipeInfo:
     description: str
     file: str
     params: dict[str, ParamInfo]
+    requires: list[dict[str, Any]] = field(default_factory=list)
+    """What its runs need installed: ``{"needs": "tuiflow[torch]", "param": "framework", "value": "torch"}``
+    (no ``param``: every run)."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict."""
         return {"name": self.name, "description": self.description, "file": self.file,
-                "params": {name: p.to_dict() for name, p in self.params.items()}}
+                "params": {name: p.to_dict() for name, p in self.params.items()},
+                "requires": [dict(need) for need in self.requires]}
 
 
 @dataclass(frozen=True)

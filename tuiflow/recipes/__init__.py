@@ -13,16 +13,20 @@ from tuiflow.recipes.grid import (
 )
 from tuiflow.recipes.params import Param, ParamError, RecipeError
 from tuiflow.recipes.recipe import Recipe, recipe, recipe_of
+from tuiflow.recipes.requires import EXTRAS, MissingRequirement, Need
 from tuiflow.recipes.run import MemorySink, Run
 
 __all__ = [
     "DEFAULT_LIMIT",
+    "EXTRAS",
     "MAX_RUNS",
     "SHIPPED",
     "Catalog",
     "Grid",
     "GridTooLarge",
     "MemorySink",
+    "MissingRequirement",
+    "Need",
     "Param",
     "ParamError",
     "PlannedRun",

@@ -33,13 +33,15 @@ class ParamError(RecipeError, ValueError):
 
 @dataclass(frozen=True)
 class Param:
-    """One parameter of a recipe: ``Param(default, choices=None, help="")``; its type is the
-    default's (``int``, ``float``, ``bool`` or ``str``), or ``type=`` when the default is None."""
+    """One parameter of a recipe: ``Param(default, choices=None, help="", unit="")``; its type is the
+    default's (``int``, ``float``, ``bool`` or ``str``), or ``type=`` when the default is None. ``help``
+    is one line the launch form and ``tuiflow recipes`` show; ``unit`` what a number counts (``s``)."""
 
     default: Any
     choices: tuple[Any, ...] | None = None
     help: str = ""
     type: str | None = None
+    unit: str = ""
 
     @property
     def type_name(self) -> str:
@@ -49,11 +51,13 @@ class Param:
         return _TYPES.get(type(self.default), "any")
 
     def to_json(self) -> dict[str, Any]:
-        """``default``, ``type`` and ``choices`` (a list or null), plus ``help`` when given."""
+        """``default``, ``type`` and ``choices`` (a list or null), plus ``help`` and ``unit`` when given."""
         data: dict[str, Any] = {"default": self.default, "type": self.type_name,
                                 "choices": list(self.choices) if self.choices is not None else None}
         if self.help:
             data["help"] = self.help
+        if self.unit:
+            data["unit"] = self.unit
         return data
 
 

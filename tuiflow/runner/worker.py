@@ -102,6 +102,7 @@ def _execute(store: Any, run_id: int) -> int:
         _check_unchanged(experiment, run_id)
         recipe = _find_recipe(experiment.recipe_file, run.recipe)
         config = recipe.config(run.config)
+        recipe.check_installed(config)  # a need the install lacks (requires=): said, not a bare ImportError
     except (StoreError, RecipeError) as exc:
         print(f"tuiflow runner: {exc}", file=sys.stderr, flush=True)
         _record_failure(store, run_id, f"{type(exc).__name__}: {exc}", None, EXIT_BAD_RUN)

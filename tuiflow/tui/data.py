@@ -310,15 +310,29 @@ class LabData:
         cards = [RecipeCard(name=r.name, description=r.description or "", file=str(r.file),
                             params=tuple(ParamField(name=name, default=p.default, type=p.type,
                                                     choices=tuple(p.choices) if p.choices else None,
-                                                    help=p.help or "")
+                                                    help=p.help or "", unit=p.unit or "")
                                          for name, p in r.params.items()))
                  for r in self.lab.recipes()]
         return cards, list(self.lab.problems)
 
     def count(self, recipe: str, overrides: dict[str, Any], grid: dict[str, list[Any]], reps: int) -> int:
-        """How many runs the form's values make; FieldError names the parameter `lab` refuses."""
+        """How many runs the form's values make (up to `lab`'s hard limit: more than DEFAULT_LIMIT is the
+        form's to confirm); FieldError names the parameter `lab` refuses. What the install lacks is
+        `unmet`'s to say."""
         return len(_planning(lambda: self.lab.plan(recipe, overrides=overrides or None, grid=grid or None,
-                                                   reps=reps)))
+                                                   reps=reps, max_runs=None, check_installed=False)))
+
+    def unmet(self, recipe: str, overrides: dict[str, Any], grid: dict[str, list[Any]],
+              reps: int) -> dict[str | None, str]:
+        """What the form's runs need that this install lacks (the recipe's ``requires=``), by the
+        parameter it depends on: "'torch' needs pip install 'tuiflow[torch]' ..."; empty when all is there."""
+        plan = _planning(lambda: self.lab.plan(recipe, overrides=overrides or None, grid=grid or None, reps=reps,
+                                               max_runs=None, check_installed=False))
+        found: dict[str | None, str] = {}
+        for problem in self.lab.unmet(plan):
+            field = _field_error(problem)
+            found.setdefault(field.param, field.reason)
+        return found
 
     def gpu_choices(self) -> list[GpuChoice]:
         """The GPUs a launch may use, with free memory, load and who holds each."""
@@ -357,7 +371,8 @@ class LabData:
         """Plan and launch (starting the daemon if none runs); nothing is stored when `lab` refuses."""
         def go() -> Launched:
             plan = self.lab.plan(request.recipe, overrides=request.overrides or None, grid=request.grid or None,
-                                 reps=request.reps, name=request.name or None)
+                                 reps=request.reps, name=request.name or None,
+                                 max_runs=None if request.confirmed else lab.DEFAULT_LIMIT)
             if request.source_run is not None:
                 plan = dataclasses.replace(plan, source_run=request.source_run)
             submission = self.lab.launch(plan, gpus=list(request.gpus) if request.gpus is not None else None,
@@ -406,14 +421,18 @@ def _acting(call: Callable[[], Any]) -> Any:
         raise ActionError(_one_line(exc)) from None
 
 
+def _field_error(exc: lab.ParamError) -> FieldError:
+    reason = _one_line(exc.reason)
+    if exc.param:  # "recipe 'sleep', parameter 'seconds': expected..." beside its field: "expected..."
+        reason = re.sub(rf"^recipe '[^']*', parameter '{re.escape(exc.param)}': ", "", reason)
+    return FieldError(exc.param, reason)
+
+
 def _planning(call: Callable[[], Any]) -> Any:
     try:
         return call()
     except lab.ParamError as exc:
-        reason = _one_line(exc.reason)
-        if exc.param:  # "recipe 'sleep', parameter 'seconds': expected..." beside its field: "expected..."
-            reason = re.sub(rf"^recipe '[^']*', parameter '{re.escape(exc.param)}': ", "", reason)
-        raise FieldError(exc.param, reason) from None
+        raise _field_error(exc) from None
     except lab.LabError as exc:
         raise FieldError(None, _one_line(exc)) from None
 

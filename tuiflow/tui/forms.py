@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from tuiflow.lab.limits import Bound
 from tuiflow.tui.views import ParamField
 
 
@@ -89,12 +90,14 @@ def show_value(value: Any) -> str:
     return str(value)
 
 
-def whole(text: str, name: str, low: int, high: int | None = None) -> int:
-    """A whole number typed for a launch option (reps, per GPU, priority, retries)."""
+def whole(text: str, label: str, bound: Bound) -> int:
+    """A whole number typed for a launch option (reps, per GPU, priority, retries), within `lab`'s
+    bounds for it (`tuiflow.lab.limits.BOUNDS`, which the CLI reads too), said in `lab`'s words."""
     try:
-        value = int(text.strip() or "x")
+        value = int(text.strip().replace("_", "").replace(",", "") or "x")
     except ValueError:
-        raise FormError(f"{name}: {text.strip()!r} is not a whole number") from None
-    if value < low or (high is not None and value > high):
-        raise FormError(f"{name} must be {low} or more" if high is None else f"{name} must be {low} to {high}")
+        raise FormError(f"{label}: {text.strip()!r} is not a whole number") from None
+    problem = bound.problem(value, label)
+    if problem is not None:
+        raise FormError(problem)
     return value

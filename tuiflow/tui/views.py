@@ -215,6 +215,7 @@ class ParamField:
     type: str  # int, float, bool, str or any
     choices: tuple[Any, ...] | None
     help: str
+    unit: str = ""  # what a number counts ("s", "px")
 
 
 @dataclass(frozen=True)
@@ -257,6 +258,7 @@ class LaunchRequest:
     retries: int = 0
     name: str | None = None
     source_run: int | None = None  # the run the form was cloned from (History's `n`)
+    confirmed: bool = False  # the user said yes to more runs than lab's DEFAULT_LIMIT
 
 
 @dataclass(frozen=True)

@@ -4,26 +4,34 @@ Numbers and text take several values as typed (``0.1,0.01``); a choice or yes/no
 ctrl+g has turned it into an input (``sgd,adam``, ``yes,no``), and back.
 
 Every field is checked as it is typed, by `lab` itself (`Lab.plan` with that field alone), so the
-error next to a field is the one a launch would meet; the run count is the plan's. A launch `lab`
-refuses stores nothing and says why.
+error under a field is the one a launch would meet; so is what the install lacks for the values chosen
+(the recipe's ``requires=``: "needs pip install 'tuiflow[torch]'" under framework). The run count
+follows every key typed, and `lab`'s plan checks it. The launch options are within `lab`'s bounds
+(`tuiflow.lab.limits`, which the CLI reads too); more than its DEFAULT_LIMIT runs asks y/n here. A
+launch `lab` refuses stores nothing and says why.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Button, Footer, Input, OptionList, Select, Static, Switch
 from textual.worker import get_current_worker
 
+from tuiflow.lab.limits import BOUNDS, DEFAULT_LIMIT
 from tuiflow.tui.data import FieldError
 from tuiflow.tui.forms import FormError, whole
+from tuiflow.tui.screens.confirm import ConfirmScreen
 from tuiflow.tui.views import LaunchRequest, RecipeCard
 from tuiflow.tui.widgets.gpu_picker import GpuPicker
 from tuiflow.tui.widgets.param_form import ParamForm, ParamRow
@@ -35,6 +43,23 @@ if TYPE_CHECKING:
 CHECK_DELAY_S = 0.25  # typing pauses this long before the form is checked
 OPTIONS = (("reps", "reps", "1"), ("num_gpus", "GPUs/run", "1"), ("per_gpu", "per GPU", "1"),
            ("priority", "priority", "0"), ("retries", "retries", "0"))
+NO_TICK = "GPUs: none ticked, so any free one (space ticks)"
+
+
+def runs_text(count: int) -> str:
+    """``2,000 runs``, ``1 run``."""
+    return f"{count:,} run{'s' if count != 1 else ''}"
+
+
+class LaunchGpuPicker(GpuPicker):
+    """The GPU picker, saying when a tick changes (the GPU header follows it)."""
+
+    class Ticked(Message):
+        """The ticked GPUs changed."""
+
+    def action_toggle(self) -> None:
+        super().action_toggle()
+        self.post_message(self.Ticked())
 
 
 class LaunchScreen(Screen[None]):
@@ -56,6 +81,7 @@ class LaunchScreen(Screen[None]):
         self.count: int | None = None
         self.errors: dict[str, str] = {}  # by parameter (or option name); "" for the form as a whole
         self._check_timer: Timer | None = None
+        self._checks = (0, 0)  # (asked, answered): the form's checks asked for, and the latest one answered
         self._launching = False
         self.source_run: int | None = None
         """The run the form was cloned from (History's `n`): the launched experiment records it."""
@@ -75,19 +101,24 @@ class LaunchScreen(Screen[None]):
                 yield Vertical(id="form")
                 with Horizontal(classes="option-row", id="first-options"):
                     for key, label, default in OPTIONS[:2]:
-                        yield Static(label, classes="option-name")
-                        yield Input(default, compact=True, id=f"opt-{key}", classes="option-field")
+                        with Horizontal(classes="option"):
+                            yield Static(label, classes="option-name")
+                            yield Input(default, compact=True, id=f"opt-{key}", classes="option-field",
+                                        tooltip=BOUNDS[key].what)
                     yield Static("", id="run-count")
                 with Horizontal(classes="option-row"):
                     for key, label, default in OPTIONS[2:]:
-                        yield Static(label, classes="option-name")
-                        yield Input(default, compact=True, id=f"opt-{key}", classes="option-field")
-                yield Static("GPUs (none ticked: any free one)", id="gpu-head")
-                yield GpuPicker(id="gpus")
+                        with Horizontal(classes="option"):
+                            yield Static(label, classes="option-name")
+                            yield Input(default, compact=True, id=f"opt-{key}", classes="option-field",
+                                        tooltip=BOUNDS[key].what)
+                yield Static(NO_TICK, id="gpu-head")
+                yield LaunchGpuPicker(id="gpus")
                 yield Static("", id="form-error")
                 yield Static("", id="launch-result")
+                yield Static("", id="field-help")
                 with Horizontal(id="launch-row"):
-                    yield Button("Launch", id="launch", variant="primary", compact=True)
+                    yield Button("Launch", id="launch", compact=True)
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -139,10 +170,22 @@ class LaunchScreen(Screen[None]):
         picker = self.query_one(GpuPicker)
         picker.show(gpus)
         picker.display = bool(gpus)
-        self.query_one("#gpu-head", Static).update(
-            "GPUs (none ticked: any free one)" if gpus else "CPU only: no GPUs here, runs take CPU slots")
+        self._gpu_head()
         if not gpus:
             self.query_one("#opt-num_gpus", Input).value = "0"
+
+    @on(LaunchGpuPicker.Ticked)
+    def _gpu_head(self) -> None:
+        """The GPU header says what the ticks mean now."""
+        picker = self.query_one(GpuPicker)
+        if not picker.gpus:
+            head = "CPU only: no GPUs here, runs take CPU slots"
+        elif picker.chosen is None:
+            head = NO_TICK
+        else:
+            ticked = ", ".join(map(str, picker.chosen))
+            head = f"GPUs: {ticked} ticked: the runs use only {'this one' if len(picker.chosen) == 1 else 'these'}"
+        self.query_one("#gpu-head", Static).update(head)
 
     # --- cloning --------------------------------------------------------------------------------------
     def clone(self, recipe: str, values: dict[str, Any], source_run: int) -> None:
@@ -203,8 +246,70 @@ class LaunchScreen(Screen[None]):
     @on(Select.Changed)
     @on(Switch.Changed)
     def _changed(self) -> None:
-        self.query_one("#launch-result", Static).update("")  # a refusal was about the form as it was
+        self._say("#launch-result", "")  # a refusal was about the form as it was
+        self._count_now()
         self.check_soon()
+
+    def _count_now(self) -> None:
+        """The run count of the form as it reads this moment (`lab`'s check follows): the product of the
+        fields' value counts times reps; "?" while a field cannot be read."""
+        forms = self.query(ParamForm)
+        if not forms:
+            return
+        count: int | None = None
+        try:
+            sizes = [len(row.values()) for row in forms.first().rows()]
+            reps = whole(self.query_one("#opt-reps", Input).value, "reps", BOUNDS["reps"])
+            count = math.prod(sizes) * reps
+        except FormError:
+            pass
+        self._show_count(count)
+
+    def _show_count(self, count: int | None) -> None:
+        text = f"-> {runs_text(count)}" if count is not None else "-> ? runs (fix the fields marked !)"
+        self.query_one("#run-count", Static).update(Text(text, style="bold"))
+
+    def _say(self, where: str, text: Text | str) -> None:
+        """A line below the options (a refusal, the form's problems); none takes no room."""
+        line = self.query_one(where, Static)
+        line.update(text)
+        line.display = bool(str(text))
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """The focused field's name drawn as focused, and its help, whole, above the Launch button."""
+        self._mark_focus(event.widget)
+        self._show_help(event.widget)
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        self._mark_focus(self.focused)
+
+    def _mark_focus(self, widget: Any) -> None:
+        """The row (a parameter's, or an option's) holding the focus has the class -focus; no other."""
+        holder = widget
+        while holder is not None and holder is not self and not any(map(holder.has_class, ("param-row", "option"))):
+            holder = holder.parent
+        for row in self.query(".param-row.-focus, .option.-focus"):
+            if row is not holder:
+                row.remove_class("-focus")
+        if holder is not None and holder is not self:
+            holder.add_class("-focus")
+
+    def _show_help(self, widget: Any) -> None:
+        node, text = widget, Text("")
+        while node is not None and node is not self:
+            if isinstance(node, ParamRow):
+                field = node.field
+                unit = f" ({field.unit})" if field.unit else ""
+                text = Text.assemble((field.name, "bold"), unit, ": ", field.help or "no help given")
+                break
+            if isinstance(node, Input) and (node.id or "").startswith("opt-"):
+                key = (node.id or "")[4:]
+                bound = BOUNDS[key]
+                label = next(label for k, label, _ in OPTIONS if k == key)
+                text = Text.assemble((label, "bold"), f": {bound.what} ({bound.low:,} to {bound.high:,})")
+                break
+            node = node.parent
+        self.query_one("#field-help", Static).update(text)
 
     @on(Input.Submitted)
     def _next_field(self) -> None:
@@ -231,19 +336,24 @@ class LaunchScreen(Screen[None]):
         await row.set_several(not row.several)
         self.check_soon()
 
+    @property
+    def checking(self) -> bool:
+        """Whether a check of the form is still to come (what it shows may change)."""
+        asked, answered = self._checks
+        return answered < asked
+
     def check_soon(self) -> None:
         """Check the form once typing pauses."""
+        self._checks = (self._checks[0] + 1, self._checks[1])
         if self._check_timer is not None:
             self._check_timer.stop()
         self._check_timer = self.set_timer(CHECK_DELAY_S, self.check)
 
     def _options(self, errors: dict[str, str]) -> dict[str, int]:
         values = {}
-        bounds = {"reps": (1, 10_000), "num_gpus": (0, 64), "per_gpu": (1, 1024), "priority": (-10**9, 10**9),
-                  "retries": (0, 100)}
         for key, label, _ in OPTIONS:
             try:
-                values[key] = whole(self.query_one(f"#opt-{key}", Input).value, label, *bounds[key])
+                values[key] = whole(self.query_one(f"#opt-{key}", Input).value, label, BOUNDS[key])
             except FormError as exc:
                 errors[key] = str(exc)
         return values
@@ -259,8 +369,10 @@ class LaunchScreen(Screen[None]):
     def check(self) -> None:
         """Check each field with `lab` (that field alone), then count the runs of the whole form."""
         worker = get_current_worker()
+        asked = self._checks[0]
         read = self.app.call_from_thread(self._read)
         if read is None:
+            self.app.call_from_thread(self._answered, asked)
             return
         recipe, overrides, grid, options, errors = read
         data = self.tui.data
@@ -279,12 +391,20 @@ class LaunchScreen(Screen[None]):
         good_grid = {k: v for k, v in grid.items() if k not in errors}
         try:
             count = data.count(recipe.name, good_overrides, good_grid, options.get("reps", 1))
+            if "reps" in errors:
+                count = None  # a count of one rep is not the form's
+            for param, reason in data.unmet(recipe.name, good_overrides, good_grid, 1).items():
+                errors.setdefault(param or "", reason)
         except FieldError as exc:
             errors[exc.param or ""] = exc.reason
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._checked, recipe.name, errors, count)
+            self.app.call_from_thread(self._checked, recipe.name, errors, count, asked)
 
-    def _checked(self, recipe: str, errors: dict[str, str], count: int | None) -> None:
+    def _answered(self, asked: int) -> None:
+        self._checks = (self._checks[0], max(self._checks[1], asked))
+
+    def _checked(self, recipe: str, errors: dict[str, str], count: int | None, asked: int = 0) -> None:
+        self._answered(asked)
         if self.recipe is None or self.recipe.name != recipe:
             return
         self.errors, self.count = errors, count
@@ -298,18 +418,19 @@ class LaunchScreen(Screen[None]):
                 except FormError:
                     values = []
                 row.note(f"{len(values)} values" if len(values) > 1 else "")
-        # Every problem again below the options, in full: beside a field at 80 columns only its start fits.
-        params = [row.field.name for row in self.query(ParamRow)]
-        problems = [f"{name}: {errors[name]}" for name in params if name in errors]
-        problems += [errors[key] for key, _, _ in OPTIONS if key in errors]
+        # A parameter's problem is under its field, whole; the options' and the form's below the options.
+        params = {row.field.name for row in self.query(ParamRow)}
+        problems = [errors[key] for key, _, _ in OPTIONS if key in errors]
         problems += [text for name, text in errors.items() if name not in params and name not in
                      {key for key, _, _ in OPTIONS}]
-        self.query_one("#form-error", Static).update(
-            Text("! " + "; ".join(problems), style="bold red") if problems else "")
-        runs = "" if count is None else f"-> {count} run{'s' if count != 1 else ''}"
-        self.query_one("#run-count", Static).update(Text(runs, style="bold"))
+        self._say("#form-error",
+                  Text("! " + "; ".join(problems), style="bold red") if problems else "")
+        if count is not None:
+            self._show_count(count)
+        else:
+            self._count_now()
         button = self.query_one("#launch", Button)
-        button.label = f"Launch {count} run{'s' if count != 1 else ''}" if count and not errors else "Launch"
+        button.label = f"Launch {runs_text(count)}" if count and not errors else "Launch"
         button.disabled = bool(errors) or not count
 
     # --- launching ------------------------------------------------------------------------------------
@@ -330,9 +451,23 @@ class LaunchScreen(Screen[None]):
                                 gpus=self.query_one(GpuPicker).chosen if num_gpus else None,
                                 num_gpus=num_gpus, per_gpu=options["per_gpu"], priority=options["priority"],
                                 retries=options["retries"], source_run=self.source_run)
+        count = self.count
+        if count is not None and count > DEFAULT_LIMIT:
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self._go(dataclasses.replace(request, confirmed=True))
+            self.app.push_screen(ConfirmScreen(f"Launch all {count:,} runs?",
+                                               f"That is more than {DEFAULT_LIMIT:,}: y launches them all, "
+                                               "n goes back to the form."), answered)
+            return
+        self._go(request)
+
+    def _go(self, request: LaunchRequest) -> None:
+        if self._launching:
+            return
         self._launching = True
         self.query_one("#launch", Button).disabled = True
-        self.query_one("#launch-result", Static).update(Text("launching...", style="dim"))
+        self._say("#launch-result", Text("launching...", style="dim"))
         self.launch(request)
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
@@ -351,10 +486,10 @@ class LaunchScreen(Screen[None]):
             rows = {row.field.name: row for row in self.query(ParamRow)}
             if result.param in rows:
                 rows[result.param].note(result.reason, error=True)
-            self.query_one("#launch-result", Static).update(
-                Text(f"! not launched, nothing stored: {result.reason}", style="bold red"))
+            self._say("#launch-result",
+                      Text(f"! not launched, nothing stored: {result.reason}", style="bold red"))
             return
-        self.query_one("#launch-result", Static).update("")
+        self._say("#launch-result", "")
         self._clone, self.source_run = None, None  # launched: the next launch is a new one
         count = len(result.run_ids)
         self.notify(f"Launched {count} run{'s' if count != 1 else ''} of {result.experiment}")

@@ -1,6 +1,9 @@
 """The launch form's parameter rows, built from a recipe's schema: an input for numbers and text
 (comma-separated values make a grid), a select for choices, a switch for yes/no. A choice or yes/no
-row can be turned into an input too (`ParamRow.set_several`), where ``a,b`` makes a grid of them."""
+row can be turned into an input too (`ParamRow.set_several`), where ``a,b`` makes a grid of them.
+
+Beside each field: its unit and as much of its help as fits (the focused field's help is shown whole
+by the screen); under it, what is wrong with it, wrapped whole over the form's width."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.suggester import Suggester
 from textual.widget import Widget
 from textual.widgets import Input, Select, Static, Switch
@@ -36,8 +40,9 @@ class LastValueSuggester(Suggester):
         return None
 
 
-class ParamRow(Horizontal):
-    """A parameter's name, its field, and a note: how many values, or what is wrong."""
+class ParamRow(Vertical):
+    """A parameter's line (its name, its field, a note: the unit, how many values, the help) and, under
+    it, what is wrong with it."""
 
     def __init__(self, field: ParamField, values: list[Any] | None = None) -> None:
         super().__init__(classes="param-row", id=f"row-{field.name}")
@@ -52,9 +57,11 @@ class ParamRow(Horizontal):
         return bool(self.field.choices) or self.field.type == "bool"
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(self.field.name[:NAME_WIDTH - 1]), classes="param-name")
-        yield from self._field_widgets(self.initial)
-        yield Static("", classes="param-note", id=f"note-{self.field.name}")
+        with Horizontal(classes="param-line"):
+            yield Static(Text(self.field.name[:NAME_WIDTH - 1]), classes="param-name")
+            yield from self._field_widgets(self.initial)
+            yield Static(self._note_text(""), classes="param-note", id=f"note-{self.field.name}")
+        yield Static("", classes="param-error", id=f"error-{self.field.name}")
 
     def _field_widgets(self, values: list[Any]) -> list[Widget]:
         """The widgets that hold the value(s): a select or a switch for one, else an input."""
@@ -101,14 +108,32 @@ class ParamRow(Horizontal):
         self.several = several
         await self.query(".param-field, .switch-state").remove()
         widgets = self._field_widgets(values)
-        await self.mount(*widgets, before=self.query_one(".param-note"))
+        await self.query_one(".param-line").mount(*widgets, before=self.query_one(".param-note"))
         widgets[0].focus()
 
+    def _note_text(self, text: str) -> Content:
+        """The unit, then ``text`` (how many values), then the help, as much as fits."""
+        parts = [Content.styled(self.field.unit, "bold")] if self.field.unit else []
+        if text:
+            parts.append(Content(text))
+        if self.field.help:
+            parts.append(Content.styled(self.field.help, "dim"))
+        return Content("  ").join(parts)
+
     def note(self, text: str, error: bool = False) -> None:
-        """Say something next to the field (an error is marked with "!" as well as colour)."""
-        note = self.query_one(".param-note", Static)
-        note.update(Text(("! " + text) if error else text, style="bold red" if error else "dim"))
+        """Say how many values the field holds (beside it), or what is wrong with it (under it, whole,
+        marked with "!" as well as colour); an empty error clears it."""
+        message = self.query_one(".param-error", Static)
+        message.update(Text("! " + text, style="bold red") if error else "")
+        message.display = error
+        self.query_one(".param-note", Static).update(self._note_text("" if error else text))
         self.set_class(error, "-error")
+
+    @property
+    def error(self) -> str:
+        """The error shown under the field ("" when none)."""
+        message = self.query_one(".param-error", Static)
+        return str(message.render()) if message.display else ""
 
     def on_switch_changed(self, event: Switch.Changed) -> None:
         self.query_one(".switch-state", Static).update("yes" if event.value else "no")
