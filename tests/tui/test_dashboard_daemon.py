@@ -104,3 +104,32 @@ def test_the_footer_says_resume_while_the_queue_is_paused(home: Lab) -> None:
             assert [b.description for b in DashboardScreen.BINDINGS if getattr(b, "id", None) == "pause"] == ["pause"]
 
     asyncio.run(scenario())
+
+
+@pytest.fixture
+def quiet_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Lab]:
+    """A home with a store and no daemon."""
+    yield from daemon_home(tmp_path, monkeypatch, start=False)
+
+
+def test_the_palette_starts_the_daemon_from_any_screen(quiet_home: Lab) -> None:
+    quiet_home.submit("sleep", sets=["seconds=30"])
+    assert quiet_home.daemon_pid() is None
+
+    async def scenario() -> None:
+        app = TuiflowApp(Options(home=quiet_home.home, refresh_s=0.2, hostname="test-box"))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen) and app.screen.telemetry,
+                           what="the dashboard's first poll")
+            await pilot.press("h")
+            await wait_for(pilot, lambda: not isinstance(app.screen, DashboardScreen), what="History")
+            history = app.screen
+            await pilot.press("ctrl+p")
+            await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="the command palette")
+            await pilot.press(*"start the daemon")
+            await wait_for(pilot, lambda: palette_offers(app, "Start the daemon"), what="the palette's entry")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: quiet_home.daemon_pid() is not None, timeout=30, what="the daemon started")
+            assert app.screen is history  # it stays where it was
+
+    asyncio.run(scenario())

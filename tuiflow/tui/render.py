@@ -309,15 +309,6 @@ def progress_cell(run: RunLine, width: int, glyphs: Glyphs, plain: bool = False)
     return Text(text.plain) if plain else text
 
 
-def latest_cell(run: RunLine, width: int, glyphs: Glyphs) -> Text:
-    """The first metric's newest value with its name: "loss 0.183"."""
-    if not run.latest:
-        return Text("")
-    key, value = run.latest[0]
-    shown = number(value)
-    return Text(fit(key, max(1, width - len(shown) - 1), glyphs) + " " + shown, justify="right")
-
-
 def slowest_mark(width: int, glyphs: Glyphs) -> str:
     """How the slowest action is marked at this width: with the word when it fits, else the arrow
     alone (the panel's title then says what the arrow means)."""
