@@ -127,6 +127,33 @@ def test_the_recipe_is_shown_where_the_experiment_is_not_named_after_it(tmp_path
     asyncio.run(scenario())
 
 
+def test_the_pane_names_the_recipe_where_the_experiment_does_not(tmp_path: Path, clean_env: None) -> None:
+    home = grid_home(tmp_path)
+    store = Store.open(home)
+    named = store.create_experiment("waiting", "sleep", config={}, grid={}, runs=[RunSpec(config={"seconds": 5})])
+    [run] = store.list_runs(experiment=named.id)
+    finish(store, run.id, metrics={"seconds": 5})
+    store.close()
+
+    async def scenario() -> None:
+        app = app_on(home)
+        async with app.run_test(size=(80, 24)) as pilot:
+            dash = await drawn(pilot, app)
+            table = dash.query_one(RunsTable)
+            tail = dash.query_one(RunTail)
+            table.select(run.id)
+            await wait_for(pilot, lambda: tail.params is not None and tail.params.plain.startswith("sleep:"),
+                           what="the recipe before the parameters")
+            for run_id in (i for i in table.lines if i != run.id):
+                assert "lr=" in row_text(table, str(run_id))  # the grid's parameters still shown whole
+                assert "…" not in row_text(table, str(run_id))
+            table.select(next(i for i in table.lines if i != run.id))
+            await wait_for(pilot, lambda: tail.params is not None and tail.params.plain.startswith("hidden="),
+                           what="a grid run's parameters, without the recipe its experiment is named after")
+
+    asyncio.run(scenario())
+
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_a_lone_run_without_a_pipeline_gives_the_room_to_its_log(tmp_path: Path, clean_env: None,
                                                                  size: tuple[int, int]) -> None:

@@ -87,6 +87,14 @@ def param_text(value: Any) -> str:
     return str(value)
 
 
+def named_after(experiment: str, recipe: str) -> bool:
+    """Whether an experiment's name is its recipe's (the default: "sleep", "sleep-2", ...)."""
+    if experiment == recipe:
+        return True
+    rest = experiment[len(recipe):] if experiment.startswith(recipe) else ""
+    return rest.startswith("-") and rest[1:].isdigit()
+
+
 def home_path(path: object) -> str:
     """A path as a user reads it: under their home folder, as ~/..."""
     text = str(path)

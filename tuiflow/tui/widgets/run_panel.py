@@ -11,7 +11,7 @@ from rich.console import Group
 from rich.text import Text
 from textual.widget import Widget
 
-from tuiflow.tui.render import number, param_text, profile_lines, spark
+from tuiflow.tui.render import named_after, number, param_text, profile_lines, spark
 from tuiflow.tui.views import EndedLine, RunDetail, RunLine
 from tuiflow.tui.widgets.glyphs import glyphs_of
 
@@ -108,11 +108,14 @@ class RunTail(Widget):
 
 def run_params(line: RunLine | None) -> Text | None:
     """A run's parameters on a line: those that tell it apart from its experiment's other runs first,
-    in bold ("lr=0.01 hidden=64"), then the rest, dim ("batch_size=64 epochs=30")."""
+    in bold ("lr=0.01 hidden=64"), then the rest, dim ("batch_size=64 epochs=30"); after its recipe
+    ("digits-cnn:") where the experiment is not named after it."""
     if line is None:
         return None
     varying = [key for key, _ in line.params]
     text = Text()
+    if line.recipe and not named_after(line.experiment, line.recipe):  # the runs table may not say it
+        text.append(f"{line.recipe}:", style="cyan")
     for key, value in line.params:
         text.append(("" if not text else " ") + f"{key}={value}", style="bold")
     for key in sorted(line.config):

@@ -20,7 +20,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
 from tuiflow.lab.gauges import Glyphs, duration
-from tuiflow.tui.render import fit, number, progress_cell, status_cell
+from tuiflow.tui.render import fit, named_after, number, progress_cell, status_cell
 from tuiflow.tui.views import EndedLine, RunLine
 from tuiflow.tui.widgets.glyphs import glyphs_of
 
@@ -215,8 +215,10 @@ class RunsTable(DataTable):
         if width <= 0:
             return False
         rows = list(self.lines.values())
-        shown, widths, labels, metric = _sizes(rows, width, [ended_label(g) for g in self.ended.values()],
-                                               [g.status for g in self.ended.values()])
+        groups = list(self.ended.values())
+        names = [", ".join(g.experiments[:2]) for g in groups]
+        shown, widths, labels, metric = _sizes(rows, width, [ended_label(g) for g in groups],
+                                               [g.status for g in groups], names)
         if (shown, widths, labels, metric) == (self._shown, self._widths, self._labels, self._metric):
             return False
         self._widths, self._labels, self._metric = widths, labels, metric
@@ -243,13 +245,13 @@ def ended_label(group: EndedLine) -> str:
     return f"{group.count:,} runs"
 
 
-def _sizes(rows: Sequence[RunLine], width: int, ended: Sequence[str] = (),
-           ended_statuses: Sequence[str] = ()) -> tuple[tuple[str, ...], dict[str, int], dict[str, str], str | None]:
+def _sizes(rows: Sequence[RunLine], width: int, ended: Sequence[str] = (), ended_statuses: Sequence[str] = (),
+           names: Sequence[str] = ()) -> tuple[tuple[str, ...], dict[str, int], dict[str, str], str | None]:
     """The columns to show for these rows (and rows of ended runs with these labels) at this width, each
     one's width (its gap included), their labels, and the metric all rows show (None: each names its own)."""
     wide = width >= WIDE
     labels = {key: label for key, label, _ in (*COLUMNS, ELAPSED)}
-    show_recipe = any(not _named_after(row.experiment, row.recipe) for row in rows)
+    show_recipe = any(not named_after(row.experiment, row.recipe) for row in rows)
     # The metric most rows show names the column; a row showing another says its name.
     counts = Counter(row.metric for row in rows if row.metric is not None and latest_text(row, None))
     metric = counts.most_common(1)[0][0] if counts else None
@@ -270,16 +272,20 @@ def _sizes(rows: Sequence[RunLine], width: int, ended: Sequence[str] = (),
     widths["latest"] = min(widths["latest"], 24 if wide else 16)
     experiment = min(EXPERIMENT_MAX, max([10, *(len(row.experiment) for row in rows), *map(len, ended)]))
     recipe = min(16, max([6, *(len(row.recipe) for row in rows)])) if show_recipe else 0
-    params = max([PARAMS_MIN, *(len(params_text(row)) for row in rows)])
+    params = max([PARAMS_MIN, *(len(params_text(row)) for row in rows), *(len(f"ended 00:00  {n}") for n in names)])
     fixed = sum(widths[k] for k in ("id", "status", "gpu", "progress", "eta", "latest")) + \
         (widths["elapsed"] if wide else 0) + GAP * (6 + wide) + 1  # the last 1: the scrollbar's room
-    room = width - fixed - 2 * GAP - (recipe + GAP if recipe else 0)
-    # The experiment's name whole where it fits beside the parameters; else the two share the room.
-    if experiment + params > room:  # cut the name before the parameters, down to 10 cells
-        experiment = max(min(experiment, 10), room - params)
-    params = max(4, room - experiment)
-    if recipe and room - experiment - params < 0:
-        recipe = max(6, recipe + room - experiment - params)
+    # The experiment's name and the parameters get a few cells each, then the parameters what they
+    # need (they tell the runs apart), then the name; the recipe only where it then fits whole, and
+    # what is left widens the parameters.
+    room = width - fixed - 2 * GAP
+    given = {"params": min(params, 8), "experiment": min(experiment, 10)}
+    for key, wanted in (("params", params), ("experiment", experiment)):
+        given[key] += max(0, min(wanted - given[key], room - sum(given.values())))
+    if recipe and room - sum(given.values()) < recipe + GAP:
+        recipe = 0  # the selected run's pane names it
+    given["params"] = max(4, given["params"] + room - sum(given.values()) - (recipe + GAP if recipe else 0))
+    experiment, params = given["experiment"], given["params"]
     shown = ["id", "experiment", "params"] + (["recipe"] if recipe else []) + \
         ["status", "gpu", "progress", "eta", "latest"] + (["elapsed"] if wide else [])
     sizes = {key: widths.get(key, 0) + GAP for key in shown}
@@ -287,14 +293,6 @@ def _sizes(rows: Sequence[RunLine], width: int, ended: Sequence[str] = (),
     if recipe:
         sizes["recipe"] = recipe + GAP
     return tuple(shown), sizes, {key: labels[key] for key in shown}, metric
-
-
-def _named_after(experiment: str, recipe: str) -> bool:
-    """Whether an experiment's name is its recipe's (the default: "sleep", "sleep-2", ...)."""
-    if experiment == recipe:
-        return True
-    rest = experiment[len(recipe):] if experiment.startswith(recipe) else ""
-    return rest.startswith("-") and rest[1:].isdigit()
 
 
 def params_text(row: RunLine) -> str:
