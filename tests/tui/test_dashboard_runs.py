@@ -22,8 +22,8 @@ from tuiflow.store import RunSpec, Store
 from tuiflow.tui import Options, TuiflowApp
 from tuiflow.tui.render import status_line
 from tuiflow.tui.screens.dashboard import DashboardScreen
-from tuiflow.tui.views import DaemonView
-from tuiflow.tui.widgets.gpu_panel import GpuPanel, HostLine
+from tuiflow.tui.views import DaemonView, NodeView
+from tuiflow.tui.widgets.gpu_panel import GpuPanel, HostLine, node_title_line
 from tuiflow.tui.widgets.run_panel import RunTail
 from tuiflow.tui.widgets.runs_table import RunsTable
 from tuiflow.tui.widgets.status_bar import StatusBar
@@ -266,6 +266,10 @@ def test_the_gpu_and_host_lines_name_their_gauges(tmp_path: Path, monkeypatch: p
             text = host.lines(host.size.width)[0].plain
             assert text.startswith(" CPU ") and "% (16 cores)" in text and " of 16" not in text
             assert "no daemon: queued runs will not start" in dash.query_one(StatusBar).render().plain
+            node = NodeView(node="alpha", title="alpha", cpu_percent=34.0, cores=16, memory_used_mb=12288.0,
+                            memory_total_mb=65536.0)
+            title = node_title_line(node, 2, size[0], app.glyphs).plain  # a cluster node says it alike
+            assert "CPU 34% (16 cores)" in title and len(title) == size[0]
             for paused, words in ((False, "queue running"), (True, "queue paused")):
                 daemon = DaemonView(running=True, pid=1, queued=3, running_runs=2, paused=paused)
                 line = status_line(HOSTNAME, daemon, FIXED_NOW, size[0], app.glyphs).plain

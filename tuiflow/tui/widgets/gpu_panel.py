@@ -123,7 +123,8 @@ class GpuPanel(LinesWidget):
 
 
 def node_title_line(node: NodeView, gpus: int, width: int, glyphs: Glyphs) -> Text:
-    """A node's title over its GPUs: "── alpha  2 GPUs  CPU 34% of 16  RAM 12.0/64.0G ─────"."""
+    """A node's title over its GPUs: "── alpha  2 GPUs  CPU 34% (16 cores)  RAM 12.0/64.0G ─────", as the
+    host line says it."""
     rule = glyphs.dash
     text = Text(no_wrap=True, overflow=glyphs.overflow)
     text.append(rule * 2 + " ", style="dim")
@@ -133,7 +134,7 @@ def node_title_line(node: NodeView, gpus: int, width: int, glyphs: Glyphs) -> Te
         text.append("  CPU ")
         text.append(percent(node.cpu_percent).strip(), style=level_style(node.cpu_percent))
         if node.cores:
-            text.append(f" of {node.cores}", style="dim")
+            text.append(f" ({node.cores} core{'s' if node.cores != 1 else ''})", style="dim")
     if node.memory_total_mb:
         text.append("  RAM " + used_of(node.memory_used_mb, node.memory_total_mb))
     text.append(" ")
