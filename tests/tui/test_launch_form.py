@@ -122,6 +122,13 @@ def test_each_field_shows_its_unit_and_the_focused_ones_help_whole(quiet_home: L
             assert text_of(app, help_line) == ("retries: run a failed or lost run again up to this many times "
                                                "(0 to 1,000)")
             assert on_screen(app, screen.query_one("#launch"))  # the help takes no room the button needs
+            screen.query_one("#gpus").focus()
+            await pilot.pause()
+            assert text_of(app, help_line).startswith("GPUs: space ticks or unticks the highlighted GPU")
+            screen.query_one("#launch").focus()  # what space does here is said before it is pressed
+            await pilot.pause()
+            assert text_of(app, help_line) == ("Launch: enter or space launches the runs the form describes (f5 "
+                                               "from anywhere)")
 
     asyncio.run(scenario())
 

@@ -44,6 +44,13 @@ CHECK_DELAY_S = 0.25  # typing pauses this long before the form is checked
 OPTIONS = (("reps", "reps", "1"), ("num_gpus", "GPUs/run", "1"), ("per_gpu", "per GPU", "1"),
            ("priority", "priority", "0"), ("retries", "retries", "0"))
 NO_TICK = "GPUs: none ticked, so any free one (space ticks)"
+WIDGET_HELP = {
+    "recipes": (("recipes", "bold"), ": up and down choose the recipe the form is for"),
+    "gpus": (("GPUs", "bold"), ": space ticks or unticks the highlighted GPU; the runs use only the ticked "
+             "ones (none ticked: any free one)"),
+    "launch": (("Launch", "bold"), ": enter or space launches the runs the form describes (f5 from anywhere)"),
+}
+"""The help line for the widgets that are not a field."""
 
 
 def runs_text(count: int) -> str:
@@ -301,6 +308,9 @@ class LaunchScreen(Screen[None]):
                 field = node.field
                 unit = f" ({field.unit})" if field.unit else ""
                 text = Text.assemble((field.name, "bold"), unit, ": ", field.help or "no help given")
+                break
+            if node.id in WIDGET_HELP:
+                text = Text.assemble(*WIDGET_HELP[node.id])
                 break
             if isinstance(node, Input) and (node.id or "").startswith("opt-"):
                 key = (node.id or "")[4:]
