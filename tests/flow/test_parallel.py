@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 
@@ -71,12 +72,31 @@ def test_threads_are_used_for_work_that_releases_the_gil_and_pools_are_reused():
     assert parallel.thread_pool(2)[0] is parallel.thread_pool(2)[0]
 
 
-def test_tiny_items_run_inline_on_the_calling_thread():
+class _Clock:
+    """perf_counter for tuiflow.flow.parallel: time moves only when an item says it took some."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("first_item_us", [0.5, 8.0], ids=["steady", "first-item-warms-up"])
+def test_tiny_items_run_inline_on_the_calling_thread(monkeypatch, first_item_us):
+    # Items of 0.5 us: 64 of them are far less work than handing them to threads costs. The clock
+    # is the test's, so a busy machine cannot make an item look slow; "first-item-warms-up" is a
+    # process's first call, whose first item pays for the interpreter's warm-up (8 us, measured).
+    clock = _Clock()
+    monkeypatch.setattr(parallel, "time", clock)
+    costs = iter([first_item_us * 1e-6])
+
     class Tiny(Batch):
         components = ("x",)
 
         @inbatch_parallel(init="indices", target="threads")
         def touch(self, ix):
+            clock.now += next(costs, 0.5e-6)
             self.names.add(threading.current_thread().name)
 
     batch = Tiny(make_dataset(64).index)
@@ -84,6 +104,31 @@ def test_tiny_items_run_inline_on_the_calling_thread():
     for _ in range(5):
         batch.touch()
     assert batch.names == {threading.current_thread().name}
+
+
+def test_items_that_cost_enough_go_to_the_pool_threads(monkeypatch):
+    # The same 64 items at 50 us each (by the test's clock) are worth a hand-off: the rule that keeps
+    # tiny items inline does not keep every item inline.
+    clock = _Clock()
+    monkeypatch.setattr(parallel, "time", clock)
+    ran_in: set[str] = set()
+    pool_ran = threading.Event()
+    calls = itertools.count(1)
+
+    class Costly(Batch):
+        components = ("x",)
+
+        @inbatch_parallel(init="indices", target="threads", n_workers=2)
+        def work(self, ix):
+            clock.now += 50e-6
+            ran_in.add(threading.current_thread().name)
+            if threading.current_thread() is not threading.main_thread():
+                pool_ran.set()
+            elif next(calls) > 2 and not pool_ran.wait(10):  # past the two timed items: leave some to the pool
+                raise RuntimeError("no pool thread took an item")
+
+    Costly(make_dataset(64).index).work()
+    assert any(name.startswith("tuiflow-inbatch") for name in ran_in)
 
 
 def test_processes_target_runs_in_reused_worker_processes():

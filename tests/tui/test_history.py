@@ -265,9 +265,11 @@ def test_delete_an_experiment_and_refuse_a_live_one(home: Path, size: tuple[int,
 
 
 def test_a_parameter_and_a_metric_of_one_name_are_told_apart_by_their_keys() -> None:
-    from tuiflow.tui.history_data import _columns
+    from tuiflow.lab.history import ResultLayout
+    from tuiflow.tui.history_data import layout_columns
 
-    columns = _columns(["config.seconds", "config.steps", "metrics.seconds", "metrics.loss"], scoped=True)
+    layout = ResultLayout(4, ["seconds", "steps"], {}, {}, ["loss", "seconds"])
+    columns, _, _, _ = layout_columns(layout, scoped=True)
     labels = {column.key: column.label for column in columns}
     assert labels["config.seconds"] == "config.seconds" and labels["metrics.seconds"] == "metrics.seconds"
     assert labels["config.steps"] == "steps" and labels["metrics.loss"] == "loss"

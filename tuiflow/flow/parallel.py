@@ -168,8 +168,11 @@ def _run_threads(call: Callable[[int], Any], n: int, spec: ParallelSpec) -> list
     results: list[Any] = [None] * n
     # Items run here, timed, until two show what an item costs; the faster of the two counts (the
     # first may pay for warming caches the others share). An item that took next to nothing (one an
-    # augmentation skipped, p < 1) says nothing of the others and is not counted; when every item
-    # is that small (none of the first few did real work), they all run here.
+    # augmentation skipped, p < 1) says nothing of the others and is not counted. When fewer than two
+    # of the first few did real work, an item costs the mean of those run here: one lone slow item is
+    # either the rare one an augmentation kept (the mean is what the others cost on average) or the
+    # first call's warm-up (a process's first item is several times its steady cost), never the cost
+    # of each item.
     started = time.perf_counter()
     timed: list[float] = []
     done = 0
@@ -180,7 +183,7 @@ def _run_threads(call: Callable[[int], Any], n: int, spec: ParallelSpec) -> list
         done += 1
         if took >= _SKIPPED_BELOW_S:
             timed.append(took)
-    item = min(timed) if timed else (time.perf_counter() - started) / done
+    item = min(timed) if len(timed) >= 2 else (time.perf_counter() - started) / done
     spec.item_seconds = item
     left = n - done
     pool, size = thread_pool(spec.n_workers)

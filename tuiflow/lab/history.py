@@ -15,7 +15,7 @@ from tuiflow.errors import LabError
 from tuiflow.lab import pages as _pages
 from tuiflow.lab.exports import EXPORT_FORMATS, Exported, _pyarrow, _Staging, _why, _write_json, _write_parquet
 from tuiflow.lab.pages import ResultsError
-from tuiflow.lab.results import write_csv
+from tuiflow.lab.results import KeySpread, split_keys, write_csv
 from tuiflow.scheduler.orphans import settle_orphans
 from tuiflow.store import StoreError
 from tuiflow.store.deleting import ExperimentActiveError
@@ -73,6 +73,30 @@ def _best(ranges: dict[str, tuple[float | None, float | None, int]]) -> tuple[st
     return metric, (float(value) if isinstance(value, int | float) else None), lower
 
 
+@dataclass(frozen=True)
+class ResultLayout:
+    """What a results view shows of a selection of runs, as `tuiflow results --experiment` lays it out
+    (`lab.results.split_keys`): the parameters that differ first, then those of one value only some runs
+    have, then the final metrics; what every run shares goes to a caption (`fixed`, by name)."""
+
+    runs: int
+    differing: list[str]
+    partial: dict[str, Any]
+    """Parameters of one value that only some runs have, with that value."""
+    fixed: dict[str, Any]
+    metrics: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ResultLayout:
+        """The layout `to_dict` gave."""
+        return cls(int(data["runs"]), list(data["differing"]), dict(data["partial"]), dict(data["fixed"]),
+                   list(data["metrics"]))
+
+
 class HistoryMixin:
     """`Lab`'s experiments at a glance, exports of a view, and deleting experiments."""
 
@@ -95,6 +119,28 @@ class HistoryMixin:
                 counts=dict(counts.get(experiment.id, {})), metric=metric,
                 best=None if best is None or math.isnan(best) else best, lower_is_better=lower))
         return summaries
+
+    def result_layout(self, filter: str = "", *, experiment: int | str | None = None,
+                      total: int | None = None) -> ResultLayout:
+        """How a results view of a selection (``filter`` and ``experiment`` as `results` takes them) lays
+        out its runs' parameters and final metrics, read without reading the runs (see `ResultLayout`).
+        ``total``: how many runs the selection holds, when the caller has counted them."""
+        if not self.exists:
+            return ResultLayout(0, [], {}, {}, [])
+        chosen, status, where = self._selection(filter, experiment, None)  # type: ignore[attr-defined]
+        conditions = [*_pages.conditions(self.store, chosen, status), *where]
+        runs = self.store.count_runs(conditions) if total is None else total
+        spreads = {key: KeySpread(count, low == high, low)
+                   for key, (count, low, high) in self.store.param_spreads(conditions).items()}
+        split = split_keys(spreads, runs)
+        fixed = split.fixed
+        if fixed:  # their values as the runs hold them (the side table keeps a boolean as 1 or 0)
+            page = self.store.results_page(conditions, limit=1, total=runs)
+            config = page.rows[0][0].config if page.rows else {}
+            fixed = {key: config.get(key, value) for key, value in fixed.items()}
+        metrics = [key for key in self.store.run_keys("metrics", conditions) if key != "progress"]
+        partial = {key: spreads[key].value for key in split.partial}
+        return ResultLayout(runs, split.differing, partial, fixed, metrics)
 
     def delete_experiment(self, experiment: int | str) -> int:
         """Delete a finished experiment (its name, id or ``exp:ID``): its record, its runs, their metrics,

@@ -11,8 +11,8 @@ import csv
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any, TextIO
 
 from tuiflow.lab.pages import (  # noqa: F401 - the listing lived here: exports and older callers import it from here
@@ -54,23 +54,56 @@ def _same(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
+@dataclass(frozen=True)
+class KeySpread:
+    """How one parameter spreads over a selection of runs: how many of them have a value for it (None:
+    not counted, as it has several values), and whether those share one value (`value`)."""
+
+    runs: int | None
+    one_value: bool
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class KeySplit:
+    """A selection's parameters by what they say about its runs (see `split_keys`)."""
+
+    differing: list[str]
+    """Parameters whose values differ: what tells the runs apart, sorted."""
+    partial: list[str]
+    """Parameters of one value that only some runs have (they tell experiments apart more than runs), sorted."""
+    fixed: dict[str, Any]
+    """Parameters every run has, with the one value they share, by name."""
+
+
+def split_keys(spreads: Mapping[str, KeySpread], runs: int) -> KeySplit:
+    """The one rule of what varies, for `tuiflow results`' table and History's columns alike: which
+    parameters of `runs` runs differ, which have one value where set, which every run shares."""
+    differing, partial, fixed = [], [], {}
+    for key in sorted(spreads):
+        spread = spreads[key]
+        if not spread.one_value:
+            differing.append(key)
+        elif spread.runs == runs and runs:
+            fixed[key] = spread.value
+        else:
+            partial.append(key)
+    return KeySplit(differing, partial, fixed)
+
+
 def varying_config(configs: Iterable[dict[str, Any]]) -> tuple[list[str], dict[str, Any]]:
-    """Split configs into the keys that tell them apart and the values they all share.
+    """Split configs into the keys that tell them apart and the values they all share (`split_keys`).
 
     The keys come in two groups, each sorted: those with differing values first, then those with one
     value that only some configs have (they tell experiments apart more than runs).
     """
     configs = list(configs)
-    differing, partial, fixed = [], [], {}
-    for key in sorted({key for config in configs for key in config}):
-        values = {_same(config[key]) for config in configs if key in config}
-        if len(values) > 1:
-            differing.append(key)
-        elif all(key in config for config in configs):
-            fixed[key] = configs[0][key]
-        else:
-            partial.append(key)
-    return differing + partial, fixed
+    spreads = {}
+    for key in {key for config in configs for key in config}:
+        having = [config[key] for config in configs if key in config]
+        spreads[key] = KeySpread(len(having), len({_same(value) for value in having}) == 1, having[0])
+    split = split_keys(spreads, len(configs))
+    return split.differing + split.partial, split.fixed
 
 
 def flatten(rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:

@@ -410,6 +410,35 @@ class PagesStore(StoreBase):
             source += " CROSS JOIN runs r ON r.id = s.run_id LEFT JOIN experiments e ON e.id = r.experiment_id"
         return bool(self._read(f"SELECT 1 {source} WHERE s.key = ?{_and(clauses)} LIMIT 1", [key, *params]))
 
+    def param_spreads(self, where: Sequence[Condition] = ()) -> dict[str, tuple[int | None, Any, Any]]:
+        """Parameter -> (how many runs matching `where` have a value for it, its lowest, its highest):
+        enough to tell a parameter every run shares from one that tells runs apart, without reading
+        the runs. Over all runs, from the side table's index (a seek per end of each key's range, and a
+        count only of a key whose range is one value: None for the others); otherwise grouped over the
+        runs that match."""
+        where = list(where)
+        if not where:
+            spreads: dict[str, tuple[int | None, Any, Any]] = {}
+            for key in self.run_keys("config"):
+                ends = [self._read(f"SELECT value FROM run_params WHERE key = ? AND value IS NOT NULL "
+                                   f"ORDER BY value {order} LIMIT 1", [key]) for order in ("ASC", "DESC")]
+                low, high = (rows[0][0] if rows else None for rows in ends)
+                # Only a key of one value needs its runs counted (whether all have it); the others differ.
+                count = self._read("SELECT count(*) FROM run_params WHERE key = ? AND value IS NOT NULL",
+                                   [key])[0][0] if low == high else None
+                spreads[key] = (count, low, high)
+            return spreads
+        driver = _driver(where)
+        if driver is not None:  # the runs found through a parameter's or metric's index, as a page's count does
+            source, clauses, params = _driven(where, driver, join_runs=False)
+            run_id = "d.run_id"
+        else:
+            clauses, params = _where(where)
+            source, run_id = _FROM, "r.id"
+        sql = (f"SELECT p.key, count(p.value), min(p.value), max(p.value) {source} "
+               f"CROSS JOIN run_params p ON p.run_id = {run_id} WHERE {' AND '.join(clauses)} GROUP BY p.key")
+        return {key: (count, low, high) for key, count, low, high in self._read(sql, params)}
+
     def run_keys(self, kind: str, where: Sequence[Condition] = ()) -> list[str]:
         """The keys of `config` or `metrics` that runs matching `where` have, sorted."""
         if kind not in ("config", "metrics"):

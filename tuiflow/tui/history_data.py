@@ -13,19 +13,28 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuiflow import lab
 from tuiflow.lab.gauges import duration
 from tuiflow.tui.data import ActionError, LabData
 from tuiflow.tui.render import number
 
+if TYPE_CHECKING:
+    from tuiflow.lab.history import ResultLayout
+
 EXPORT_FORMATS = ("csv", "json", "parquet")
 ACTIVE = ("queued", "running")
 # The run columns History shows besides parameters and final metrics, in the order they are shown.
 RUN_COLUMNS = ("id", "experiment", "recipe", "status")
 TIME_COLUMNS = ("duration_s", "started_at")
-LABELS = {"duration_s": "time", "started_at": "started"}
+# Run columns the column picker offers besides (hidden until asked for).
+MORE_RUN_COLUMNS = ("rep", "seed", "host", "gpus", "exit_code", "signal", "attempt", "error", "created_at",
+                    "ended_at")
+LABELS = {"duration_s": "time", "started_at": "started", "created_at": "created", "ended_at": "ended"}
+RUN_KEYS = frozenset((*RUN_COLUMNS, *TIME_COLUMNS, *MORE_RUN_COLUMNS))
+"""History's keys of run columns: sorted by as `run.KEY`, so that a parameter of the same name (sleep's
+`exit_code`, `seed`) is not taken for them."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,7 @@ class Column:
     key: str
     label: str
     kind: str
+    chosen: bool = False  # added by the user (the column picker): kept in sight with the sort's
 
     @property
     def right(self) -> bool:
@@ -107,6 +117,34 @@ class RunsPage:
     next: Any
     columns: tuple[Column, ...]
     version: int = 0
+    caption: str = ""
+    """What every run of the view shares (``batch_size=64 epochs=150``), the columns it does not show."""
+    choices: tuple[Column, ...] = ()
+    """Every column the view can show (the column picker's list), in their order."""
+    automatic: frozenset[str] = frozenset()
+    """The keys of the columns shown when the user has chosen none."""
+    shared: frozenset[str] = frozenset()
+    """The keys of the parameters every run of the view shares (one value)."""
+
+
+@dataclass(frozen=True)
+class ColumnChoice:
+    """The columns a user added to a view, and those taken from it (the column picker), by key."""
+
+    add: frozenset[str] = frozenset()
+    hide: frozenset[str] = frozenset()
+
+    def to_dict(self) -> dict[str, list[str]]:
+        """A JSON-able dict."""
+        return {"add": sorted(self.add), "hide": sorted(self.hide)}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ColumnChoice:
+        """The choice `to_dict` gave; anything else is no choice."""
+        if not isinstance(data, dict):
+            return cls()
+        return cls(frozenset(str(k) for k in data.get("add") or () if isinstance(k, str)),
+                   frozenset(str(k) for k in data.get("hide") or () if isinstance(k, str)))
 
 
 @dataclass(frozen=True)
@@ -162,23 +200,56 @@ def _when(stamp: float | None) -> str:
     return "" if stamp is None else time.strftime("%m-%d %H:%M", time.localtime(stamp))
 
 
-def _columns(keys: Sequence[str], scoped: bool) -> tuple[Column, ...]:
-    """The columns of a selection from `Lab.result_columns`: id, experiment and recipe (when all runs
-    are shown), status, the parameters, the final metrics, the run's time and start."""
-    params = [k for k in keys if k.startswith("config.")]
-    metrics = [k for k in keys if k.startswith("metrics.") and k != "metrics.progress"]
-    columns = [Column("id", "id", "run")]
-    if not scoped:
-        columns += [Column("experiment", "experiment", "run"), Column("recipe", "recipe", "run")]
-    columns.append(Column("status", "status", "run"))
-    # A parameter and a final metric of one name (sleep's `seconds`) are told apart by their whole keys,
-    # as the filter spells them; every other column goes by its name alone.
-    names = [k.partition(".")[2] for k in params + metrics]
+def _value_text(value: Any) -> str:
+    if isinstance(value, str):
+        return shlex.quote(value) if value == "" or any(c.isspace() for c in value) else value
+    return cell(value, "param")
+
+
+def layout_columns(layout: ResultLayout, scoped: bool, choice: ColumnChoice | None = None,
+                   ) -> tuple[tuple[Column, ...], tuple[Column, ...], frozenset[str], str]:
+    """A view's columns from its `Lab.result_layout` (the rule of `tuiflow results --experiment`: the
+    parameters that differ, then the final metrics; what every run shares goes to the caption) and the
+    user's choice: (the columns shown, every column it can show, the keys shown without a choice, the
+    caption)."""
+    choice = choice or ColumnChoice()
+    params = [*layout.differing, *layout.partial, *layout.fixed]
+    names = params + list(layout.metrics)
     both = {name for name in names if names.count(name) > 1}
-    columns += [Column(k, k if k.partition(".")[2] in both else k.partition(".")[2], "param") for k in params]
-    columns += [Column(k, k if k.partition(".")[2] in both else k.partition(".")[2], "metric") for k in metrics]
-    columns += [Column(k, LABELS[k], "time") for k in TIME_COLUMNS]
-    return tuple(columns)
+
+    def label(kind: str, name: str) -> str:
+        return f"{kind}.{name}" if name in both else name
+
+    run = [Column("id", "id", "run")]
+    if not scoped:
+        run += [Column("experiment", "experiment", "run"), Column("recipe", "recipe", "run")]
+    run.append(Column("status", "status", "run"))
+    choices = [*run, *(Column(f"config.{k}", label("config", k), "param") for k in params),
+               *(Column(f"metrics.{k}", label("metrics", k), "metric") for k in layout.metrics),
+               *(Column(k, LABELS[k], "time") for k in TIME_COLUMNS),
+               *(Column(k, LABELS.get(k, k), "time" if k.endswith("_at") else "run") for k in MORE_RUN_COLUMNS)]
+    automatic = frozenset([*(c.key for c in run), *(f"config.{k}" for k in layout.differing),
+                           *(f"metrics.{k}" for k in layout.metrics), *TIME_COLUMNS])
+    shown = tuple(Column(c.key, c.label, c.kind, chosen=c.key in choice.add and c.key not in automatic)
+                  for c in choices
+                  if c.key == "id" or (c.key in automatic and c.key not in choice.hide) or c.key in choice.add)
+    keys = {c.key for c in shown}
+    parts = [f"{label('config', k)}={_value_text(v)}" for k, v in layout.fixed.items() if f"config.{k}" not in keys]
+    partial = [f"{label('config', k)}={_value_text(v)}" for k, v in layout.partial.items()
+               if f"config.{k}" not in keys]
+    caption = " ".join(parts)
+    if partial:
+        caption += ("  " if caption else "") + "where set: " + " ".join(partial)
+    return shown, tuple(choices), automatic, caption
+
+
+def lab_sort(sort: str | None) -> str | None:
+    """A History sort as `Lab.results` takes it: a run column's key as ``run.KEY`` (see RUN_KEYS)."""
+    if sort is None:
+        return None
+    descending = sort.startswith("-")
+    key = sort.removeprefix("-")
+    return ("-" if descending else "") + (f"run.{key}" if key in RUN_KEYS else key)
 
 
 def _line(row: dict[str, Any], columns: Sequence[Column]) -> ResultLine:
@@ -193,8 +264,10 @@ def _line(row: dict[str, Any], columns: Sequence[Column]) -> ResultLine:
             value = row.get(column.key)
         if column.key == "duration_s":
             cells[column.key] = "" if value is None else duration(float(value))
-        elif column.key == "started_at":
+        elif column.key.endswith("_at"):
             cells[column.key] = _when(value)
+        elif column.key == "gpus":
+            cells[column.key] = ",".join(map(str, value or []))
         else:
             cells[column.key] = cell(value, column.kind)
     return ResultLine(id=int(row["id"]), status=str(row["status"]), experiment=str(row.get("experiment") or ""),
@@ -206,7 +279,7 @@ class HistoryData:
 
     def __init__(self, data: LabData) -> None:
         self.data = data
-        self._columns: dict[tuple[str | None, str], tuple[Column, ...]] = {}
+        self._layouts: dict[tuple[str | None, str], Any] = {}  # (scope, filter) -> lab.ResultLayout
         self._totals: dict[tuple[str | None, str], tuple[int, int, int]] = {}  # key -> (version, total, scope)
 
     @property
@@ -223,9 +296,10 @@ class HistoryData:
                                metric=s.metric, best=s.best)
                 for s in self.lab.experiment_summaries(best=best)]
 
-    def page(self, query: RunsQuery, *, fresh_columns: bool = False) -> RunsPage:
-        """One page of runs; a bad filter or sort is an ActionError with the lab's one line. The columns of
-        a scope and filter are read once (`fresh_columns` reads them again: the store has changed)."""
+    def page(self, query: RunsQuery, *, fresh_columns: bool = False, choice: ColumnChoice | None = None) -> RunsPage:
+        """One page of runs; a bad filter or sort is an ActionError with the lab's one line. The layout of
+        a scope and filter (`Lab.result_layout`) is read once (`fresh_columns` reads it again: the store
+        has changed); `choice`: the columns the user added or took away."""
         home = self.lab
         try:
             version = home.data_version()
@@ -234,19 +308,21 @@ class HistoryData:
             # filter over 100,000 runs is then its page's query alone, not two counts more.
             known = self._totals.get(key)
             total, scope_total = known[1:] if known is not None and known[0] == version else (None, None)
-            page = home.results(query.filter, query.sort, query.after, query.limit, experiment=query.experiment,
-                                total=total, offset=query.offset)
-            if fresh_columns or key not in self._columns:
-                keys = home.result_columns(query.filter, experiment=query.experiment) if home.exists else []
-                self._columns[key] = _columns(keys, scoped=query.experiment is not None)
-            columns = self._columns[key]
+            page = home.results(query.filter, lab_sort(query.sort), query.after, query.limit,
+                                experiment=query.experiment, total=total, offset=query.offset)
+            if fresh_columns or key not in self._layouts:
+                self._layouts[key] = home.result_layout(query.filter, experiment=query.experiment, total=page.total)
+            columns, choices, automatic, caption = layout_columns(self._layouts[key], query.experiment is not None,
+                                                                  choice)
             if scope_total is None:
                 scope_total = page.total if not query.filter else home.count_results(experiment=query.experiment)
             self._totals[key] = (version, page.total, scope_total)
         except lab.LabError as exc:
             raise ActionError(_one_line(exc)) from None
         lines = tuple(_line(row, columns) for row in page.rows)
-        return RunsPage(query, lines, page.total, scope_total, page.next, columns, version)
+        shared = frozenset(f"config.{key}" for key in self._layouts[key].fixed)
+        return RunsPage(query, lines, page.total, scope_total, page.next, columns, version, caption, choices,
+                        automatic, shared)
 
     def delete_check(self, experiment: str) -> DeleteCheck:
         """How many runs deleting `experiment` removes, and how many of them are queued or running."""
@@ -270,7 +346,7 @@ class HistoryData:
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
         path = folder / f"tuiflow-export-{stamp}.{fmt}"
         try:
-            done = self.lab.export_selection(fmt, path, filter=query.filter, sort=query.sort,
+            done = self.lab.export_selection(fmt, path, filter=query.filter, sort=lab_sort(query.sort),
                                              experiment=query.experiment)
         except lab.LabError as exc:
             raise ActionError(_one_line(exc)) from None

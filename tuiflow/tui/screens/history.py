@@ -24,6 +24,7 @@ from textual.worker import get_current_worker
 from tuiflow.lab.pages import best_first, reverse_sort
 from tuiflow.tui.data import ActionError
 from tuiflow.tui.history_data import (
+    ColumnChoice,
     DeleteCheck,
     ExperimentLine,
     HistoryData,
@@ -33,6 +34,7 @@ from tuiflow.tui.history_data import (
     filtered_names,
     runs_text,
 )
+from tuiflow.tui.history_state import ColumnChoices
 from tuiflow.tui.render import home_path
 from tuiflow.tui.screens.run_actions import RunActions
 from tuiflow.tui.widgets.experiments_table import ExperimentsTable
@@ -82,6 +84,9 @@ class HistoryScreen(RunActions, Screen[None]):
                 show=False, tooltip="Lower the selected run's priority by one"),
         Binding("D", "delete_experiment", "delete", id="history.delete", show=False,
                 tooltip="Delete the selected finished experiment and its runs (asks y/n)"),
+        Binding("C", "pick_columns", "columns", id="history.columns", show=False,
+                tooltip="Choose the columns shown, and sort by any parameter or metric (remembered per "
+                        "experiment)"),
     ]
 
     def __init__(self) -> None:
@@ -101,6 +106,7 @@ class HistoryScreen(RunActions, Screen[None]):
         self._hidden = False
         self._version: int | None = None
         self._history: HistoryData | None = None
+        self._column_choices: ColumnChoices | None = None
 
     @property
     def tui(self) -> TuiflowApp:
@@ -121,6 +127,7 @@ class HistoryScreen(RunActions, Screen[None]):
     def compose(self) -> ComposeResult:
         yield HistoryHeader(id="header")
         yield FilterBar(id="filter-bar")
+        yield Static("", id="caption")
         yield ExperimentsTable(id="experiments")
         yield ResultsTable(id="runs")
         yield Static("", id="empty")
@@ -128,6 +135,7 @@ class HistoryScreen(RunActions, Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(FilterBar).display = False
+        self.query_one("#caption").display = False
         self.query_one(ResultsTable).display = False
         self.query_one("#empty").display = False
         self.query_one(HistoryHeader).count = "reading..."
@@ -207,7 +215,8 @@ class HistoryScreen(RunActions, Screen[None]):
                    follow: int | None, stack: list[Any] | None) -> None:
         worker = get_current_worker()
         try:
-            result: RunsPage | BaseException = self.history.page(query, fresh_columns=fresh)
+            choice = self.column_choices.get(query.experiment)
+            result: RunsPage | BaseException = self.history.page(query, fresh_columns=fresh, choice=choice)
         except Exception as exc:
             result = exc
         if not worker.is_cancelled:
@@ -247,7 +256,25 @@ class HistoryScreen(RunActions, Screen[None]):
             table.show(result, self.sort, self._marked, cursor, follow=follow)
             self._draw_runs_header()
             self._show_empty(not result.lines)
+            self._show_caption(result.caption)
         self._schedule()
+
+    def _show_caption(self, text: str) -> None:
+        """What every run of the view shares, on a line under the header; the page is read again to fit
+        the rows left when the line comes or goes."""
+        caption = self.query_one("#caption", Static)
+        shown = bool(text) and self.mode == "runs"
+        caption.update(f"same in every run: {text}" if text and not text.startswith("where set") else text)
+        if caption.display != shown:
+            caption.display = shown
+            self.call_after_refresh(self._fit_page)
+
+    def _fit_page(self) -> None:
+        page = self.page
+        if self.mode == "runs" and page is not None and not self._loading \
+                and self._query(self.pages[-1]).limit != page.query.limit:
+            table = self.query_one(ResultsTable)
+            self.load_page(self._query(self.pages[-1]), table.cursor_row, follow=table.selected_id)
 
     def _draw_runs_header(self) -> None:
         page = self.page
@@ -334,6 +361,7 @@ class HistoryScreen(RunActions, Screen[None]):
         """Back to the experiments."""
         self.mode, self.page = "experiments", None
         self.query_one(ResultsTable).display = False
+        self.query_one("#caption").display = False
         table = self.query_one(ExperimentsTable)
         table.display = True
         table.focus()
@@ -456,6 +484,44 @@ class HistoryScreen(RunActions, Screen[None]):
     def _header_clicked(self, event: ResultsTable.SortBy) -> None:
         first = best_first(event.key)  # as `tuiflow results --sort`; a second click the other way
         self.sort_by(reverse_sort(first) if self.sort == first else first)
+
+    # --- the columns --------------------------------------------------------------------------------
+    @property
+    def column_choices(self) -> ColumnChoices:
+        """The columns the user added to or took from each view, remembered across sessions."""
+        if self._column_choices is None:
+            self._column_choices = ColumnChoices(self.tui.data.home)
+        return self._column_choices
+
+    def action_pick_columns(self) -> None:
+        if self.mode != "runs" or self.page is None:
+            self.notify("Open an experiment's runs (enter) or all runs (a) first", severity="warning")
+            return
+        page = self.page
+        what = self.scope if self.scope is not None else "all runs"
+        from tuiflow.tui.screens.column_picker import ColumnPicker, Picked
+
+        def picked(result: Picked | None) -> None:
+            if result is None:
+                return
+            if result.reset:
+                choice = ColumnChoice()
+            else:
+                choice = ColumnChoice(add=frozenset(result.shown - page.automatic),
+                                      hide=frozenset(page.automatic - result.shown - {"id"}))
+            try:
+                self.column_choices.set(self.scope, choice)
+            except OSError as exc:
+                self.notify(f"cannot remember the columns in {self.column_choices.path}: {exc.strerror or exc}",
+                            severity="warning")
+            if result.sort is not None:
+                self.sort_by(result.sort)
+            else:
+                table = self.query_one(ResultsTable)
+                self.load_page(self._query(self.pages[-1]), table.cursor_row, follow=table.selected_id)
+
+        self.app.push_screen(ColumnPicker(f"Columns of {what}", page.choices, [c.key for c in page.columns],
+                                          page.shared), picked)
 
     # --- marks and acts ------------------------------------------------------------------------------
     def _selected_run(self) -> int | None:

@@ -15,12 +15,13 @@ from tuiflow.tui.render import number
 from tuiflow.tui.widgets.columns import Fitted, fit
 from tuiflow.tui.widgets.glyphs import glyphs_of
 
-# key, label, right-aligned, rank (lower: kept first when the width is short)
+# key, label, right-aligned, rank (lower: kept first when the width is short). The runs per status keep
+# short labels, and stay before the best metric, the recipe and the date: at 80 columns all of them fit.
 COLUMNS: tuple[tuple[str, str, bool, int], ...] = (
     ("name", "experiment", False, 0), ("recipe", "recipe", False, 5), ("created", "created", False, 6),
-    ("runs", "runs", True, 1), ("done", "done", True, 3), ("failed", "failed", True, 4),
-    ("cancelled", "cancelled", True, 8), ("lost", "lost", True, 9), ("active", "live", True, 7),
-    ("best", "best", True, 2),
+    ("runs", "runs", True, 1), ("done", "done", True, 2), ("failed", "fail", True, 2),
+    ("cancelled", "canc", True, 2), ("lost", "lost", True, 2), ("active", "live", True, 2),
+    ("best", "best", True, 3),
 )
 
 

@@ -151,7 +151,7 @@ class ResultsTable(DataTable):
             rank = RANKS.get(column.key, KIND_RANKS.get(column.kind, 6))
             if column.key == sort_key:
                 rank = 2
-            elif column.key in self.filtered or column.label in self.filtered:
+            elif column.chosen or column.key in self.filtered or column.label in self.filtered:
                 rank = 3
             if column.kind in ("param", "metric") and not any(line.cells.get(column.key) for line in page.lines):
                 rank += 10  # nothing to show on this page: last
