@@ -426,7 +426,7 @@ class DashboardScreen(RunActions, Screen[None]):
         from tuiflow.tui.screens.export import export_runs
 
         rows = self.runs_view.rows if self.runs_view is not None else ()
-        export_runs(self, [row.id for row in rows], f"the {len(rows)} runs shown")
+        export_runs(self, [row.id for row in rows], f"the {len(rows)} run{'s' * (len(rows) != 1)} shown")
 
     def action_copy_id(self) -> None:
         if (run_id := self._selected_run()) is not None:
