@@ -185,3 +185,12 @@ def test_every_parameter_of_the_shipped_recipes_has_help() -> None:
             continue
         missing = [name for name, param in info.params.items() if not param.help]
         assert missing == [], info.name
+
+
+def test_recipes_says_what_each_recipe_needs(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "tuiflow", "recipes"], capture_output=True, text=True, cwd=ROOT,
+                            env={**env_for(tmp_path / "home"), "COLUMNS": "250"}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if "digits-mlp" in line)
+    assert "(needs tuiflow[torch] with framework='torch', tuiflow[tf] with framework='tf')" in line
+    assert "needs" not in next(line for line in result.stdout.splitlines() if "│ sleep" in line)

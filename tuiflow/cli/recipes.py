@@ -37,6 +37,7 @@ def recipes_command(
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=f"{len(listed)} recipe{'s' if len(listed) != 1 else ''}", title_justify="left")
     table.add_column("recipe", style="bold")
@@ -47,8 +48,15 @@ def recipes_command(
             f"{name}={param.default!r}" + (f" of {list(param.choices)}" if param.choices else "")
             for name, param in item.params.items()
         )
-        table.add_row(item.name, item.description, params)
+        table.add_row(item.name, Text(item.description + _needs(item)), Text(params))  # Text: "[torch]" is no markup
     Console().print(table)
+
+
+def _needs(recipe: lab.RecipeInfo) -> str:
+    """`` (needs tuiflow[torch] with framework=torch, ...)``: what the recipe's runs need installed."""
+    said = [need["needs"] + (f" with {need['param']}={need['value']!r}" if "param" in need else "")
+            for need in recipe.requires]
+    return f" (needs {', '.join(said)})" if said else ""
 
 
 def _recipe_json(recipe: lab.RecipeInfo) -> dict[str, Any]:

@@ -273,7 +273,7 @@ class LaunchScreen(Screen[None]):
         self._show_count(count)
 
     def _show_count(self, count: int | None) -> None:
-        text = f"-> {runs_text(count)}" if count is not None else "-> ? runs (fix the fields marked !)"
+        text = f"-> {runs_text(count)}" if count is not None else "-> ? runs (see !)"
         self.query_one("#run-count", Static).update(Text(text, style="bold"))
 
     def _say(self, where: str, text: Text | str) -> None:
