@@ -123,7 +123,7 @@ def test_all_runs_put_what_every_run_shares_in_the_caption(home: Path) -> None:
 
 def test_the_column_picker_adds_and_sorts_and_is_remembered_per_experiment(home: Path, tmp_path: Path) -> None:
     with lab.open(home) as opened:
-        by_epochs_then_id = [row["id"] for row in opened.iter_results("", "-config.hidden", experiment="lr-hidden")]
+        by_hidden = [row["id"] for row in opened.iter_results("", "-config.hidden", experiment="lr-hidden")]
 
     from tuiflow.tui.screens.column_picker import ColumnPicker
 
@@ -147,8 +147,9 @@ def test_the_column_picker_adds_and_sorts_and_is_remembered_per_experiment(home:
             await wait_for(pilot, lambda: "config.hidden" not in shown(table), what="hidden gone")
             await pick(pilot, screen, "config.hidden", "s")  # sorted by a column not shown, highest first
             await wait_for(pilot, lambda: screen.sort == "-config.hidden" and not screen.busy, what="sorted")
-            assert [line.id for line in table.page.lines] == by_epochs_then_id
+            assert [line.id for line in table.page.lines] == by_hidden
             assert "config.hidden" not in shown(table)
+            assert "by hidden ▼" in screen.query_one("#header").render().plain  # the sort, though not shown
 
     async def second_session() -> None:
         async with app_on(home).run_test(size=(80, 24)) as pilot:

@@ -180,6 +180,11 @@ def test_home_and_end_go_to_the_first_and_the_last_run(history: Path) -> None:
         app, _ = app_on(history)
         async with app.run_test(size=(80, 24)) as pilot:
             screen = await open_history(pilot)
+            experiments = screen.query_one(ExperimentsTable)
+            await pilot.press("end")
+            assert experiments.cursor_row == len(experiments.lines) - 1
+            await pilot.press("home")
+            assert experiments.cursor_row == 0
             await pilot.press("a")
             table = await settled(pilot, screen)
             rows = len(ids(table))

@@ -288,6 +288,13 @@ class HistoryScreen(RunActions, Screen[None]):
         header.count = runs
         pages = -(-page.total // max(1, page.query.limit))
         extra = [f"page {len(self.pages)}/{max(pages, len(self.pages))}"] if page.total > len(page.lines) else []
+        table = self.query_one(ResultsTable)
+        key = (self.sort or "").removeprefix("-")
+        if key and key not in {column.key for column in table.shown}:  # sorted by a column not in sight
+            label = next((c.label for c in page.choices if c.key == key), key.partition(".")[2] or key)
+            arrow = ("v" if table.glyphs_ascii else "▼") if (self.sort or "").startswith("-") else \
+                ("^" if table.glyphs_ascii else "▲")
+            extra.append(f"by {label} {arrow}")
         if self._marked:
             extra.append(f"{len(self._marked)} marked")
         header.extra = "  ".join(extra)

@@ -44,7 +44,19 @@ class ExperimentsTable(DataTable):
     """Every experiment; `lines` in the order shown."""
 
     BINDINGS = [Binding("enter", "select_cursor", "runs", id="history.open_experiment",
-                        tooltip="Show the selected experiment's runs")]
+                        tooltip="Show the selected experiment's runs"),
+                Binding("home,ctrl+home", "first", "first", id="history.first_experiment", show=False,
+                        tooltip="The first experiment"),
+                Binding("end,ctrl+end", "last", "last", id="history.last_experiment", show=False,
+                        tooltip="The last experiment")]
+
+    def action_first(self) -> None:
+        if self.lines:
+            self.move_cursor(row=0)
+
+    def action_last(self) -> None:
+        if self.lines:
+            self.move_cursor(row=len(self.lines) - 1)
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]

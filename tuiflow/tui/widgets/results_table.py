@@ -134,6 +134,11 @@ class ResultsTable(DataTable):
         if self.page is not None:
             self._rebuild(self.cursor_row)
 
+    @property
+    def glyphs_ascii(self) -> bool:
+        """Whether the app draws ASCII only (--ascii)."""
+        return bool(glyphs_of(self).ascii)
+
     def _label(self, column: Column) -> str:
         glyphs = glyphs_of(self)
         label = column.label
