@@ -194,3 +194,24 @@ def test_recipes_says_what_each_recipe_needs(tmp_path: Path) -> None:
     line = next(line for line in result.stdout.splitlines() if "digits-mlp" in line)
     assert "(needs tuiflow[torch] with framework='torch', tuiflow[tf] with framework='tf')" in line
     assert "needs" not in next(line for line in result.stdout.splitlines() if "│ sleep" in line)
+
+
+def test_a_clone_opens_the_form_and_leaves_the_missing_extra_to_it(tmp_path: Path) -> None:
+    """History's n on a run the install can no longer run opens Launch with its values (the form says
+    what is missing); `Lab.clone_plan` itself refuses it as `plan` does."""
+    home = tmp_path / "home"
+    with lab.open(home, create=True) as opened:
+        run_id = opened.launch(opened.plan("digits-mlp", overrides={"hidden": 32}), start_daemon=False).run_ids[0]
+    result = python(f"""
+        from tuiflow import lab
+        from tuiflow.tui.data import LabData
+        print(LabData({str(home)!r}).clone_source({run_id}))
+        try:
+            lab.open({str(home)!r}).clone_plan({run_id})
+        except lab.ParamError as exc:
+            print(exc.param, exc.reason)
+    """, home, {"sklearn"})
+    assert result.returncode == 0, result.stderr
+    cloned, refused = result.stdout.splitlines()
+    assert cloned.startswith("('digits-mlp', {") and "'hidden': 32" in cloned and "'framework': 'torch'" in cloned
+    assert refused.startswith("framework recipe 'digits-mlp', parameter 'framework': 'torch' needs pip install")

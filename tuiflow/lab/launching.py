@@ -112,7 +112,7 @@ class LaunchMixin:
 
     def clone_plan(self, run_id: int, overrides: Mapping[str, Any] | None = None,
                    grid: Mapping[str, Sequence[Any]] | None = None, reps: int = 1, name: str | None = None,
-                   seed: int | None = None, max_runs: int | None = DEFAULT_LIMIT) -> Plan:
+                   seed: int | None = None, max_runs: int | None = DEFAULT_LIMIT, check_installed: bool = True) -> Plan:
         """A plan that runs a run again: its recipe, its exact parameters with ``overrides`` (and
         ``grid``) over them, its experiment's seed (or ``seed``); the experiment it launches records the run
         (`Experiment.source_run`). A parameter the recipe no longer has is left out; one it cannot
@@ -123,7 +123,8 @@ class LaunchMixin:
         config = {key: value for key, value in (run.config or {}).items() if key in recipe.params}
         config.update(overrides or {})
         planned = self.plan(run.recipe, config, grid=grid, reps=reps, name=name,
-                            seed=(experiment.seed or 0) if seed is None else seed, max_runs=max_runs)
+                            seed=(experiment.seed or 0) if seed is None else seed, max_runs=max_runs,
+                            check_installed=check_installed)
         return dataclasses.replace(planned, source_run=run.id)
 
     @staticmethod

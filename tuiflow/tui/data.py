@@ -364,7 +364,8 @@ class LabData:
 
     def clone_source(self, run_id: int) -> tuple[str, dict[str, Any]]:
         """The recipe and the parameter values a run of it had, for the launch form (History's `n`)."""
-        plan = _planning(lambda: self.lab.clone_plan(run_id))
+        # What the install lacks is the form's to say, beside its field: it does not stop the clone.
+        plan = _planning(lambda: self.lab.clone_plan(run_id, check_installed=False))
         return plan.recipe, dict(plan.base)
 
     def launch(self, request: LaunchRequest) -> Launched:
