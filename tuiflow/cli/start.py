@@ -2,12 +2,17 @@
 
 A bare ``tuiflow`` in a terminal opens the app without importing typer or any command module (the
 recipes and the pipeline engine, numpy with them): the app's first frame is all the user waits for.
-``tuiflow tui ...`` builds the typer CLI with the `tui` command only; everything else builds it whole.
+``tuiflow tui ...`` builds the typer CLI with the `tui` command only, and so does ``tuiflow --ascii``
+(or any of the app's options first: ``tuiflow --home DIR --refresh 2``, as README shows); everything else
+builds it whole.
 """
 
 from __future__ import annotations
 
 import sys
+
+APP_OPTIONS = ("--ascii", "--home", "--refresh", "--theme")
+"""`tuiflow tui`'s options: given first to a bare ``tuiflow``, they open the app (``tuiflow --ascii``)."""
 
 
 def main() -> None:
@@ -15,6 +20,8 @@ def main() -> None:
     args = sys.argv[1:]
     if not args and sys.stdin.isatty() and sys.stdout.isatty():
         sys.exit(_bare())
+    if args and args[0].split("=", 1)[0] in APP_OPTIONS:
+        sys.argv[1:] = args = ["tui", *args]
     if args[:1] == ["tui"]:
         import tuiflow.cli.tui  # noqa: F401 - registers `tui`, the one command this line can name
         from tuiflow.cli.app import run_commands

@@ -7,12 +7,15 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
+from textual.filter import LineFilter
+from textual.geometry import Size
 from textual.screen import Screen
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
@@ -22,7 +25,9 @@ from tuiflow.tui.data import ActionError, HomeError, LabData
 from tuiflow.tui.key_order import KeysInOrder
 from tuiflow.tui.keymap import KeymapError, check_keymap, load_keymap
 from tuiflow.tui.options import Options
+from tuiflow.tui.screens.too_small import TooSmallScreen, too_small
 from tuiflow.tui.themes import THEMES
+from tuiflow.tui.widgets.glyphs import AsciiOnly
 
 HANGUP_GRACE_S = 3.0  # after the terminal went away, the app is gone within this, cleanly or not
 
@@ -52,6 +57,7 @@ class TuiflowApp(KeysInOrder, App[None]):
         self.options = options or Options()
         self.data = data or LabData(self.options.home, clock=self.options.clock)
         self.glyphs = Glyphs.pick(self.options.ascii)
+        self._ascii_only = AsciiOnly()
         self.keymap_problem: str | None = None
         self.keymap_refused: list[str] = []  # entries of the keymap file not applied, one line each
         self.user_keymap: dict[str, str] = {}
@@ -87,6 +93,47 @@ class TuiflowApp(KeysInOrder, App[None]):
     def on_mount(self) -> None:
         self._watch_hangup()
         self._open_lab()
+        self._guard_size()
+
+    # --- a terminal smaller than 80x24 ----------------------------------------------------------------
+    @property
+    def too_small(self) -> bool:
+        """Whether the terminal is smaller than the screens are made for (they wait, behind a notice)."""
+        return too_small(*self.size)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._guard_size(event.size)  # before Textual's own handler takes the new size (self.size is the old)
+
+    def _guard_size(self, size: Size | None = None) -> None:
+        """The notice on top while the terminal is too small (whatever screen or mode came up since);
+        gone once it is large enough."""
+        size = size or self.size
+        top = self.screen_stack[-1] if self.screen_stack else None
+        if too_small(*size):
+            if isinstance(top, TooSmallScreen):
+                top.show_size(*size)
+            elif top is not None:
+                self.push_screen(TooSmallScreen((size.width, size.height)))
+        elif isinstance(top, TooSmallScreen):
+            self.pop_screen()
+
+    def switch_mode(self, mode: str) -> AwaitComplete:
+        done = super().switch_mode(mode)
+        if self.too_small:
+            self.call_after_refresh(self._guard_size)  # the notice on the new mode's screens too
+        return done
+
+    def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
+        pushed = super().push_screen(screen, *args, **kwargs)
+        if self.too_small and not isinstance(screen, TooSmallScreen):
+            self.call_after_refresh(self._guard_size)  # a screen a worker opened: the notice stays on top
+        return pushed
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While the terminal is too small, the app's keys wait (but quit)."""
+        if self.too_small and action not in ("quit", "command_palette"):
+            return False
+        return super().check_action(action, parameters)
 
     # --- the home -------------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="open", exit_on_error=False)
@@ -270,6 +317,18 @@ class TuiflowApp(KeysInOrder, App[None]):
             if isinstance(binding, Binding) and binding.id == binding_id:
                 return self.keys_of(binding).split(" ")[0]
         return binding_id
+
+    def get_key_display(self, binding: Binding) -> str:
+        """Textual's display of a key, in words where it would be a symbol under --ascii (``⏎``: enter)."""
+        shown = super().get_key_display(binding)
+        return shown if not self.options.ascii or shown.isascii() else binding.key.split(",")[0]
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, and under --ascii one that keeps every line ASCII: the app's own glyphs are,
+        and it turns what Textual's and textual-plot's widgets draw (tab underlines, a select's arrow,
+        a plot's axes, rounded borders) into - | + and look-alikes."""
+        filters = super().get_line_filters()
+        return [*filters, self._ascii_only] if self.options.ascii else filters
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette: the app's screens and the current screen's actions, beside Textual's own."""
