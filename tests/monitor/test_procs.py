@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -42,13 +43,30 @@ def test_a_tree_is_the_root_and_every_descendant(spawn_tree, make_sampler):
     assert set(tree_pids(tree.root)) == tree.pids
 
 
+def _cpu_s(pids):
+    return sum(sum(psutil.Process(pid).cpu_times()[:4]) for pid in pids)  # user + system, children's too
+
+
 def test_cpu_is_summed_over_the_tree(spawn_tree, make_sampler):
+    # The burner is a child of the root: the run's CPU is what the whole tree used between two samples.
+    # The bounds come from the tree's own CPU times read around the samples, not from how much of a
+    # core the burner gets, so a busy machine changes the numbers, not the verdict.
     tree = spawn_tree(children=1, grandchildren=0, burners=1)
     sampler = make_sampler()
+    tick = 2 * len(tree.pids) / os.sysconf("SC_CLK_TCK")  # CPU times are counted in clock ticks
+    cpu_0, t_0 = _cpu_s(tree.pids), time.monotonic()
     sampler.sample({"run": tree.root})  # cpu_percent measures from the previous sample
-    time.sleep(0.5)
+    cpu_1, t_1 = _cpu_s(tree.burners), time.monotonic()
+    deadline = time.monotonic() + 60
+    while _cpu_s(tree.burners) - cpu_1 < 0.3:  # until the burner has done work enough to measure
+        assert time.monotonic() < deadline, "the burner got no CPU in 60 s"
+        time.sleep(0.02)
+    cpu_2, t_2 = _cpu_s(tree.burners), time.monotonic()
     sample = sampler.sample({"run": tree.root})["run"]
-    assert sample.cpu_percent > 40  # the burner alone keeps most of a core busy
+    cpu_3, t_3 = _cpu_s(tree.pids), time.monotonic()
+    # The samples lie between t_0 and t_3, and both times between t_1 and t_2 lie between the samples.
+    assert sample.cpu_percent >= 100 * (cpu_2 - cpu_1 - tick) / (t_3 - t_0)
+    assert sample.cpu_percent <= 100 * (cpu_3 - cpu_0 + tick) / (t_2 - t_1)
     values = sample.values()
     assert values["processes"] == len(tree.pids) and values["pid"] == tree.root
 
