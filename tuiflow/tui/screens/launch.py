@@ -45,7 +45,7 @@ OPTIONS = (("reps", "reps", "1"), ("num_gpus", "GPUs/run", "1"), ("per_gpu", "pe
            ("priority", "priority", "0"), ("retries", "retries", "0"))
 NO_TICK = "GPUs: none ticked, so any free one (space ticks)"
 WIDGET_HELP = {
-    "recipes": (("recipes", "bold"), ": up and down choose the recipe the form is for"),
+    "recipes": (("recipes", "bold"), ": up and down choose the form's recipe"),
     "gpus": (("GPUs", "bold"), ": space ticks or unticks the highlighted GPU; the runs use only the ticked "
              "ones (none ticked: any free one)"),
     "launch": (("Launch", "bold"), ": enter or space launches the runs the form describes (f5 from anywhere)"),
