@@ -265,6 +265,11 @@ class CompareScreen(Screen[None]):
         if self.result is not None:
             self._show_curves()  # the legend's lines break at the new width (the plot redraws itself)
 
+    @on(TabbedContent.TabActivated)
+    def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "curves" and self.result is not None:
+            self.call_after_refresh(self._show_curves)  # laid out only now: the legend's width is known
+
     def action_toggle_zoom(self) -> None:
         if self.active_tab != "curves":
             self.action_tab("curves")
