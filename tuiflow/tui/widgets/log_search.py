@@ -20,8 +20,8 @@ class LogSearch(Vertical):
     DEFAULT_CSS = """
     LogSearch { height: 1fr; }
     LogSearch TextArea, LogSearch TextArea:focus { height: 1fr; border: none; padding: 0; }
-    LogSearch Input { display: none; height: 1; border: none; padding: 0 1; }
-    LogSearch.-searching Input { display: block; }
+    LogSearch Input, LogSearch Input:focus { display: none; height: 1; border: none; padding: 0 1; }
+    LogSearch.-searching Input, LogSearch.-searching Input:focus { display: block; }
     LogSearch #log-where { height: 1; color: $text-muted; padding: 0 1; }
     """
 
