@@ -269,5 +269,11 @@ def test_the_run_count_follows_every_key(quiet_home: Lab, size: tuple[int, int],
             await type_into(pilot, screen, "param-steps", "1,x")  # unreadable: said, never blank
             await pilot.pause()
             assert text_of(app, count).startswith("-> ? runs")
+            recipes = screen.query_one(RecipeList)
+            recipes.highlighted = recipes.get_option_index("digits-mlp")  # another form: its own count at once
+            await wait_for(pilot, lambda: screen.recipe is not None and screen.recipe.name == "digits-mlp",
+                           what="the form of digits-mlp")
+            await pilot.pause()
+            assert text_of(app, count) == "-> 10 runs"  # reps stay 10
 
     asyncio.run(scenario())

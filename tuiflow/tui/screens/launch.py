@@ -241,6 +241,7 @@ class LaunchScreen(Screen[None]):
         box = self.query_one("#form", Vertical)
         await box.remove_children()
         await box.mount(ParamForm(recipe, values))
+        self._count_now()  # never the last recipe's count
         self.check_soon()
 
     @property
