@@ -35,7 +35,7 @@ from tuiflow.lab.launching import LaunchMixin
 from tuiflow.lab.reading import ReadingMixin
 from tuiflow.lab.types import DaemonStart, DaemonStatus, RunRow
 from tuiflow.scheduler.orphans import settle_orphans
-from tuiflow.store import NoStoreError, Run, Status, Store, StoreError, resolve_home
+from tuiflow.store import NoStoreError, NotFoundError, Run, Status, Store, StoreError, resolve_home
 from tuiflow.store.db import storage_refusal
 from tuiflow.store.home import db_path, existing_db
 
@@ -181,11 +181,21 @@ class Lab(LaunchMixin, ReadingMixin, HistoryMixin, CompareMixin):
         return rows
 
     def varying_params(self, experiment_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
-        """Experiment id -> the parameters that tell its runs apart (differing first), as `tuiflow
-        results --experiment` orders them; "rep" when only the repetition does."""
+        """Experiment id -> the parameters that tell its runs apart, as `tuiflow results --experiment`
+        and History lay them out (`result_layout`: those that differ, then those only some runs have);
+        "rep" when only the repetition does. Read from the parameters' index, not the runs."""
         if not self.exists:
             return {}
-        return _dashboard.varying_params(self.store, experiment_ids)
+        found: dict[int, tuple[str, ...]] = {}
+        for experiment_id in sorted(set(experiment_ids)):
+            try:
+                layout = self.result_layout(experiment=int(experiment_id))
+                reps = self.store.get_experiment(int(experiment_id)).reps
+            except NotFoundError:  # deleted meanwhile
+                continue
+            keys = [*layout.differing, *sorted(layout.partial)]
+            found[experiment_id] = tuple(keys) if keys or (reps or 1) <= 1 else ("rep",)
+        return found
 
     # --- live views of one run -------------------------------------------------------------------------
     def metric_keys(self, run_id: int) -> list[str]:

@@ -1,8 +1,8 @@
 """The dashboard's runs, read in a few bounded queries however big the store: the running runs, the
 queued ones in start order, and the last that ended, where a mass of runs that ended one after
 another in one status (900 runs cancelled at once) is one row (`EndedGroup`) rather than the whole
-section; and what tells each experiment's runs apart (`varying_params`), by the rule `tuiflow results
---experiment` uses (`results.varying_config`).
+section; and the one metric a one-cell view shows of a run (`headline_metric`). What tells an
+experiment's runs apart is `Lab.varying_params`, History's and `tuiflow results`'s rule.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from tuiflow.lab.history import lower_is_better
-from tuiflow.lab.results import varying_config
 from tuiflow.store import FINAL_STATUSES, Run, Store
 
 MASS = 8
@@ -20,11 +19,6 @@ MASS = 8
 
 WINDOW = 120
 """Ended runs read at a time (newest first): a mass is counted, not read, past its first window."""
-
-SAMPLE = 200
-"""Runs read from each end of an experiment to find what varies in it (a grid's first and last run
-differ in every parameter of the grid)."""
-
 
 @dataclass(frozen=True)
 class EndedGroup:
@@ -120,23 +114,6 @@ def _group(streak: Sequence[Run], count: int, first: float | None) -> EndedGroup
     ids = tuple(dict.fromkeys(run.experiment_id for run in streak))
     return EndedGroup(status=str(streak[0].status), count=count, first_ended_at=first,
                       last_ended_at=streak[0].ended_at, newest=streak[0].id, experiment_ids=ids)
-
-
-def varying_params(store: Store, experiment_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
-    """Experiment id -> the parameters whose values tell its runs apart (those differing first, then
-    those only some runs have: `varying_config`'s order), and "rep" when it repeats each config and
-    nothing else does. Read from the first and last SAMPLE runs of each experiment."""
-    found: dict[int, tuple[str, ...]] = {}
-    for experiment_id in sorted(set(experiment_ids)):
-        first = store.list_runs(experiment=experiment_id, limit=SAMPLE)
-        last = [run for run, _ in store.results_page([("experiment_id", "=", experiment_id)], sort="-id",
-                                                     limit=SAMPLE).rows]
-        runs = {run.id: run for run in [*first, *last]}.values()
-        keys, _ = varying_config(run.config or {} for run in runs)
-        if not keys and len({run.rep for run in runs}) > 1:
-            keys = ["rep"]
-        found[experiment_id] = tuple(keys)
-    return found
 
 
 def headline_metric(keys: Iterable[str]) -> str | None:
