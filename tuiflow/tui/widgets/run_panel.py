@@ -76,7 +76,7 @@ class RunTail(Widget):
         lines: list[Text] = []
         if self.params is not None and self.params.plain:
             wrapped = self.params.wrap(self.app.console, max(1, width), overflow="fold")
-            shown = list(wrapped)[: 2 if height >= 6 else 1]
+            shown = list(wrapped)[: 3 if height >= 8 else 2 if height >= 5 else 1]  # the log keeps the rest
             if len(wrapped) > len(shown):
                 shown[-1].truncate(max(1, width - 1))
                 shown[-1].append("~" if glyphs.ascii else "…", style="dim")
