@@ -29,15 +29,36 @@ def steps(store: Store, run_id: int, key: str) -> list[int]:
     return store.metric_series(run_id, key).steps
 
 
-def wait_for_background_flush(writer: MetricWriter) -> None:
-    time.sleep(1.0)  # twenty of its 0.05 s intervals, time enough on a busy machine
+def count_failed_writes(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[BaseException]:
+    """The store's metric writes that raised, in order, as the writer's threads see them."""
+    real, failed = store.write_metrics, []
+
+    def write(rows):
+        try:
+            return real(rows)
+        except BaseException as exc:
+            failed.append(exc)
+            raise
+
+    monkeypatch.setattr(store, "write_metrics", write)
+    return failed
+
+
+def wait_for_background_flush(writer: MetricWriter, failed: list[BaseException]) -> None:
+    # Flushes go one at a time: a second failed write starts only once the first failed flush has
+    # put its values back and noted the failure, so the next log knows of it.
+    deadline = time.monotonic() + 30
+    while len(failed) < 2:
+        assert time.monotonic() < deadline, "the background flush never failed twice"
+        time.sleep(0.01)
     assert writer.pending, "the values were written after all"
 
 
-def test_a_failed_background_flush_raises_at_the_next_log(store, run_id):
+def test_a_failed_background_flush_raises_at_the_next_log(store, run_id, monkeypatch):
+    failed = count_failed_writes(store, monkeypatch)
     writer = store.metric_writer(run_id, interval_s=0.05)
     writer.log(2**70, a=1.0)  # past SQLite's 64-bit integers: the background flush fails on it
-    wait_for_background_flush(writer)
+    wait_for_background_flush(writer, failed)
     with pytest.raises(StoreError, match=rf"could not write the metrics of run {run_id} \(2 values waiting\): "
                                          "Python int too large"):
         writer.log(2, b=1.0)
