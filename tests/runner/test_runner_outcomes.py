@@ -52,7 +52,11 @@ def poison_then_return(run):
 @recipe(name="poison-then-log")
 def poison_then_log(run):
     run.sink.log(10**30, {"a": 2.0}, time.time())
-    time.sleep(2.5)  # the writer's background flush (every second) fails meanwhile
+    deadline = time.monotonic() + 60
+    while not run.sink.writer._failing:  # until the writer's background flush (every second) has failed
+        if time.monotonic() > deadline:
+            raise RuntimeError("the background flush never failed")
+        time.sleep(0.01)
     run.log(step=2, b=1.0)
     return {"ok": 1}
 '''
