@@ -117,13 +117,13 @@ def test_keys_sent_in_one_write_are_typed_as_sent_and_launched_as_typed(home: La
         terminal.burst("l")
         terminal.wait_screen("Launch", "sleep")
         terminal.burst("End", "Up")  # the recipe list has the focus: sleep is next to last (tiny-pipeline)
-        screen = terminal.wait_screen("seconds", "steps", "1 run")
+        screen = terminal.wait_screen("seconds", "steps", "-> 1 run")
         assert field_text(screen, "seconds") == "1.0"
         terminal.burst("Tab", *["BSpace"] * 4, "30,60")  # Tab: seconds, its value selected
-        screen = terminal.wait_screen("2 runs")
+        screen = terminal.wait_screen("-> 2 runs")
         assert field_text(screen, "seconds") == "30,60"
         terminal.burst("BTab", "Tab", "BSpace", "BSpace", "30")  # back to the recipes, and into seconds again
-        screen = terminal.wait_screen("1 run")
+        screen = terminal.wait_screen("-> 1 run")
         assert field_text(screen, "seconds") == "30"
         terminal.burst("BSpace", "BSpace", "25")
         deadline = time.monotonic() + 30
@@ -131,7 +131,7 @@ def test_keys_sent_in_one_write_are_typed_as_sent_and_launched_as_typed(home: La
             assert time.monotonic() < deadline, terminal.screen()
             time.sleep(0.1)
         terminal.burst("BSpace", "30,1")
-        screen = terminal.wait_screen("2 runs")
+        screen = terminal.wait_screen("-> 2 runs")
         assert field_text(screen, "seconds") == "230,1"
         terminal.burst("F5")
         home.wait_until(lambda: len(home.runs()) == 2, 30, "the two runs launched")

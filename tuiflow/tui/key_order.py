@@ -26,8 +26,9 @@ from textual import events
 from textual.app import App
 from textual.dom import DOMNode
 
-SETTLE_LIMIT_S = 0.5
-"""The longest a key holds back the keys after it."""
+SETTLE_LIMIT_S = 1.0
+"""The longest a key holds back the keys after it (a handler stuck longer is a bug of its own; on a
+busy machine a key may well take half a second)."""
 
 _Input = events.Key | events.Paste
 
