@@ -13,6 +13,8 @@ deleted four characters of it ("3"), and "Tab ⌫⌫ 30" typed into the field th
 focused one up to the screen have handled it and whatever it made them post (an Input's Submitted,
 which moves the focus in Launch), and the app has run its binding. A key that never settles (a widget
 stuck in a long handler) frees the next after `SETTLE_LIMIT_S`, as Textual would have sent it anyway.
+"Settled" is read from Textual's internals (each widget's message queue, which has no join()): the
+tests above fail, not the app, when a Textual release changes them.
 """
 
 from __future__ import annotations
