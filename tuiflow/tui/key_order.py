@@ -13,8 +13,8 @@ deleted four characters of it ("3"), and "Tab ⌫⌫ 30" typed into the field th
 focused one up to the screen have handled it and whatever it made them post (an Input's Submitted,
 which moves the focus in Launch), and the app has run its binding. A key that never settles (a widget
 stuck in a long handler) frees the next after `SETTLE_LIMIT_S`, as Textual would have sent it anyway.
-"Settled" is read from Textual's internals (each widget's message queue, which has no join()): the
-tests above fail, not the app, when a Textual release changes them.
+"Settled" is read from Textual's internals (each widget's message queue, which has no join()): should
+a Textual release change them, keys go on as Textual sends them and the tests above fail.
 """
 
 from __future__ import annotations
@@ -98,6 +98,8 @@ class KeysInOrder(App[Any]):
     def _chain_quiet(self) -> bool:
         """Whether no widget of the key's chain has a message waiting (Textual's own queue has no
         join(): a widget takes a message off it and handles it in one go unless a handler awaits)."""
-        return all(node._closed or (node._message_queue.empty() and node._pending_message is None)
-                   for node in self._key_chain)
-
+        try:
+            return all(node._closed or (node._message_queue.empty() and node._pending_message is None)
+                       for node in self._key_chain)
+        except AttributeError:  # a Textual without these internals: keys go on as Textual sends them
+            return True
