@@ -7,11 +7,11 @@ experiment's runs apart is `Lab.varying_params`, History's and `tuiflow results`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from tuiflow.lab.history import lower_is_better
+from tuiflow.lab.history import headline_metric  # noqa: F401 - a view asks for it here, beside the rows
 from tuiflow.store import FINAL_STATUSES, Run, Store
 
 MASS = 8
@@ -116,10 +116,3 @@ def _group(streak: Sequence[Run], count: int, first: float | None) -> EndedGroup
                       last_ended_at=streak[0].ended_at, newest=streak[0].id, experiment_ids=ids)
 
 
-def headline_metric(keys: Iterable[str]) -> str | None:
-    """The metric a one-cell view shows of a run: its first (by name) that is not a loss-like one, else
-    its first; progress is never one. The same choice as an experiment's best metric in History."""
-    known = sorted(key for key in set(keys) if key != "progress")
-    if not known:
-        return None
-    return next((key for key in known if not lower_is_better(key)), known[0])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,11 +62,19 @@ class ExperimentSummary:
         return {**asdict(self), "runs": self.runs}
 
 
-def _best(ranges: dict[str, tuple[float | None, float | None, int]]) -> tuple[str | None, float | None, bool]:
-    known = sorted(key for key, (_, _, count) in ranges.items() if count and key != "progress")
+def headline_metric(keys: Iterable[str]) -> str | None:
+    """The metric a one-cell view shows of a run: its first (by name) that is not a loss-like one, else
+    its first; progress is never one. An experiment's best metric in History is chosen the same way."""
+    known = sorted(key for key in set(keys) if key != "progress")
     if not known:
+        return None
+    return next((key for key in known if not lower_is_better(key)), known[0])
+
+
+def _best(ranges: dict[str, tuple[float | None, float | None, int]]) -> tuple[str | None, float | None, bool]:
+    metric = headline_metric(key for key, (_, _, count) in ranges.items() if count)
+    if metric is None:
         return None, None, False
-    metric = next((key for key in known if not lower_is_better(key)), known[0])
     low, high, _ = ranges[metric]
     lower = lower_is_better(metric)
     value = low if lower else high
