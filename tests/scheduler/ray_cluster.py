@@ -10,10 +10,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -54,13 +56,24 @@ class RayCluster:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def ray_command() -> str:
+    """The `ray` script of the Python that runs the tests (beside it), whatever PATH holds."""
+    script = Path(sys.executable).with_name("ray")
+    if not script.exists():
+        raise RuntimeError(f"no `ray` beside {sys.executable}: install the extra tuiflow[ray] into it")
+    return str(script)
+
+
 def start_ray_head(num_cpus: int = 2, num_gpus: int = 2) -> RayCluster:
     """``ray start --head`` with token authentication as Ray sets it up by default."""
     folder = tempfile.mkdtemp(prefix="tfray", dir="/tmp")  # Ray's socket paths must stay short
     gcs, client, agent, agent_grpc, metrics, env_agent, manager, objects = free_ports(8)
     env = {key: value for key, value in os.environ.items() if not key.startswith("TUIFLOW_")}
+    # A head needs grpcio, which the extra tuiflow[ray] installs as ray[client] (Ray 2.60's dashboard
+    # agent imports grpc even with the dashboard off); with grpcio there, the head also starts Ray
+    # Client's server, on 10001 unless told: a free port, or two heads on two workers would clash.
     command = [
-        "ray", "start", "--head", f"--num-cpus={num_cpus}", f"--num-gpus={num_gpus}", f"--temp-dir={folder}",
+        ray_command(), "start", "--head", f"--num-cpus={num_cpus}", f"--num-gpus={num_gpus}", f"--temp-dir={folder}",
         "--disable-usage-stats", "--include-dashboard=false", f"--port={gcs}", f"--ray-client-server-port={client}",
         f"--dashboard-agent-listen-port={agent}", f"--dashboard-agent-grpc-port={agent_grpc}",
         f"--metrics-export-port={metrics}", f"--runtime-env-agent-port={env_agent}", f"--node-manager-port={manager}",
