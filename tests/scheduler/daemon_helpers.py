@@ -25,6 +25,7 @@ from tuiflow.scheduler.identity import LOG_NAME, read_info
 from tuiflow.store import Run, Store
 
 REPO = Path(__file__).resolve().parents[2]
+TEST_RECIPES = Path(__file__).resolve().parent / "recipes"  # "gated": a run that goes on while told to
 TICK_S = 0.05
 FAKE_GPUS = "2"
 
@@ -104,11 +105,18 @@ class Lab:
         """Queue an experiment through the lab API (what ``tuiflow run --detach`` does, without a
         CLI start-up per call); CPU-only unless ``gpus``."""
         if self._catalog is None:
-            self._catalog = lab.recipe_catalog()
+            self._catalog = lab.recipe_catalog([TEST_RECIPES])
         submission = lab.submit(self.store, self._catalog.get(recipe), sets=list(sets), grids=list(grids),
                                 reps=reps, name=name, gpus=gpus, gpus_allowed=gpus_allowed, per_gpu=per_gpu,
                                 priority=priority, retries=retries)
         return submission.runs
+
+    def gate(self, name: str) -> Path:
+        """A gate file for the "gated" recipe (``sets=[f"gate={path}"]``): its runs go on while it exists;
+        ``path.unlink()`` lets them end."""
+        path = self.home.parent / f"gate-{name}"
+        path.touch()
+        return path
 
     def cli(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
         """``tuiflow ARGS --home H`` in a subprocess; output as text."""
