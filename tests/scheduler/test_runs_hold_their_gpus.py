@@ -9,12 +9,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import psutil
 import pytest
-from daemon_helpers import REPO, Lab, lab_in
+from daemon_helpers import REPO, TEST_RECIPES, Lab, lab_in
 
 
 @pytest.fixture
@@ -22,10 +23,11 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     yield from lab_in(tmp_path, monkeypatch, cpu_slots=4)
 
 
-def foreground_command(home: Lab, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "tuiflow", "run", "sleep", *args, "--foreground", "--home",
-                             str(home.home)], env=home.env, cwd=REPO, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+def foreground_command(home: Lab, *args: str, recipe: str = "sleep") -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "tuiflow", "run", recipe, *args, "--foreground", "--home",
+                             str(home.home), "--recipes", str(TEST_RECIPES)], env=home.env, cwd=REPO,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
 
 
 def overlapping(home: Lab, run_ids: list[int]) -> list[tuple[int, int, int]]:
@@ -42,12 +44,21 @@ def overlapping(home: Lab, run_ids: list[int]) -> list[tuple[int, int, int]]:
 
 def test_a_foreground_run_waits_for_the_gpus_the_daemons_runs_hold(home):
     home.start_daemon()
-    daemon_runs = home.submit(sets=["seconds=3", "steps=3"], reps=2, gpus=1)
+    gate = home.gate("daemon-runs")  # the daemon's runs hold both GPUs until the command waits for one
+    daemon_runs = home.submit("gated", sets=[f"gate={gate}", "steps=3"], reps=2, gpus=1)
     for run in daemon_runs:
         home.wait_status(run.id, "running", 20)
     assert sorted(g for r in home.runs([r.id for r in daemon_runs]) for g in r.gpus) == [0, 1]
     client = foreground_command(home, "--set", "seconds=0.2", "--set", "steps=1", "--json")
-    out, err = client.communicate(timeout=60)
+    said: list[str] = []
+    reader = threading.Thread(target=lambda: said.extend(client.stderr), daemon=True)
+    reader.start()
+    home.wait_until(lambda: any("waits for" in line for line in said), 60, "the command to wait", process=client)
+    gate.unlink()
+    out = client.stdout.read()
+    client.wait(60)
+    reader.join(10)
+    err = "".join(said)
     assert client.returncode == 0, err
     [mine] = json.loads(out)
     assert f"run {mine['id']} waits for 1 GPU (GPU0: #{daemon_runs[0].id}, GPU1: #{daemon_runs[1].id})" in err
@@ -59,7 +70,8 @@ def test_a_foreground_run_waits_for_the_gpus_the_daemons_runs_hold(home):
 
 def test_a_run_whose_foreground_command_died_keeps_its_gpu_from_the_daemon(home):
     home.start_daemon()  # already serving when the command dies: it takes over the queued runs
-    client = foreground_command(home, "--set", "seconds=6", "--set", "steps=6", "--reps", "3")
+    gate = home.gate("runs")  # its runs go on until the checks are done
+    client = foreground_command(home, "--set", f"gate={gate}", "--set", "steps=6", "--reps", "3", recipe="gated")
     home.wait_until(lambda: len(home.runs()) == 3 and home.runs()[0].pid, 30, "the first foreground run",
                     process=client)
     orphan = home.runs()[0]
@@ -74,6 +86,7 @@ def test_a_run_whose_foreground_command_died_keeps_its_gpu_from_the_daemon(home)
     assert sorted(run for gpu in gpus for run in gpu["runs"]) == sorted([orphan.id, *[
         i for i in taken if home.run(i).status == "running"]]), gpus
     assert all(len(gpu["runs"]) <= 1 for gpu in gpus), gpus
+    gate.unlink()
     home.wait_all_final([r.id for r in home.runs()], 60)
     assert overlapping(home, [r.id for r in home.runs()]) == []
 
