@@ -10,8 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tui"))
 from compare_home import CONFIGS, PROFILES, build
 
 REPO = Path(__file__).resolve().parents[2]

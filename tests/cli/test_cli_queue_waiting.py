@@ -5,13 +5,10 @@ by another user's process, a paused queue, and no daemon at all."""
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scheduler"))
 from daemon_helpers import Lab
 
 # Two 80 GB cards; on GPU1 another user's job holds 60,000 MiB (no process of ours, none listed).

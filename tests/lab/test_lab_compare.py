@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tui"))
 from compare_home import CONFIGS, FINAL, PROFILES, build
 
 from tuiflow import lab
