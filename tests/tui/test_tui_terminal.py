@@ -107,32 +107,41 @@ def field_text(screen: str, name: str) -> str:
     raise AssertionError(f"no field {name} on the screen:\n{screen}")
 
 
+def wait_field(terminal: Terminal, name: str, value: str, *also: str, timeout: float = 30.0) -> str:
+    """The screen once the Launch form's field `name` shows `value` (and the screen holds `also`).
+
+    The app draws between the keys of a burst, so a frame may show the field half typed ("30,6" on the
+    way to "30,60"); what counts is where the field settles. A form that got the keys out of order
+    settles elsewhere ("3") and never shows `value`: the deadline fails it, with the screen."""
+    deadline = time.monotonic() + timeout
+    while True:
+        screen = terminal.screen()
+        if re.search(rf"\b{re.escape(name)}\s", screen) and field_text(screen, name) == value \
+                and all(text in screen for text in also):
+            return screen
+        assert time.monotonic() < deadline, f"{name} never showed {value!r} with {also}:\n{screen}"
+        time.sleep(0.1)
+
+
 def test_keys_sent_in_one_write_are_typed_as_sent_and_launched_as_typed(home: Lab) -> None:
     """Issue 20's bursts, each in one write: "⌫⌫⌫⌫30,60" gave `seconds 3`, "Tab ⌫⌫ 30" gave 330, and
-    "25", then "⌫30" gave 253. Each burst ends where the run count changes, so the screen is read once
-    the form has checked what the burst left (not while it is typed)."""
+    "25", then "⌫30" gave 253. After each burst the test waits for the field to show what was typed, and
+    for the run count the form computed from it."""
     terminal = open_app(home, "tuiflow-keys-f")
     try:
         terminal.wait_screen("q quit")
         terminal.burst("l")
         terminal.wait_screen("Launch", "sleep")
         terminal.burst("End", "Up")  # the recipe list has the focus: sleep is next to last (tiny-pipeline)
-        screen = terminal.wait_screen("seconds", "steps", "-> 1 run")
-        assert field_text(screen, "seconds") == "1.0"
+        wait_field(terminal, "seconds", "1.0", "steps", "-> 1 run")
         terminal.burst("Tab", *["BSpace"] * 4, "30,60")  # Tab: seconds, its value selected
-        screen = terminal.wait_screen("-> 2 runs")
-        assert field_text(screen, "seconds") == "30,60"
+        wait_field(terminal, "seconds", "30,60", "-> 2 runs")
         terminal.burst("BTab", "Tab", "BSpace", "BSpace", "30")  # back to the recipes, and into seconds again
-        screen = terminal.wait_screen("-> 1 run")
-        assert field_text(screen, "seconds") == "30"
+        wait_field(terminal, "seconds", "30", "-> 1 run")
         terminal.burst("BSpace", "BSpace", "25")
-        deadline = time.monotonic() + 30
-        while field_text(terminal.screen(), "seconds") != "25":
-            assert time.monotonic() < deadline, terminal.screen()
-            time.sleep(0.1)
+        wait_field(terminal, "seconds", "25")
         terminal.burst("BSpace", "30,1")
-        screen = terminal.wait_screen("-> 2 runs")
-        assert field_text(screen, "seconds") == "230,1"
+        wait_field(terminal, "seconds", "230,1", "-> 2 runs")
         terminal.burst("F5")
         home.wait_until(lambda: len(home.runs()) == 2, 30, "the two runs launched")
     finally:

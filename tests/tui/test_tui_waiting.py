@@ -59,7 +59,7 @@ def _row(table: RunsTable, run_id: int) -> list[str]:
         return []
 
 
-@pytest.mark.parametrize(("size", "busy"), [((80, 24), "busy: others 58.6G"),
+@pytest.mark.parametrize(("size", "busy"), [((80, 24), "busy: other users"),
                                             ((120, 40), "busy: other users (58.6G)")],
                          ids=["80x24", "120x40"])
 def test_queued_runs_say_what_they_wait_for_and_gpu1_is_busy(home: Lab, size: tuple[int, int], busy: str) -> None:

@@ -217,7 +217,10 @@ def gpu_holder(card: GpuCard, runs: Mapping[int, RunLine], width: int, glyphs: G
     users' processes hold so much of it that the daemon puts no run there (`GpuCard.busy`, its words)."""
     if not card.runs:
         if card.busy:
-            words = card.busy if len(card.busy) <= width or not card.busy_short else card.busy_short
+            # Whose it is matters more than how much: the line's mem gauge already shows the memory
+            # held, so where the whole words do not fit the amount goes first.
+            plain = card.busy.split(" (")[0]
+            words = next((w for w in (card.busy, plain, card.busy_short) if w and len(w) <= width), card.busy)
             return Text(fit(words, width, glyphs), style="yellow")
         return Text("free", style="dim")
     first = runs.get(card.runs[0])
