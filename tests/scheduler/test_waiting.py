@@ -140,3 +140,20 @@ def test_a_foreground_commands_later_runs_wait_for_its_turn(store):
     why = {run_id: w.text for run_id, w in waiting(store).items()}
     turn = f"waits for its command (pid {me}) to run the runs before it, one at a time"
     assert why == {second: turn, third: turn}
+
+
+def test_gpus_that_cannot_be_read_are_said_and_the_runs_still_are(store, monkeypatch):
+    """A GPU layer that fails (NVML broken; here a TUIFLOW_FAKE_GPUS that is not JSON) is a reason a run
+    that asks for GPUs gives, in one line; the other runs' reasons are as before, nothing raises."""
+    monkeypatch.setenv("TUIFLOW_FAKE_GPUS", "[memory_mb:81920]")
+    me, began = os.getpid(), process_start_time(os.getpid())
+    experiment = store.create_experiment(None, "sleep", runs=[
+        RunSpec({"rep": 0}, gpus_requested=1, executor="foreground", owner_pid=me, owner_start_time=began),
+        RunSpec({"rep": 1}, gpus_requested=0, executor="foreground", owner_pid=os.getppid(),
+                owner_start_time=process_start_time(os.getppid()))])
+    on_gpu, on_cpu = (run.id for run in store.list_runs(experiment=experiment.id))
+    why = waiting(store)
+    assert why[on_gpu].kind == "gpus_unreadable" and why[on_gpu].short == "GPUs unread"
+    assert why[on_gpu].text.startswith("waits: the GPUs cannot be read here (TUIFLOW_FAKE_GPUS=")
+    assert "\n" not in why[on_gpu].text
+    assert why[on_cpu].text == "starts now: its foreground command runs it"

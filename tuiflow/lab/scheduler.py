@@ -301,16 +301,21 @@ def waiting(store: Store, queue: Sequence[Run] | None = None, foreground: Sequen
     gpus: Sequence[Any] = ()
     holds: list[Any] = []
     running: list[Run] = []
+    gpu_error: str | None = None
     if foreground or (daemon == "local" and not paused):  # otherwise the GPUs do not matter
         keep_gpu_state_in(store.home)
-        gpus = _read_gpus().gpus
+        try:
+            gpus = _read_gpus().gpus
+        except Exception as exc:  # NVML failing, or a bad TUIFLOW_FAKE_GPUS: the runs still say why they wait
+            gpu_error = (str(exc).splitlines() or [type(exc).__name__])[0]
         holds = store.gpu_holds()
         running = store.list_runs(status="running")
     cpu_running = sum(1 for run in running if not run.gpus and run.executor == "daemon")
     busy_owners = {run.owner_pid for run in running if run.executor == "foreground" and run.owner_pid}
     return waiting_for(queue, foreground=foreground, gpus=gpus, holds=holds, daemon=daemon, paused=paused,
                        cpu_slots=_cpu_slots(), cpu_running=cpu_running, busy_owners=busy_owners,
-                       our_pids={run.pid for run in running if run.pid}, allocator_options=allocator_options(store))
+                       our_pids={run.pid for run in running if run.pid}, allocator_options=allocator_options(store),
+                       gpu_error=gpu_error)
 
 
 def gpu_use(store: Store, gpus: Sequence[Any] | None = None, our_pids: Iterable[int] = ()) -> dict[int, GpuUse]:

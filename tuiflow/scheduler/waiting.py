@@ -31,7 +31,8 @@ CPU = "cpu"  # every CPU slot is taken
 NEVER = "never"  # it asks for more GPUs than it may ever have (the daemon fails it)
 CLUSTER = "cluster"  # a Ray cluster places it, when it has room
 FOREGROUND = "foreground"  # its foreground command runs its runs one at a time: another is before it
-KINDS = (NO_DAEMON, PAUSED, STARTING, GPUS, OTHER_USERS, CPU, NEVER, CLUSTER, FOREGROUND)
+UNREADABLE = "gpus_unreadable"  # this machine's GPUs cannot be read (NVML failing, a bad TUIFLOW_FAKE_GPUS)
+KINDS = (NO_DAEMON, PAUSED, STARTING, GPUS, OTHER_USERS, CPU, NEVER, CLUSTER, FOREGROUND, UNREADABLE)
 
 
 def memory_text(mb: float | None) -> str:
@@ -166,9 +167,11 @@ def _gpu_wait(run: Run, allocator: Allocator, gpus: Sequence[GpuReading], ours: 
 def waiting_for(queue: Sequence[Run], *, gpus: Sequence[GpuReading], holds: Sequence[GpuHold],
                 daemon: str | None, paused: bool, cpu_slots: int, cpu_running: int = 0,
                 foreground: Sequence[Run] = (), busy_owners: Collection[int] = (), our_pids: Collection[int] = (),
-                allocator_options: Mapping[str, Any] | None = None) -> dict[int, Waiting]:
+                allocator_options: Mapping[str, Any] | None = None,
+                gpu_error: str | None = None) -> dict[int, Waiting]:
     """Run id -> what it waits for, for every queued run of ``queue`` (the daemon's part of the queue,
     in the order it takes them) and ``foreground`` (runs their own live command starts).
+    ``gpu_error``: why this machine's GPUs could not be read (then a run that asks for GPUs says so).
 
     ``daemon`` is the running daemon's executor ("local", "ray"; None: no daemon), ``paused`` the
     queue's flag, ``cpu_slots`` how many CPU-only runs the daemon runs at once and ``cpu_running`` how
@@ -212,6 +215,10 @@ def waiting_for(queue: Sequence[Run], *, gpus: Sequence[GpuReading], holds: Sequ
                 result[run.id] = Waiting(STARTING, "starts now: a CPU slot is free", "starting")
             else:
                 result[run.id] = Waiting(CPU, f"waits for a CPU slot (all {cpu_slots} taken)", "CPU full")
+            continue
+        if gpu_error is not None:
+            result[run.id] = Waiting(UNREADABLE, f"waits: the GPUs cannot be read here ({gpu_error})",
+                                     "GPUs unread")
             continue
         pool = existing if run.gpus_allowed is None else existing & set(run.gpus_allowed)
         if count > len(pool):
