@@ -8,6 +8,7 @@ bounded queries. The GPU and host lines name their gauges and fit 80 columns."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from pathlib import Path
 
@@ -308,3 +309,28 @@ def test_ended_rows_read_a_bounded_number_of_runs(tmp_path: Path) -> None:
     assert sum(read) <= 3 * WINDOW + 10, read
     assert elapsed < 5, elapsed
     store.close()
+
+
+def test_a_failed_read_of_the_runs_is_said_once_and_the_runs_shown_stay(tmp_path: Path, clean_env: None) -> None:
+    """A store that breaks under the app (here its runs table renamed by another connection) is said in
+    one toast naming the runs' read, not once a tick, and the rows last read stay on screen."""
+    home = grid_home(tmp_path)
+
+    async def scenario() -> None:
+        app = TuiflowApp(Options(home=home, refresh_s=0.2))
+        async with app.run_test(size=(80, 24)) as pilot:
+            dash = await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen) and app.screen)
+            table = dash.query_one(RunsTable)
+            await wait_for(pilot, lambda: table.row_count == len(GRID), what="the grid's rows")
+            polls = len(dash.poll_errors)
+            conn = sqlite3.connect(home / "tuiflow.db")
+            with conn:
+                conn.execute("ALTER TABLE runs RENAME TO runs_gone")
+            conn.close()
+            await wait_for(pilot, lambda: len([e for e in dash.poll_errors[polls:] if e.startswith("runs:")]) >= 3,
+                           what="three failed reads of the runs")
+            said = [n.message for n in app._notifications if n.message.startswith("runs:")]
+            assert len(said) == 1 and "last good read" in said[0], said
+            assert table.row_count == len(GRID)
+
+    asyncio.run(scenario())

@@ -80,6 +80,7 @@ class DashboardScreen(RunActions, Screen[None]):
         self.telemetry: Telemetry | None = None
         self.detail: RunDetail | None = None
         self.poll_errors: list[str] = []  # what the last polls failed on, newest last (tests read it)
+        self._runs_error: str | None = None  # what the runs' read failed on, until one succeeds
         self.pending_select: int | None = None  # a run to put the cursor on once the table holds it
         self._chose_first = False
         self._timer: Timer | None = None
@@ -248,7 +249,12 @@ class DashboardScreen(RunActions, Screen[None]):
     def _apply_runs(self, result: RunsView | BaseException | None) -> None:
         if isinstance(result, BaseException):
             self._failed("runs", result)
+            if self.poll_errors[-1] != self._runs_error:  # said once, not at every tick it fails again
+                self._runs_error = self.poll_errors[-1]
+                self.notify(f"{self._runs_error} (the runs shown are from the last good read)",
+                            severity="error", timeout=10)
         elif result is not None:
+            self._runs_error = None
             self.runs_view = result
             self.query_one(StatusBar).exists = result.exists
         if self.runs_view is None:
