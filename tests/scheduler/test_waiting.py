@@ -157,3 +157,34 @@ def test_gpus_that_cannot_be_read_are_said_and_the_runs_still_are(store, monkeyp
     assert why[on_gpu].text.startswith("waits: the GPUs cannot be read here (TUIFLOW_FAKE_GPUS=")
     assert "\n" not in why[on_gpu].text
     assert why[on_cpu].text == "starts now: its foreground command runs it"
+
+
+def test_the_processes_a_holding_run_started_are_ours(tmp_path):
+    """`held_pids`: a run's runner and everything below it (here a shell that started a sleeper) count
+    as ours, in one walk of the process table; a hold whose process is gone adds no process but its own."""
+    import subprocess
+    import sys
+    import time
+
+    from tuiflow.scheduler.reserve import held_pids
+    from tuiflow.store import GpuHold
+
+    ready = tmp_path / "ready"
+    code = ("import subprocess, sys, pathlib; p = subprocess.Popen([sys.executable, '-c', 'import time; "
+            f"time.sleep(60)']); pathlib.Path({str(ready)!r}).write_text(str(p.pid)); p.wait()")
+    runner = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists() or not ready.read_text():
+            assert time.monotonic() < deadline, "the runner's child never started"
+            time.sleep(0.05)
+        child = int(ready.read_text())
+        gone = subprocess.Popen([sys.executable, "-c", "pass"])
+        gone.wait()
+        holds = [GpuHold(1, 0, 1, None, None, runner.pid, None, 0.0), GpuHold(2, 1, 1, None, None, gone.pid, None, 0.0),
+                 GpuHold(3, 1, 1, None, None, None, None, 0.0)]
+        assert held_pids(holds) == {runner.pid, child, gone.pid}
+        assert held_pids([]) == set()
+    finally:
+        runner.kill()
+        runner.wait()
