@@ -212,16 +212,19 @@ def gpu_line(card: GpuCard, runs: Mapping[int, RunLine], width: int, glyphs: Gly
     return text
 
 
+def busy_words(busy: str, short: str, width: int) -> str:
+    """A busy GPU's words in `width` cells: "busy: other users (58.6G)", else "busy: other users" (whose
+    it is matters more than how much, and a GPU's mem gauge shows the memory), else the short form."""
+    plain = busy.split(" (")[0]
+    return next((words for words in (busy, plain, short) if words and len(words) <= width), short or busy)
+
+
 def gpu_holder(card: GpuCard, runs: Mapping[int, RunLine], width: int, glyphs: Glyphs, now: float) -> Text:
     """Who holds a GPU: "#42 train_model eta 3m05s", "free", or "busy: other users (58.6G)" when other
     users' processes hold so much of it that the daemon puts no run there (`GpuCard.busy`, its words)."""
     if not card.runs:
         if card.busy:
-            # Whose it is matters more than how much: the line's mem gauge already shows the memory
-            # held, so where the whole words do not fit the amount goes first.
-            plain = card.busy.split(" (")[0]
-            words = next((w for w in (card.busy, plain, card.busy_short) if w and len(w) <= width), card.busy)
-            return Text(fit(words, width, glyphs), style="yellow")
+            return Text(fit(busy_words(card.busy, card.busy_short, width), width, glyphs), style="yellow")
         return Text("free", style="dim")
     first = runs.get(card.runs[0])
     more = f" +{len(card.runs) - 1}" if len(card.runs) > 1 else ""

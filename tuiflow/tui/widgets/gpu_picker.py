@@ -12,7 +12,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from tuiflow.lab.gauges import mib, percent
-from tuiflow.tui.render import fit, short_gpu_name
+from tuiflow.tui.render import busy_words, fit, short_gpu_name
 from tuiflow.tui.views import GpuChoice
 from tuiflow.tui.widgets.glyphs import glyphs_of
 
@@ -50,8 +50,8 @@ class GpuPicker(OptionList):
             text.append("  " + " ".join(f"#{r}" for r in gpu.runs) + " running", style="cyan")
         if gpu.busy:
             width = self.scrollable_content_region.width - 1  # an option's padding
-            fits = width <= 0 or text.cell_len + len(gpu.busy) + 2 <= width
-            text.append("  " + (gpu.busy if fits else (gpu.busy_short or gpu.busy)), style="yellow")
+            room = len(gpu.busy) if width <= 0 else width - text.cell_len - 2
+            text.append("  " + busy_words(gpu.busy, gpu.busy_short, room), style="yellow")
         return text
 
     def on_resize(self) -> None:
