@@ -127,3 +127,18 @@ def test_the_help_of_every_command_waits_for_no_recipes_or_numpy() -> None:
             "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
             "    tuiflow.cli.main()\nassert 'tuiflow.cli.run' in sys.modules")
     assert _loaded_after(code) == ["typer"]
+
+
+def test_the_app_without_a_terminal_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
+    """`tuiflow --ascii`, `tuiflow tui` piped or scripted would draw the app into a file and wait for keys
+    that never come: each says so in one line and exits with 2 (a bare `tuiflow` prints the help)."""
+    env = {**os.environ, "TUIFLOW_HOME": str(tmp_path / "home")}
+    for args in (["--ascii"], ["tui"], ["tui", "--theme", "nord"]):
+        done = subprocess.run([sys.executable, "-m", "tuiflow", *args], stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
+        assert done.returncode == 2, (args, done.stdout[-300:], done.stderr)
+        assert done.stderr.strip().splitlines() == [
+            "tuiflow: error: the app needs a terminal, and here stdin or stdout is not one "
+            "(`tuiflow serve` shows it in a browser)"], (args, done.stderr)
+        assert "\x1b[" not in done.stdout  # nothing drawn
+    assert not (tmp_path / "home").exists()

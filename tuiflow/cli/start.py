@@ -9,6 +9,7 @@ builds it whole.
 
 from __future__ import annotations
 
+import os
 import sys
 
 APP_OPTIONS = ("--ascii", "--home", "--refresh", "--theme")
@@ -55,6 +56,12 @@ def run_app(home: str | None = None, refresh: float = 1.0, ascii_only: bool = Fa
         from tuiflow.cli.errors import fail
 
         fail(f"--theme {theme!r} is not a theme: {', '.join(sorted(application.available_themes))}")
+    # Piped or scripted, the app would draw into a file and wait for keys that never come; under
+    # `tuiflow serve` Textual's web driver (TEXTUAL_DRIVER) speaks over pipes, as it should.
+    if not os.environ.get("TEXTUAL_DRIVER") and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        from tuiflow.cli.errors import fail
+
+        fail("the app needs a terminal, and here stdin or stdout is not one (`tuiflow serve` shows it in a browser)")
     application.run()
     if application.fatal:
         print(f"tuiflow: error: {application.fatal}", file=sys.stderr)
