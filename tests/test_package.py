@@ -1,4 +1,4 @@
-"""The package as users meet it: import cost, the CLI, linters and the layer rules of DESIGN.md."""
+"""The package as users meet it: import cost, the CLI, linters and the layer rules of docs/architecture.md."""
 
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def test_only_the_tui_imports_textual():
 
 
 def test_only_the_gpu_layer_knows_whether_gpus_are_simulated():
-    """DESIGN.md: everything above the GPU layer works the same on real and simulated GPUs, so only
+    """docs/architecture.md: everything above the GPU layer works the same on real and simulated GPUs, so only
     tuiflow/monitor reads TUIFLOW_FAKE_GPUS (docstrings may mention it)."""
     offenders = [
         f"{path.relative_to(ROOT)}:{node.lineno}"

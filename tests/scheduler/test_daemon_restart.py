@@ -169,7 +169,7 @@ def test_adopted_runs_keep_their_gpus_after_a_restart(home):
 
 
 def test_a_run_claimed_by_a_daemon_that_died_before_starting_it_is_not_lost(home):
-    """DESIGN.md: "A queued run is never lost." A daemon killed between claiming a run (status running)
+    """docs/architecture.md: "A queued run is never lost." A daemon killed between claiming a run (status running)
     and recording its runner's pid leaves a run that never ran; the next daemon must run it."""
     [run] = home.submit(sets=["seconds=0", "steps=1"])
     assert home.store.claim_run(run.id) is not None  # what the daemon does just before it spawns the runner
