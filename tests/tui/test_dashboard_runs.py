@@ -334,3 +334,42 @@ def test_a_failed_read_of_the_runs_is_said_once_and_the_runs_shown_stay(tmp_path
             assert table.row_count == len(GRID)
 
     asyncio.run(scenario())
+
+
+def test_the_cursor_the_screen_placed_goes_to_a_run_that_starts_but_one_the_user_placed_stays(
+        tmp_path: Path, clean_env: None) -> None:
+    """Runs started elsewhere (the CLI) while the cursor sits where the screen put it: on the run that was
+    running at the start and has ended since. It goes to the newest running one, so a running run is
+    never out of sight under an old one nobody chose; once the user moves it, it stays on the user's run."""
+    home = grid_home(tmp_path)
+    with Store.open(home) as store:
+        experiment = store.create_experiment(None, "sleep", runs=[RunSpec(config={"seconds": s}) for s in (1, 2, 3)])
+        first, second, third = (run.id for run in store.list_runs(experiment=experiment.id))
+        store.start_run(first, pid=1, gpus=[])
+
+    async def scenario() -> None:
+        app = TuiflowApp(Options(home=home, refresh_s=0.2))
+        async with app.run_test(size=(80, 24)) as pilot:
+            dash = await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen) and app.screen)
+            table = dash.query_one(RunsTable)
+            await wait_for(pilot, lambda: table.row_count == len(GRID) + 3, what="every row")
+            await wait_for(pilot, lambda: table.selected_id == first, what=f"the cursor on #{first}, running")
+            with Store.open(home) as store:
+                store.finish_run(first, "done", exit_code=0)
+            await wait_for(pilot, lambda: table.lines.get(first) and table.lines[first].status == "done",
+                           what=f"#{first} done")
+            assert table.selected_id == first  # the cursor follows its run
+            with Store.open(home) as store:
+                store.start_run(second, pid=1, gpus=[])
+            await wait_for(pilot, lambda: table.selected_id == second, what=f"the cursor on #{second}, started")
+            await pilot.press("down", "down")  # the user's choice now
+            chosen = table.selected_id
+            assert chosen is not None and chosen != second
+            with Store.open(home) as store:
+                store.finish_run(second, "done", exit_code=0)
+                store.start_run(third, pid=1, gpus=[])
+            await wait_for(pilot, lambda: table.lines.get(third) and table.lines[third].status == "running",
+                           what=f"#{third} running")
+            assert table.selected_id == chosen
+
+    asyncio.run(scenario())

@@ -83,6 +83,7 @@ class DashboardScreen(RunActions, Screen[None]):
         self._runs_error: str | None = None  # what the runs' read failed on, until one succeeds
         self.pending_select: int | None = None  # a run to put the cursor on once the table holds it
         self._chose_first = False
+        self._auto_selected: int | None = None  # the run the screen put the cursor on, while it is there
         self._timer: Timer | None = None
         self._tail: LogTail | None = None
         self._detail_version: tuple[int, int] | None = None
@@ -267,16 +268,27 @@ class DashboardScreen(RunActions, Screen[None]):
         self._fit_detail()
 
     def _choose(self, table: RunsTable) -> None:
-        """Put the cursor on a just-launched run, or at the start on the newest running one."""
+        """Put the cursor on a just-launched run, or at the start on the newest running one; and while
+        the cursor is where this put it (the user has not moved it), on a newer running run as runs
+        start (launched from the CLI, say), so a running run is never scrolled out of sight under an
+        old ended one the user never chose."""
         if self.pending_select is not None:
             if table.select(self.pending_select):
                 self.pending_select, self._chose_first = None, True
+                self._auto_selected = table.selected_id
             return
+        running = [r for r in table.lines.values() if r.status == "running"]
+        newest = max(running, key=lambda r: (r.started_at or 0, r.id)).id if running else None
         if not self._chose_first and table.lines:
             self._chose_first = True
-            running = [r for r in table.lines.values() if r.status == "running"]
-            if running:
-                table.select(max(running, key=lambda r: (r.started_at or 0, r.id)).id)
+            if newest is not None:
+                table.select(newest)
+            self._auto_selected = table.selected_id
+        elif (newest is not None and self._auto_selected is not None and newest != self._auto_selected
+              and table.selected_id == self._auto_selected
+              and (selected := table.lines.get(self._auto_selected)) is not None and selected.status != "running"):
+            table.select(newest)
+            self._auto_selected = newest
 
     def _first_choice(self, runs: RunsView) -> int | None:
         """Where `_choose` will put the cursor on these runs, or the first row (a table's default)."""
