@@ -104,3 +104,11 @@ def build(home: Path, clock: Clock) -> Store:
     clock.now = FIXED_NOW
     os.utime(log, (FIXED_NOW, FIXED_NOW))
     return store
+
+
+def app_on(home: Path, **options: object) -> object:
+    """The app on `home` as a still picture: its clock at `FIXED_NOW`, its refresh an hour away."""
+    from tuiflow.tui import Options, TuiflowApp
+
+    return TuiflowApp(Options(home=home, refresh_s=3600, hostname=HOSTNAME, clock=lambda: FIXED_NOW,
+                              **options))  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fixed_home import FIXED_NOW, HOSTNAME, build, freeze
+from fixed_home import FIXED_NOW, HOSTNAME
 from rich.console import Console
 from test_tui_terminal import Terminal
 from tui_helpers import REPO, wait_for
@@ -27,14 +27,6 @@ from tuiflow.tui.screens.launch import LaunchScreen
 from tuiflow.tui.screens.log import LogScreen
 from tuiflow.tui.screens.run_detail import RunDetailScreen
 from tuiflow.tui.widgets.recipe_list import RecipeList
-
-
-@pytest.fixture
-def fixed_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    clock = freeze(monkeypatch, tmp_path)
-    home = tmp_path / "home"
-    build(home, clock).close()
-    return home
 
 
 def screen_text(app: TuiflowApp) -> str:

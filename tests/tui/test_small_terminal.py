@@ -7,27 +7,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
-from fixed_home import FIXED_NOW, HOSTNAME, build, freeze
+from fixed_home import app_on
 from textual.widgets import Button, Static
 from tui_helpers import wait_for
 
-from tuiflow.tui import Options, TuiflowApp
+from tuiflow.tui import TuiflowApp
 from tuiflow.tui.screens.dashboard import DashboardScreen
 from tuiflow.tui.screens.launch import LaunchScreen
 from tuiflow.tui.screens.too_small import TooSmallScreen
-
-
-@pytest.fixture
-def fixed_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    clock = freeze(monkeypatch, tmp_path)
-    home = tmp_path / "home"
-    build(home, clock).close()
-    return home
-
-
-def app_on(home: Path) -> TuiflowApp:
-    return TuiflowApp(Options(home=home, refresh_s=3600, hostname=HOSTNAME, clock=lambda: FIXED_NOW))
 
 
 def notice(app: TuiflowApp) -> str:

@@ -10,21 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fixed_home import FIXED_NOW, HOSTNAME, build, freeze
+from fixed_home import FIXED_NOW, HOSTNAME
 from textual.widgets._footer import FooterKey
 from tui_helpers import wait_for
 
 from tuiflow.tui import Options, TuiflowApp
 from tuiflow.tui.screens.dashboard import DashboardScreen
 from tuiflow.tui.widgets.footer import KeysFooter
-
-
-@pytest.fixture
-def fixed_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    clock = freeze(monkeypatch, tmp_path)
-    home = tmp_path / "home"
-    build(home, clock).close()
-    return home
 
 
 @pytest.fixture

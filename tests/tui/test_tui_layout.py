@@ -8,29 +8,17 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from fixed_home import FIXED_NOW, HOSTNAME, build, freeze
+from fixed_home import app_on
 from tui_helpers import wait_for
 
 from tuiflow.lab.gauges import Glyphs
-from tuiflow.tui import Options, TuiflowApp
+from tuiflow.tui import TuiflowApp
 from tuiflow.tui.render import spark
 from tuiflow.tui.screens.confirm import ConfirmScreen
 from tuiflow.tui.screens.dashboard import DashboardScreen
 from tuiflow.tui.screens.launch import LaunchScreen
 from tuiflow.tui.views import Telemetry
 from tuiflow.tui.widgets.gpu_panel import GpuPanel
-
-
-@pytest.fixture
-def fixed_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    clock = freeze(monkeypatch, tmp_path)
-    home = tmp_path / "home"
-    build(home, clock).close()
-    return home
-
-
-def app_on(home: Path) -> TuiflowApp:
-    return TuiflowApp(Options(home=home, refresh_s=3600, hostname=HOSTNAME, clock=lambda: FIXED_NOW))
 
 
 async def drawn(pilot, app: TuiflowApp) -> DashboardScreen:  # type: ignore[no-untyped-def]

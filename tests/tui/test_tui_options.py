@@ -10,13 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from fixed_home import FIXED_NOW, HOSTNAME, build, freeze
+from fixed_home import app_on
 from rich.console import Console
 from textual.screen import ModalScreen
 from textual.widgets._toast import Toast
 from tui_helpers import REPO, wait_for
 
-from tuiflow.tui import Options, TuiflowApp
 from tuiflow.tui.screens.confirm import ConfirmScreen
 from tuiflow.tui.screens.dashboard import DashboardScreen
 from tuiflow.tui.screens.export import ExportScreen
@@ -29,17 +28,6 @@ def blocks_or_braille(text: str) -> set[str]:
     return {c for c in text if 0x2580 <= ord(c) <= 0x259F or 0x2800 <= ord(c) <= 0x28FF}
 
 
-@pytest.fixture
-def fixed_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    clock = freeze(monkeypatch, tmp_path)
-    home = tmp_path / "home"
-    build(home, clock).close()
-    return home
-
-
-def app_on(home: Path, **options: object) -> TuiflowApp:
-    return TuiflowApp(Options(home=home, refresh_s=3600, hostname=HOSTNAME, clock=lambda: FIXED_NOW,
-                              **options))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")
