@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,3 +38,35 @@ def finish(process: subprocess.Popen, timeout: float = 120) -> tuple[str, str]:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+class Clock:
+    """A monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class FakeStore:
+    """What the reporter writes, kept in lists."""
+
+    def __init__(self) -> None:
+        self.progress: list[tuple[int, int | None, float | None]] = []
+
+    def set_progress(self, run_id: int, done: int, total: int | None, eta_s: float | None) -> None:
+        self.progress.append((done, total, eta_s))
+
+    def heartbeat(self, run_id: int) -> None:
+        pass
+
+    def write_profile(self, run_id: int, number: int, rows: list[dict[str, Any]]) -> None:
+        pass
+
+    def set_action(self, run_id: int, action: str | None) -> None:
+        pass

@@ -16,43 +16,11 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from runner_helpers import finish, foreground
+from runner_helpers import Clock, FakeStore, finish, foreground
 
 from tuiflow.flow import Dataset, Pipeline, add_observer, remove_observer
 from tuiflow.runner.reporter import Reporter
 from tuiflow.store import Store
-
-
-class Clock:
-    """A monotonic clock the test moves."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-class FakeStore:
-    """What the reporter writes, kept in a list."""
-
-    def __init__(self) -> None:
-        self.progress: list[tuple[int, int | None, float | None]] = []
-
-    def set_progress(self, run_id: int, done: int, total: int | None, eta_s: float | None) -> None:
-        self.progress.append((done, total, eta_s))
-
-    def heartbeat(self, run_id: int) -> None:
-        pass
-
-    def write_profile(self, run_id: int, number: int, rows: list[dict[str, Any]]) -> None:
-        pass
-
-    def set_action(self, run_id: int, action: str | None) -> None:
-        pass
 
 
 class Profile:
