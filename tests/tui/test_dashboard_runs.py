@@ -373,3 +373,26 @@ def test_the_cursor_the_screen_placed_goes_to_a_run_that_starts_but_one_the_user
             assert table.selected_id == chosen
 
     asyncio.run(scenario())
+
+
+def test_lone_runs_leave_out_an_empty_parameters_column(tmp_path: Path, clean_env: None) -> None:
+    """Runs that no parameter tells apart (one run an experiment) get no parameters column: its room
+    would sit empty beside them. A grid's runs bring it back."""
+    home = tmp_path / "lone"
+    with Store.open(home, create=True) as store:
+        store.create_experiment(None, "sleep", runs=[RunSpec(config={"seconds": 20.0})])
+        finish(store, store.list_runs()[0].id, metrics={"value": 1.0})
+
+    async def scenario() -> None:
+        app = TuiflowApp(Options(home=home, refresh_s=0.2))
+        async with app.run_test(size=(80, 24)) as pilot:
+            dash = await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen) and app.screen)
+            table = dash.query_one(RunsTable)
+            await wait_for(pilot, lambda: table.row_count == 1, what="the lone run")
+            assert header(table, "experiment") == "experiment" and header(table, "params") is None
+            with Store.open(home) as store:
+                store.create_experiment(None, "sleep", runs=[RunSpec(config={"seconds": s}) for s in (1.0, 2.0)])
+            await wait_for(pilot, lambda: table.row_count == 3 and header(table, "params") == "parameters",
+                           what="the grid's parameters column")
+
+    asyncio.run(scenario())

@@ -286,10 +286,15 @@ def _sizes(rows: Sequence[RunLine], width: int, ended: Sequence[str] = (), ended
         recipe = 0  # the selected run's pane names it
     given["params"] = max(4, given["params"] + room - sum(given.values()) - (recipe + GAP if recipe else 0))
     experiment, params = given["experiment"], given["params"]
-    shown = ["id", "experiment", "params"] + (["recipe"] if recipe else []) + \
+    # No run here has parameters that tell it apart (lone runs), and no row of many ended runs: an empty
+    # column would take the room, so there is none.
+    bare = not names and not any(row.params for row in rows)
+    shown = ["id", "experiment"] + ([] if bare else ["params"]) + (["recipe"] if recipe else []) + \
         ["status", "gpu", "progress", "eta", "latest"] + (["elapsed"] if wide else [])
     sizes = {key: widths.get(key, 0) + GAP for key in shown}
-    sizes["experiment"], sizes["params"] = experiment + GAP, params + GAP
+    sizes["experiment"] = experiment + GAP
+    if not bare:
+        sizes["params"] = params + GAP
     if recipe:
         sizes["recipe"] = recipe + GAP
     return tuple(shown), sizes, {key: labels[key] for key in shown}, metric
