@@ -277,3 +277,25 @@ def test_the_run_count_follows_every_key(quiet_home: Lab, size: tuple[int, int],
             assert text_of(app, count) == "-> 10 runs"  # reps stay 10
 
     asyncio.run(scenario())
+
+
+def test_f5_right_after_a_fix_launches_what_was_typed(quiet_home: Lab) -> None:
+    """A field fixed and F5 pressed before the form's check of the fix has answered (a fast typist, a
+    burst over SSH): the launch waits for that check instead of refusing on the errors of the value
+    before, and launches what was typed."""
+    with lab.open(quiet_home.home) as home:
+        home.pause()
+
+    async def scenario() -> None:
+        app = app_for(quiet_home.home)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_recipe(pilot, app, "sleep")
+            await type_into(pilot, screen, "param-seconds", "oops")
+            await wait_for(pilot, lambda: "seconds" in screen.errors and not screen.checking, what="the error")
+            widget = screen.query_one("#param-seconds", Input)
+            widget.value = ""
+            await pilot.press("7", "f5")  # no pause: the check of "7" is still to come
+            await wait_for(pilot, lambda: not isinstance(app.screen, LaunchScreen), what="the launch")
+
+    asyncio.run(scenario())
+    assert [run.config["seconds"] for run in quiet_home.runs()] == [7.0]

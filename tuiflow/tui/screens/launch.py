@@ -87,6 +87,8 @@ class LaunchScreen(Screen[None]):
         self.recipes: dict[str, RecipeCard] = {}
         self.count: int | None = None
         self.errors: dict[str, str] = {}  # by parameter (or option name); "" for the form as a whole
+        # F5 came while a check of what was typed was to come: (the check asked then, the recipe)
+        self._submit_when_checked: tuple[int, str] | None = None
         self._check_timer: Timer | None = None
         self._checks = (0, 0)  # (asked, answered): the form's checks asked for, and the latest one answered
         self._launching = False
@@ -419,6 +421,12 @@ class LaunchScreen(Screen[None]):
         if self.recipe is None or self.recipe.name != recipe:
             return
         self.errors, self.count = errors, count
+        # F5 while this check was to come launches now, unless the form changed after it (then it waits
+        # for the next F5: a launch never takes values typed after the key).
+        if self._submit_when_checked is not None and not self.checking:
+            pending, self._submit_when_checked = self._submit_when_checked, None
+            if pending == (self._checks[0], recipe):
+                self.call_after_refresh(self.action_submit)
         for row in self.query(ParamRow):
             error = errors.get(row.field.name)
             if error is not None:
@@ -452,6 +460,9 @@ class LaunchScreen(Screen[None]):
     def action_submit(self) -> None:
         read = self._read()
         if read is None or self._launching:
+            return
+        if self.checking:  # typed just now: launch when the check of what was typed answers, not on older errors
+            self._submit_when_checked = (self._checks[0], self.recipe.name if self.recipe else "")
             return
         recipe, overrides, grid, options, errors = read
         if errors or self.errors:
